@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses with clang and runs each for N seconds (default 20).
+# Seeds come from fuzz/corpus/<harness>/ when present.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+secs=${1:-20}
+CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAAE_FUZZ=ON -DAAE_BUILD_TOOLS=ON \
+  -DAAE_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$(nproc)"
+shopt -s nullglob
+for bin in build-fuzz/fuzz/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name=$(basename "$bin")
+  work="build-fuzz/corpus/$name"
+  mkdir -p "$work"
+  seeds=()
+  [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
+  echo "fuzz: $name for ${secs}s"
+  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 "$work" "${seeds[@]}" 2>"build-fuzz/$name.log" \
+    || { tail -50 "build-fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
+  grep -E '^#[0-9]+.*DONE' "build-fuzz/$name.log" | tail -1 || true
+done
