@@ -78,6 +78,107 @@ AAE_API void aae_set_log_callback(aae_log_callback callback, void *user_data);
 /* ----------------------------------------------------------- tokenizer --- */
 /* (section owned by the tokenizer; see docs/tokenizer.md) */
 
+/*
+ * A tokenizer reads a Hugging Face tokenizer.json (and, beside it, the optional
+ * tokenizer_config.json) and turns UTF-8 text into token ids and back. Ids are
+ * int32_t in [0, aae_tokenizer_vocab_size()).
+ *
+ * Ownership and lifetime:
+ *  - Loaders return a new handle through `out`; free it with aae_tokenizer_destroy
+ *    (accepts NULL). On failure `out` is untouched and, if `errbuf` is not NULL, a
+ *    message (file, JSON pointer, what was expected) is written there, NUL-terminated
+ *    and truncated to `errbuf_size` bytes.
+ *  - Buffers the library allocates for the caller (aae_tokenizer_encode_alloc,
+ *    aae_tokenizer_decode) are released with aae_tokenizer_free.
+ *  - Strings returned as `const char *` (aae_tokenizer_id_to_token, the streaming
+ *    decoder's output) belong to the library; their lifetime is stated at the call.
+ *  - A detokenizer keeps a pointer to its tokenizer: destroy it first.
+ *
+ * Threads: a loaded tokenizer is read-only. encode, decode and the lookups may run
+ * on one handle from several threads at once; aae_tokenizer_errmsg then reports the
+ * failure of any one of them. A detokenizer is used by one thread at a time.
+ */
+typedef struct aae_tokenizer aae_tokenizer;
+typedef struct aae_detokenizer aae_detokenizer;
+
+/* Loads a tokenizer.json file. A tokenizer_config.json in the same folder, if any,
+ * is read too (added tokens, bos/eos names). */
+AAE_API aae_status aae_tokenizer_load_file(const char *tokenizer_json_path, aae_tokenizer **out, char *errbuf,
+                                           size_t errbuf_size);
+/* Loads MODEL_DIR/tokenizer.json (+ MODEL_DIR/tokenizer_config.json if present). */
+AAE_API aae_status aae_tokenizer_load_dir(const char *model_dir, aae_tokenizer **out, char *errbuf,
+                                          size_t errbuf_size);
+/* Loads from memory. `config_json` may be NULL (config_len is then ignored). The
+ * buffers are only read during the call. */
+AAE_API aae_status aae_tokenizer_load_memory(const char *tokenizer_json, size_t len, const char *config_json,
+                                             size_t config_len, aae_tokenizer **out, char *errbuf,
+                                             size_t errbuf_size);
+AAE_API void aae_tokenizer_destroy(aae_tokenizer *tok);
+
+/* The detailed message of the last failure on this handle ("" if none). Valid until
+ * the next call on the handle. Never NULL (also for a NULL handle). */
+AAE_API const char *aae_tokenizer_errmsg(const aae_tokenizer *tok);
+
+/* Flags of aae_tokenizer_encode*. */
+#define AAE_ENCODE_ADD_SPECIAL_TOKENS 1u /* apply the post-processor (e.g. prepend BOS) */
+
+/* Encodes `len` bytes of UTF-8 text (invalid UTF-8 -> AAE_ERR_INVALID_ARGUMENT).
+ * Special-token strings inside the text (e.g. "<|im_start|>") always become their
+ * ids, as in Hugging Face tokenizers.
+ * Caller-owned output: up to `capacity` ids are written to `ids`. On AAE_OK,
+ * *n_ids is the count. If `capacity` is too small, returns AAE_ERR_LIMIT and sets
+ * *n_ids to the count needed (the only case where an OUT value is written on
+ * failure); call again with a larger buffer. `ids` may be NULL when capacity is 0. */
+AAE_API aae_status aae_tokenizer_encode(const aae_tokenizer *tok, const char *text, size_t len, uint32_t flags,
+                                        int32_t *ids, size_t capacity, size_t *n_ids);
+/* Library-allocated output: *ids is malloc'd (free with aae_tokenizer_free). */
+AAE_API aae_status aae_tokenizer_encode_alloc(const aae_tokenizer *tok, const char *text, size_t len,
+                                              uint32_t flags, int32_t **ids, size_t *n_ids);
+
+/* Flags of aae_tokenizer_decode and aae_detokenizer_create. */
+#define AAE_DECODE_SKIP_SPECIAL_TOKENS 1u /* drop special tokens (BOS, EOS, ...) */
+
+/* Decodes ids into UTF-8 text through the tokenizer's decoder chain. *text is
+ * malloc'd and NUL-terminated (free with aae_tokenizer_free); *len excludes the NUL.
+ * Bytes that do not form valid UTF-8 come out as U+FFFD. An id outside
+ * [0, vocab_size) gives AAE_ERR_INVALID_ARGUMENT. No "clean up tokenization spaces". */
+AAE_API aae_status aae_tokenizer_decode(const aae_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                        uint32_t flags, char **text, size_t *len);
+
+/* Releases a buffer returned by aae_tokenizer_encode_alloc or aae_tokenizer_decode. */
+AAE_API void aae_tokenizer_free(void *p);
+
+/* Streaming decode: feed ids one at a time; each push hands back the text that
+ * became final (only complete UTF-8 characters). The concatenation of all pushes
+ * and the final aae_detokenizer_finish equals aae_tokenizer_decode of all ids.
+ * The returned text (not NUL-terminated; *len may be 0) is owned by the
+ * detokenizer and valid until the next call on it. */
+AAE_API aae_status aae_detokenizer_create(const aae_tokenizer *tok, uint32_t flags, aae_detokenizer **out);
+AAE_API aae_status aae_detokenizer_push(aae_detokenizer *d, int32_t id, const char **text, size_t *len);
+/* Flushes held bytes (an incomplete character becomes U+FFFD). The detokenizer is
+ * then reset and can decode a new stream. */
+AAE_API aae_status aae_detokenizer_finish(aae_detokenizer *d, const char **text, size_t *len);
+AAE_API void aae_detokenizer_reset(aae_detokenizer *d);
+AAE_API void aae_detokenizer_destroy(aae_detokenizer *d);
+
+/* Number of ids (the largest id + 1, added tokens included). */
+AAE_API int32_t aae_tokenizer_vocab_size(const aae_tokenizer *tok);
+/* The token's string as stored in tokenizer.json (e.g. "Ġthe", "▁the", "<0x0A>"),
+ * not NUL-terminated; valid until the tokenizer is destroyed. AAE_ERR_NOT_FOUND for
+ * an unused id inside the range, AAE_ERR_INVALID_ARGUMENT outside it. */
+AAE_API aae_status aae_tokenizer_id_to_token(const aae_tokenizer *tok, int32_t id, const char **token,
+                                             size_t *len);
+/* Exact lookup of a token string (vocab and added tokens); AAE_ERR_NOT_FOUND if absent. */
+AAE_API aae_status aae_tokenizer_token_to_id(const aae_tokenizer *tok, const char *token, size_t len,
+                                             int32_t *id);
+/* BOS / EOS ids from tokenizer_config.json (bos_token, eos_token), or -1 if unset. */
+AAE_API int32_t aae_tokenizer_bos_id(const aae_tokenizer *tok);
+AAE_API int32_t aae_tokenizer_eos_id(const aae_tokenizer *tok);
+/* 1 if add_special_tokens puts BOS in front of the text (the post-processor does). */
+AAE_API int aae_tokenizer_adds_bos(const aae_tokenizer *tok);
+/* 1 if id is a special added token (what AAE_DECODE_SKIP_SPECIAL_TOKENS drops). */
+AAE_API int aae_tokenizer_is_special(const aae_tokenizer *tok, int32_t id);
+
 /* ------------------------------------------------------------- engine --- */
 /* (section owned by the engine; see docs/runtime.md) */
 
