@@ -1,20 +1,22 @@
 /*
  * chat_config.c - reads and validates a model's chat config (format: chat_config.h).
  *
- * model_config keys read per architecture (first name found wins; MLC-LLM and
- * Hugging Face spellings are both accepted):
- *   all:      hidden_size|n_embd, num_hidden_layers|n_layer,
- *             num_attention_heads|n_head, intermediate_size|n_inner (default
- *             4 * hidden for gpt_neox/phi), num_key_value_heads (default heads),
- *             head_dim (default hidden / heads), vocab_size,
- *             position_embedding_base|rope_theta|rotary_emb_base (default 10000)
- *   llama, mistral, qwen2, gemma: rms_norm_eps (default 1e-6 gemma/qwen2, 1e-5)
- *   gpt_neox: layer_norm_eps (1e-5), rotary_pct (1.0), use_parallel_residual (true)
- *   phi:      layer_norm_eps|layer_norm_epsilon (1e-5),
- *             partial_rotary_factor (0.5) or rotary_dim
- *   tie_word_embeddings: default true for gemma, false otherwise
- *   qwen2 always has q/k/v biases; gemma when attention_bias is true
- *   rope_scaling: must be absent or null (other rope variants are refused)
+ * model_config keys: the canonical keys of docs/format.md ("model_config") are
+ * read first; MLC-LLM's and Hugging Face's spellings are accepted as fallbacks
+ * (first name found wins), with the architecture's defaults:
+ *   hidden_size|n_embd, num_hidden_layers|n_layer, num_attention_heads|n_head,
+ *   intermediate_size|n_inner (4 * hidden for gpt_neox/phi), num_key_value_heads
+ *   (heads; 0 = heads), head_dim (hidden / heads), vocab_size,
+ *   rope_theta|position_embedding_base|rotary_emb_base (10000),
+ *   norm_type ("rms_norm"; "layer_norm" for gpt_neox/phi),
+ *   norm_eps|rms_norm_eps|layer_norm_eps|layer_norm_epsilon (1e-6 gemma/qwen2, else 1e-5),
+ *   partial_rotary_factor|rotary_pct (0.5 phi, else 1), rotary_dim,
+ *   hidden_act|hidden_activation, tie_word_embeddings (gemma: always),
+ *   parallel_residual|use_parallel_residual (gpt_neox, phi), qkv_bias (qwen2,
+ *   gpt_neox, phi), mlp_bias and mlp_type "plain" (gpt_neox, phi), lm_head_bias
+ *   (phi), embedding_scale (gemma: sqrt(hidden)), rope_scaling (null, or
+ *   rope_type "llama3" with factor, low_freq_factor, high_freq_factor,
+ *   original_max_position_embeddings).
  */
 #include "format/chat_config.h"
 
@@ -159,6 +161,32 @@ static aae_status read_act(cc_ctx *c, const aae_json *mc, aae_arch arch, aae_act
     return AAE_OK;
 }
 
+static aae_status read_rope_scaling(cc_ctx *c, const aae_json *mc, aae_model_dims *d)
+{
+    const aae_json *rs = aae_json_get(mc, "rope_scaling");
+    if (!rs || rs->type == AAE_JSON_NULL)
+        return AAE_OK;
+    const char *type = aae_json_str(aae_json_get(rs, "rope_type"));
+    if (!type)
+        type = aae_json_str(aae_json_get(rs, "type"));
+    if (rs->type != AAE_JSON_OBJECT || !type || strcmp(type, "llama3") != 0)
+        return aae_error_set(c->err, AAE_ERR_UNSUPPORTED,
+                             "%s: /model_config/rope_scaling: only rope_type \"llama3\" is supported; use a model "
+                             "without other RoPE scaling",
+                             c->label);
+    c->base = "/model_config/rope_scaling";
+    d->rope_llama3 = 1;
+    TRY(get_num(c, rs, KEYS("factor"), 8.0, 1e-6, 1e6, &d->rope_factor));
+    TRY(get_num(c, rs, KEYS("low_freq_factor"), 1.0, 1e-6, 1e6, &d->rope_low_freq_factor));
+    TRY(get_num(c, rs, KEYS("high_freq_factor"), 4.0, 1e-6, 1e6, &d->rope_high_freq_factor));
+    TRY(get_int(c, rs, KEYS("original_max_position_embeddings"), 8192, 0, 1, (int64_t)1 << 30,
+                &d->rope_original_max_pos));
+    if (d->rope_high_freq_factor <= d->rope_low_freq_factor)
+        return bad(c, "high_freq_factor", "a number above low_freq_factor", NULL);
+    c->base = "/model_config";
+    return AAE_OK;
+}
+
 static aae_status read_dims(cc_ctx *c, const aae_json *mc, aae_arch arch, aae_model_dims *d)
 {
     int64_t v;
@@ -181,37 +209,44 @@ static aae_status read_dims(cc_ctx *c, const aae_json *mc, aae_arch arch, aae_mo
                              "a multiple of num_key_value_heads %lld",
                              c->label, (long long)d->head_dim, (long long)d->num_heads, (long long)d->num_kv_heads);
     TRY(get_int(c, mc, KEYS("vocab_size"), 0, 0, 0, DIM_MAX, &d->vocab_size));
-    TRY(get_num(c, mc, KEYS("position_embedding_base", "rope_theta", "rotary_emb_base"), 10000.0, 0.0, 1e12,
+    TRY(get_num(c, mc, KEYS("rope_theta", "position_embedding_base", "rotary_emb_base"), 10000.0, 0.0, 1e12,
                 &d->rope_theta));
     if (d->rope_theta <= 0) /* MLC writes 0 for "the architecture's default" */
         d->rope_theta = 10000.0;
-    int rms = !wide;
+    int wide_norm = wide;
+    const aae_json *nt = aae_json_get(mc, "norm_type");
+    if (nt && aae_json_str(nt)) {
+        if (strcmp(aae_json_str(nt), "layer_norm") && strcmp(aae_json_str(nt), "rms_norm"))
+            return bad(c, "norm_type", "\"rms_norm\" or \"layer_norm\"", NULL);
+        wide_norm = !strcmp(aae_json_str(nt), "layer_norm");
+    }
+    d->layer_norm = wide_norm;
     double eps_default = arch == AAE_ARCH_GEMMA || arch == AAE_ARCH_QWEN2 ? 1e-6 : 1e-5;
-    TRY(get_num(c, mc, rms ? KEYS("rms_norm_eps") : KEYS("layer_norm_eps", "layer_norm_epsilon"), eps_default, 0.0,
+    TRY(get_num(c, mc, KEYS("norm_eps", "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon"), eps_default, 0.0,
                 1.0, &d->norm_eps));
     d->rotary_dim = d->head_dim;
-    if (arch == AAE_ARCH_GPT_NEOX || arch == AAE_ARCH_PHI) {
-        double pct;
-        TRY(get_num(c, mc, KEYS("rotary_pct", "partial_rotary_factor"), arch == AAE_ARCH_PHI ? 0.5 : 1.0, 0.0, 1.0,
-                    &pct));
-        d->rotary_dim = (int64_t)((double)d->head_dim * pct);
-        TRY(get_int(c, mc, KEYS("rotary_dim"), d->rotary_dim, 0, 0, d->head_dim, &v));
-        d->rotary_dim = v & ~(int64_t)1;
-    }
+    double pct;
+    TRY(get_num(c, mc, KEYS("partial_rotary_factor", "rotary_pct"), arch == AAE_ARCH_PHI ? 0.5 : 1.0, 0.0, 1.0, &pct));
+    TRY(get_int(c, mc, KEYS("rotary_dim"), (int64_t)((double)d->head_dim * pct), 0, 0, d->head_dim, &v));
+    d->rotary_dim = v & ~(int64_t)1;
     TRY(get_bool(c, mc, "tie_word_embeddings", arch == AAE_ARCH_GEMMA, &d->tie_word_embeddings));
-    TRY(get_bool(c, mc, "use_parallel_residual", arch == AAE_ARCH_GPT_NEOX || arch == AAE_ARCH_PHI,
-                 &d->use_parallel_residual));
+    if (arch == AAE_ARCH_GEMMA)
+        d->tie_word_embeddings = 1;
+    int pr_default = arch == AAE_ARCH_GPT_NEOX || arch == AAE_ARCH_PHI;
+    TRY(get_bool(c, mc, aae_json_get(mc, "parallel_residual") ? "parallel_residual" : "use_parallel_residual",
+                 pr_default, &d->use_parallel_residual));
     if (arch == AAE_ARCH_PHI)
         d->use_parallel_residual = 1;
-    int ab;
-    TRY(get_bool(c, mc, "attention_bias", arch == AAE_ARCH_QWEN2, &ab));
-    d->qkv_bias = arch == AAE_ARCH_QWEN2 || (arch == AAE_ARCH_GEMMA && ab);
-    const aae_json *rs = aae_json_get(mc, "rope_scaling");
-    if (rs && rs->type != AAE_JSON_NULL)
-        return aae_error_set(c->err, AAE_ERR_UNSUPPORTED,
-                             "%s: /model_config/rope_scaling: RoPE scaling is not supported yet; use a model without "
-                             "rope_scaling",
-                             c->label);
+    TRY(get_bool(c, mc, "qkv_bias", arch == AAE_ARCH_QWEN2 || wide, &d->qkv_bias));
+    TRY(get_bool(c, mc, "mlp_bias", wide, &d->mlp_bias));
+    TRY(get_bool(c, mc, "lm_head_bias", arch == AAE_ARCH_PHI, &d->lm_head_bias));
+    d->gated_mlp = !wide;
+    const aae_json *mt = aae_json_get(mc, "mlp_type");
+    if (mt && aae_json_str(mt))
+        d->gated_mlp = strcmp(aae_json_str(mt), "plain") != 0;
+    TRY(get_num(c, mc, KEYS("embedding_scale"),
+                arch == AAE_ARCH_GEMMA ? __builtin_sqrt((double)d->hidden_size) : 1.0, 0.0, 1e6, &d->embedding_scale));
+    TRY(read_rope_scaling(c, mc, d));
     TRY(read_act(c, mc, arch, &d->act));
     c->base = "";
     return AAE_OK;

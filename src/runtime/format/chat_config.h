@@ -73,8 +73,17 @@ typedef struct aae_model_dims {
     double rope_theta;
     int tie_word_embeddings;
     int use_parallel_residual; /* gpt_neox (default true) and phi */
-    int qkv_bias;              /* qwen2; gemma when attention_bias */
+    int qkv_bias;              /* qwen2, gpt_neox, phi */
+    int mlp_bias;              /* gpt_neox, phi */
+    int lm_head_bias;          /* phi */
+    int gated_mlp;             /* down(act(gate) * up), else fc2(act(fc1)) */
+    int layer_norm;            /* LayerNorm with bias (gpt_neox, phi), else RMSNorm */
+    double embedding_scale;    /* gemma: sqrt(hidden), else 1 */
     aae_act act;
+    /* rope_scaling {"rope_type": "llama3", ...}; rope_llama3 = 0 when absent */
+    int rope_llama3;
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int64_t rope_original_max_pos;
 } aae_model_dims;
 
 typedef struct aae_chat_config {
