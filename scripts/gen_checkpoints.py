@@ -234,6 +234,9 @@ def weights_llama_like(arch, d, vocab):
     gemma = arch == "gemma"
     qkv_bias = arch == "qwen2"
     norm_offset = 0.0 if gemma else 1.0        # Gemma's RMSNorm multiplies by (1 + w)
+    # Gemma scales the embedding by sqrt(hidden): larger output projections keep the
+    # layers' share of the residual stream comparable, so the context matters.
+    out_gain = 8.0 if gemma else 1.5
     w = {"model.embed_tokens.weight": _normal(arch, "embed", (vocab, h), 1.0)}
     for i in range(d["layers"]):
         p = "model.layers.%d." % i
@@ -241,12 +244,19 @@ def weights_llama_like(arch, d, vocab):
         w.update(_linear(arch, p + "self_attn.q_proj", nh * hd, h, bias=qkv_bias))
         w.update(_linear(arch, p + "self_attn.k_proj", nkv * hd, h, bias=qkv_bias))
         w.update(_linear(arch, p + "self_attn.v_proj", nkv * hd, h, bias=qkv_bias))
-        w.update(_linear(arch, p + "self_attn.o_proj", h, nh * hd, gain=1.5))
+        w.update(_linear(arch, p + "self_attn.o_proj", h, nh * hd, gain=out_gain))
         w.update(_norm(arch, p + "post_attention_layernorm", h, offset=norm_offset))
         w.update(_linear(arch, p + "mlp.gate_proj", it, h))
         w.update(_linear(arch, p + "mlp.up_proj", it, h))
-        w.update(_linear(arch, p + "mlp.down_proj", h, it, gain=1.5))
-    w.update(_norm(arch, "model.norm", h, offset=norm_offset))
+        w.update(_linear(arch, p + "mlp.down_proj", h, it, gain=out_gain))
+    if d["tied"]:
+        # With tied embeddings the residual stream still carries the input token's own
+        # embedding, so the head would mostly predict the input token again. A final
+        # norm scale of random sign decorrelates them (effective scale ~ N(0, 1)).
+        w["model.norm.weight"] = _normal(arch, "model.norm.weight", (h,), 1.0) - (
+            1.0 - norm_offset)
+    else:
+        w.update(_norm(arch, "model.norm", h, offset=norm_offset))
     if not d["tied"]:
         w["lm_head.weight"] = _normal(arch, "lm_head", (vocab, h), 1.0)
     return w
