@@ -23,6 +23,9 @@ params_shard_<i>.bin and, per tensor, name / shape / dtype / format ("raw" or
                          -> model.embed_tokens / input_layernorm / q,k,v_proj / dense /
                          fc1 / fc2 / model.final_layernorm / lm_head
 
+Arrays are float32, except gemma's norm weights: stored - 1 is returned in float64 so
+that forward's (1 + w) reproduces the stored value exactly.
+
 This reader knows nothing of the C code: it follows the written format only.
 """
 import json
@@ -180,7 +183,9 @@ def to_hf(t, cfg):
                 out[p + "gate_proj.weight"] = g
                 out[p + "up_proj.weight"] = u
             elif mt == "gemma" and (name.endswith("layernorm.weight") or name == "model.norm.weight"):
-                out[name] = (a.astype(np.float32) - np.float32(1)).astype(np.float32)
+                # float64 keeps stored - 1 exact, so forward's 1 + w gives the stored
+                # value back bit for bit
+                out[name] = a.astype(np.float64) - 1.0
             else:
                 out[name] = a
         elif mt == "gpt_neox":
@@ -226,4 +231,5 @@ def read_as_hf(model_dir, config=None):
     chat = read_chat_config(model_dir)
     cfg = config if config is not None else hf_config_from_chat(chat)
     weights = to_hf(dequantized(model_dir, cfg, chat["quantization"]), cfg)
-    return cfg, {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+    return cfg, {k: np.ascontiguousarray(v, dtype=np.float64 if v.dtype == np.float64 else np.float32)
+                 for k, v in weights.items()}

@@ -135,7 +135,10 @@ def activation(name, x):
 def rms_norm(x, w, eps, gemma=False):
     var = np.mean(x * x, axis=-1, keepdims=True, dtype=F32)
     y = x * (F32(1) / np.sqrt(var + F32(eps)))
-    return (y * ((F32(1) + w) if gemma else w)).astype(F32)
+    if gemma:
+        # 1 + w rounded once to float32 (w may be float64: see converted.read_as_hf)
+        w = (np.float64(1) + np.asarray(w, dtype=np.float64)).astype(F32)
+    return (y * w).astype(F32)
 
 
 def layer_norm(x, w, b, eps):
