@@ -59,6 +59,29 @@ def bf16_round(a):
     return (((b + 0x7FFF + ((b >> 16) & 1)) >> 16) << 16).astype(np.uint32).view(np.float32)
 
 
+def tokenizer_roundtrip(hf):
+    """The tokenizers (trimmed or not) load in @lenml/tokenizers, encode a sample
+    text with ids below vocab_size, and decode it back."""
+    dirs = ["tiny-%s-f32" % a for a in ("llama", "mistral", "gemma", "gpt_neox", "phi", "qwen2")]
+    npm = os.path.join(ROOT, "tests", "npm")
+    try:
+        p = subprocess.run(["node", os.path.join(HERE, "tokenizer_roundtrip.mjs"), npm, hf] + dirs,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    except OSError as e:
+        check("tokenizers load in @lenml/tokenizers", False, "cannot run node: %s" % e)
+        return
+    if p.returncode != 0:
+        check("tokenizers load in @lenml/tokenizers", False, p.stderr.decode()[-1000:])
+        return
+    res = json.loads(p.stdout)
+    for d in dirs:
+        r = res["out"][d]
+        vocab = safetensors.read_config(os.path.join(hf, d))["vocab_size"]
+        ok = r["decoded"] == res["text"] and all(0 <= i < vocab for i in r["ids"]) and len(r["ids"]) > 5
+        check(d + " tokenizer encodes and decodes", ok, "%r -> %s -> %r" % (
+            res["text"], r["ids"], r["decoded"]))
+
+
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--hf", required=True)
@@ -85,6 +108,7 @@ def main(argv):
             rnd = (lambda a: a.astype(np.float16).astype(np.float32)) if d.endswith("-f16") else bf16_round
             bad = [k for k in ref if not np.array_equal(rnd(ref[k]), got[k])]
             check(d + " = f32 values rounded", not bad and set(ref) == set(got), str(bad[:3]))
+    tokenizer_roundtrip(args.hf)
     sh = os.path.join(args.hf, "tiny-llama-f32-sharded")
     with open(os.path.join(sh, "model.safetensors.index.json")) as f:
         index = json.load(f)
