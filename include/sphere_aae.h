@@ -179,6 +179,88 @@ AAE_API int aae_tokenizer_adds_bos(const aae_tokenizer *tok);
 /* 1 if id is a special added token (what AAE_DECODE_SKIP_SPECIAL_TOKENS drops). */
 AAE_API int aae_tokenizer_is_special(const aae_tokenizer *tok, int32_t id);
 
+/* -------------------------------------------------------------- model --- */
+/* (section owned by the runtime core; see docs/runtime.md) */
+
+/*
+ * The low-level model API: one converted model directory, its KV cache, and the
+ * forward pass. The engine's chat API is built on it; tests and power users may
+ * call it directly.
+ *
+ *   aae_model_params p;
+ *   aae_model_default_params(&p);
+ *   aae_model *m = NULL;
+ *   if (aae_model_load("/path/to/Model-q4f16_1-AAE", &p, &m) != AAE_OK) {
+ *       fprintf(stderr, "%s\n", aae_model_errmsg(m));  // m may be NULL: then "out of memory"
+ *       aae_model_free(m);
+ *   }
+ *   aae_model_prefill(m, prompt_ids, n_prompt);        // logits of the last prompt token
+ *   const float *logits; size_t n_vocab;
+ *   aae_model_logits(m, &logits, &n_vocab);
+ *   aae_model_decode(m, next_id);                       // one more token
+ *   aae_model_free(m);
+ *
+ * Ownership: the weights are memory-mapped read-only from the model directory
+ * (never copied); the handle owns the KV cache, the activations, the logits and
+ * a thread pool. The logits pointer is owned by the handle and valid until the
+ * next prefill/decode/reset/free on it. Like every handle, one thread at a time.
+ *
+ * Positions: every prefill/decode appends after what the cache holds; reset
+ * empties it. Without a sliding window the cache holds context_window_size
+ * tokens and going past it is AAE_ERR_LIMIT; with one, it keeps the first
+ * attention_sink_size and the last sliding_window_size positions, and runs on.
+ */
+typedef struct aae_model aae_model;
+
+typedef struct aae_model_params {
+    int32_t n_threads;           /* worker threads; 0 = one per online CPU (at most 8) */
+    int32_t context_window_size; /* KV capacity in tokens; 0 = the chat config's */
+    int32_t prefill_chunk_size;  /* most tokens per forward step; 0 = the chat config's */
+    int32_t verify_md5;          /* 1 = check every shard's MD5 at load (reads all weights) */
+    int32_t use_simd;            /* 1 (default) = AVX2/AVX-512/NEON kernels where the CPU has them; 0 = portable C */
+    const char *model_lib;       /* NULL = the generic built-in code; else a model library name or .so path */
+} aae_model_params;
+
+/* What a loaded model is and what it uses. Strings are owned by the handle. */
+typedef struct aae_model_info {
+    const char *model_type;      /* "llama", ... */
+    const char *quantization;    /* "q4f16_1", ... */
+    int32_t n_vocab, n_layers, hidden_size;
+    int32_t context_window_size; /* KV capacity in tokens (or -1 with a sliding window) */
+    int32_t sliding_window_size; /* -1 = off */
+    int32_t attention_sink_size; /* 0 when none */
+    int32_t prefill_chunk_size;
+    int32_t n_threads;
+    uint64_t weight_bytes;       /* bytes of the mapped shards */
+    uint64_t weight_bytes_per_token; /* weight bytes one decode step reads */
+    uint64_t kv_cache_bytes;
+    uint64_t activation_bytes;
+    const char *kernel_path;     /* "avx512", "avx2", "neon" or "portable" */
+} aae_model_info;
+
+AAE_API void aae_model_default_params(aae_model_params *params);
+/* Loads and checks a converted model directory (chat config, tensor cache, every
+ * tensor's name, shape and dtype, shard sizes, MD5 on request). On failure *out
+ * is still set when possible, so that aae_model_errmsg(*out) says why; free it. */
+AAE_API aae_status aae_model_load(const char *model_dir, const aae_model_params *params, aae_model **out);
+/* Runs n >= 1 tokens (in prefill_chunk_size pieces) and keeps the last one's logits. */
+AAE_API aae_status aae_model_prefill(aae_model *m, const int32_t *tokens, size_t n);
+/* Runs one token (same as a prefill of 1). */
+AAE_API aae_status aae_model_decode(aae_model *m, int32_t token);
+/* The logits (n_vocab floats) of the last token run; AAE_ERR_STATE before any. */
+AAE_API aae_status aae_model_logits(aae_model *m, const float **logits, size_t *n_vocab);
+/* Empties the KV cache (position 0 again). */
+AAE_API aae_status aae_model_reset(aae_model *m);
+AAE_API int32_t aae_model_n_vocab(const aae_model *m);
+/* Tokens run since load or the last reset. */
+AAE_API int32_t aae_model_n_past(const aae_model *m);
+AAE_API aae_status aae_model_get_info(const aae_model *m, aae_model_info *out);
+/* Changes the number of worker threads (the pool is rebuilt). */
+AAE_API aae_status aae_model_set_threads(aae_model *m, int32_t n_threads);
+/* The message of the last failure on m ("" if none; "out of memory" if m is NULL). */
+AAE_API const char *aae_model_errmsg(const aae_model *m);
+AAE_API void aae_model_free(aae_model *m);
+
 /* ------------------------------------------------------------- engine --- */
 /* (section owned by the engine; see docs/runtime.md) */
 

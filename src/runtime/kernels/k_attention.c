@@ -1,0 +1,115 @@
+/*
+ * k_attention.c - causal multi-head attention with grouped KV heads over the KV
+ * cache plus the current chunk, with an optional sliding window and attention
+ * sink (see aae_attn_args in kernels.h). Work is split over (token, head) pairs.
+ */
+#include "kernels/kernels.h"
+#include "kernels/kmath.h"
+
+size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_threads)
+{
+    return (size_t)(n_threads < 1 ? 1 : n_threads) * (((size_t)n_keys * 4 + 63) & ~(size_t)63);
+}
+
+static int visible(const aae_attn_args *a, int32_t qp, int32_t kp)
+{
+    if (kp > qp)
+        return 0;
+    if (a->window <= 0)
+        return 1;
+    return qp - kp < a->window || kp < a->sink;
+}
+
+static float dot(const float *x, const float *y, int32_t n)
+{
+    float acc[8] = {0};
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int32_t l = 0; l < 8; l++)
+            acc[l] += x[i + l] * y[i + l];
+    float s = 0;
+    for (; i < n; i++)
+        s += x[i] * y[i];
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static void axpy(float *y, float a, const float *x, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+typedef struct attn_call {
+    const aae_attn_args *a;
+    uint8_t *scratch;
+    size_t per_task;
+} attn_call;
+
+static void one_head(const aae_attn_args *a, int32_t i, int32_t h, float *sc)
+{
+    int32_t d = a->head_dim, kvw = a->n_kv * d;
+    int32_t kvh = h / (a->n_heads / a->n_kv);
+    int32_t qp = a->qpos0 + i;
+    const float *q = a->q + (size_t)i * a->ldq + (size_t)h * d;
+    float mx = -3.0e38f;
+    int32_t nk = a->n_cached + i + 1;
+    for (int32_t s = 0; s < nk; s++) {
+        int32_t kp;
+        const float *k;
+        if (s < a->n_cached) {
+            kp = a->cpos[s];
+            k = a->kcache + (size_t)s * kvw + (size_t)kvh * d;
+        } else {
+            kp = a->qpos0 + (s - a->n_cached);
+            k = a->kc + (size_t)(s - a->n_cached) * a->ldkv + (size_t)kvh * d;
+        }
+        if (!visible(a, qp, kp)) {
+            sc[s] = aae_bits_to_f32(0xff800000u);
+            continue;
+        }
+        sc[s] = dot(q, k, d) * a->scale;
+        if (sc[s] > mx)
+            mx = sc[s];
+    }
+    double sum = 0;
+    for (int32_t s = 0; s < nk; s++) {
+        float e = sc[s] == aae_bits_to_f32(0xff800000u) ? 0.0f : aae_expf(sc[s] - mx);
+        sc[s] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    float *o = a->out + (size_t)i * a->ldo + (size_t)h * d;
+    for (int32_t t = 0; t < d; t++)
+        o[t] = 0.0f;
+    for (int32_t s = 0; s < nk; s++) {
+        if (sc[s] == 0.0f)
+            continue;
+        const float *v = s < a->n_cached ? a->vcache + (size_t)s * kvw + (size_t)kvh * d
+                                         : a->vc + (size_t)(s - a->n_cached) * a->ldkv + (size_t)kvh * d;
+        axpy(o, sc[s] * inv, v, d);
+    }
+}
+
+static void attn_task(void *arg, int32_t task, int32_t n_tasks)
+{
+    const attn_call *c = arg;
+    const aae_attn_args *a = c->a;
+    int32_t total = a->m * a->n_heads;
+    int32_t p0 = (int32_t)((int64_t)total * task / n_tasks), p1 = (int32_t)((int64_t)total * (task + 1) / n_tasks);
+    float *sc = (float *)(c->scratch + (size_t)task * c->per_task);
+    for (int32_t p = p0; p < p1; p++)
+        one_head(a, p / a->n_heads, p % a->n_heads, sc);
+}
+
+void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
+{
+    int32_t n_threads = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
+    attn_call c = {.a = a, .scratch = scratch};
+    c.per_task = ((size_t)(a->n_cached + a->m) * 4 + 63) & ~(size_t)63;
+    int32_t total = a->m * a->n_heads;
+    int32_t n_tasks = n_threads < total ? n_threads : total;
+    if (n_tasks <= 1 || !kc->th || !kc->th->parallel_for)
+        attn_task(&c, 0, 1);
+    else
+        kc->th->parallel_for(kc->th->pool, attn_task, &c, n_tasks);
+}

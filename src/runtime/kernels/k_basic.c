@@ -1,0 +1,184 @@
+/* k_basic.c - element-wise kernels: conversions, norms, activations, RoPE (portable C). */
+#include "kernels/kernels.h"
+#include "kernels/kmath.h"
+
+float aae_k_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t man = h & 0x3ffu;
+    if (exp == 0) {
+        /* zero or subnormal: man * 2^-24 */
+        float f = (float)man * (1.0f / 16777216.0f);
+        return sign ? -f : f;
+    }
+    if (exp == 31)
+        return aae_bits_to_f32(sign | 0x7f800000u | (man << 13));
+    return aae_bits_to_f32(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+float aae_k_bf16_to_f32(uint16_t h) { return aae_bits_to_f32((uint32_t)h << 16); }
+
+float aae_k_vec_get(const aae_vec *v, int32_t i)
+{
+    switch (v->type) {
+    case AAE_W_F16: return aae_k_f16_to_f32(((const uint16_t *)v->p)[i]);
+    case AAE_W_BF16: return aae_k_bf16_to_f32(((const uint16_t *)v->p)[i]);
+    default: return ((const float *)v->p)[i];
+    }
+}
+
+static float rsqrt_of(double v) { return (float)(1.0 / __builtin_sqrt(v)); }
+
+void aae_k_rmsnorm(float *y, const float *x, const aae_vec *w, int32_t m, int32_t n, float eps)
+{
+    for (int32_t i = 0; i < m; i++) {
+        const float *xr = x + (size_t)i * n;
+        float *yr = y + (size_t)i * n;
+        double ss = 0;
+        for (int32_t j = 0; j < n; j++)
+            ss += (double)xr[j] * xr[j];
+        float r = rsqrt_of(ss / n + eps);
+        for (int32_t j = 0; j < n; j++)
+            yr[j] = xr[j] * r * aae_k_vec_get(w, j);
+    }
+}
+
+void aae_k_layernorm(float *y, const float *x, const aae_vec *w, const aae_vec *b, int32_t m, int32_t n, float eps)
+{
+    for (int32_t i = 0; i < m; i++) {
+        const float *xr = x + (size_t)i * n;
+        float *yr = y + (size_t)i * n;
+        double s = 0;
+        for (int32_t j = 0; j < n; j++)
+            s += xr[j];
+        double mean = s / n, var = 0;
+        for (int32_t j = 0; j < n; j++)
+            var += ((double)xr[j] - mean) * ((double)xr[j] - mean);
+        float r = rsqrt_of(var / n + eps);
+        float mf = (float)mean;
+        for (int32_t j = 0; j < n; j++) {
+            float v = (xr[j] - mf) * r * aae_k_vec_get(w, j);
+            yr[j] = b && b->p ? v + aae_k_vec_get(b, j) : v;
+        }
+    }
+}
+
+void aae_k_add(float *x, const float *v, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        x[i] += v[i];
+}
+
+void aae_k_scale(float *x, float s, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        x[i] *= s;
+}
+
+void aae_k_add_bias(float *x, const aae_vec *bias, int32_t m, int32_t n)
+{
+    if (!bias || !bias->p)
+        return;
+    for (int32_t j = 0; j < n; j++) {
+        float b = aae_k_vec_get(bias, j);
+        for (int32_t i = 0; i < m; i++)
+            x[(size_t)i * n + j] += b;
+    }
+}
+
+static float act1(float x, int32_t act)
+{
+    switch (act) {
+    case AAE_ACT_KIND_GELU_TANH: return aae_gelu_tanh(x);
+    case AAE_ACT_KIND_GELU_ERF: return aae_gelu_erf(x);
+    default: return aae_silu(x);
+    }
+}
+
+void aae_k_glu(float *out, const float *gu, int32_t m, int32_t n, int32_t act)
+{
+    for (int32_t i = 0; i < m; i++) {
+        const float *g = gu + (size_t)i * 2 * n;
+        float *o = out + (size_t)i * n;
+        for (int32_t j = 0; j < n; j++)
+            o[j] = act1(g[j], act) * g[n + j];
+    }
+}
+
+void aae_k_act(float *x, int32_t n, int32_t act)
+{
+    for (int32_t i = 0; i < n; i++)
+        x[i] = act1(x[i], act);
+}
+
+void aae_k_rope_table(float *cs, int32_t pos, const float *inv_freq, int32_t half)
+{
+    for (int32_t j = 0; j < half; j++) {
+        float ang = (float)pos * inv_freq[j]; /* float32 product, as transformers computes it */
+        double s, c;
+        aae_sincos((double)ang, &s, &c);
+        cs[j] = (float)c;
+        cs[half + j] = (float)s;
+    }
+}
+
+void aae_k_rope(float *x, int32_t n_heads, int32_t head_dim, int32_t rot_dim, const float *cs)
+{
+    int32_t half = rot_dim / 2;
+    for (int32_t h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int32_t j = 0; j < half; j++) {
+            float a = v[j], b = v[j + half];
+            float c = cs[j], s = cs[half + j];
+            v[j] = a * c - b * s;
+            v[j + half] = b * c + a * s;
+        }
+    }
+}
+
+void aae_k_get_row(const aae_wmat *w, int32_t r, float *out)
+{
+    int32_t k = w->k;
+    size_t row = (size_t)r;
+    switch (w->type) {
+    case AAE_W_F32: {
+        const float *p = (const float *)w->q + row * k;
+        for (int32_t j = 0; j < k; j++)
+            out[j] = p[j];
+        break;
+    }
+    case AAE_W_F16:
+    case AAE_W_BF16: {
+        const uint16_t *p = (const uint16_t *)w->q + row * k;
+        for (int32_t j = 0; j < k; j++)
+            out[j] = w->type == AAE_W_F16 ? aae_k_f16_to_f32(p[j]) : aae_k_bf16_to_f32(p[j]);
+        break;
+    }
+    case AAE_W_Q4F16:
+    case AAE_W_Q4F32: {
+        int32_t ng = (k + 31) / 32;
+        const uint32_t *q = (const uint32_t *)w->q + row * 4 * ng;
+        for (int32_t j = 0; j < k; j++) {
+            int32_t g = j / 32;
+            float s = w->type == AAE_W_Q4F16 ? aae_k_f16_to_f32(((const uint16_t *)w->scale)[row * ng + g])
+                                             : ((const float *)w->scale)[row * ng + g];
+            int32_t code = (int32_t)((q[j / 8] >> ((j % 8) * 4)) & 15u);
+            out[j] = (float)(code - 7) * s;
+        }
+        break;
+    }
+    case AAE_W_Q3F16: {
+        int32_t ng = (k + 39) / 40;
+        const uint32_t *q = (const uint32_t *)w->q + row * 4 * ng;
+        for (int32_t j = 0; j < k; j++) {
+            int32_t g = j / 40, e = j % 40;
+            float s = aae_k_f16_to_f32(((const uint16_t *)w->scale)[row * ng + g]);
+            int32_t code = (int32_t)((q[g * 4 + e / 10] >> ((e % 10) * 3)) & 7u);
+            out[j] = (float)(code - 3) * s;
+        }
+        break;
+    }
+    default: break;
+    }
+}

@@ -1,0 +1,138 @@
+/*
+ * k_matmul.c - y = x W^T (+ bias) for every weight type: the task split, the
+ * choice of CPU path, and the portable C path (see matmul_impl.h).
+ */
+#include "kernels/kernels.h"
+#include "kernels/matmul_impl.h"
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static size_t task_bytes(int32_t k) { return align64((size_t)AAE_MM_TILE * (size_t)aae_mm_kpad(k) * 4 + 256); }
+
+size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
+{
+    if (n_threads < 1)
+        n_threads = 1;
+    return align64((size_t)m * (size_t)aae_mm_kpad(k) * 4) + (size_t)n_threads * task_bytes(k);
+}
+
+/* ---- portable path ------------------------------------------------------ */
+
+static float dot_f32(const float *a, const float *b, int32_t n)
+{
+    float acc[8] = {0};
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int32_t l = 0; l < 8; l++)
+            acc[l] += a[i + l] * b[i + l];
+    float s = 0;
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int32_t k = w->k;
+    float *rows = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
+    for (int32_t r0 = n0; r0 < n1; r0 += AAE_MM_TILE) {
+        int32_t nr = n1 - r0 < AAE_MM_TILE ? n1 - r0 : AAE_MM_TILE;
+        const float *wr[AAE_MM_TILE];
+        for (int32_t t = 0; t < nr; t++) {
+            if (w->type == AAE_W_F32) {
+                wr[t] = (const float *)w->q + (size_t)(r0 + t) * k;
+            } else {
+                aae_k_get_row(w, r0 + t, rows + (size_t)t * k);
+                wr[t] = rows + (size_t)t * k;
+            }
+        }
+        for (int32_t i = 0; i < j->m; i++) {
+            const float *xr = j->x + (size_t)i * j->ldx;
+            float *yr = j->y + (size_t)i * j->ldy;
+            for (int32_t t = 0; t < nr; t++)
+                yr[r0 + t] = dot_f32(xr, wr[t], k);
+        }
+    }
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+typedef struct mm_call {
+    const aae_kctx *kc;
+    aae_mm_job job;
+    int32_t n_tiles;
+} mm_call;
+
+static void mm_task(void *arg, int32_t task, int32_t n_tasks)
+{
+    const mm_call *c = arg;
+    const aae_mm_job *j = &c->job;
+    int32_t t0 = (int32_t)((int64_t)c->n_tiles * task / n_tasks);
+    int32_t t1 = (int32_t)((int64_t)c->n_tiles * (task + 1) / n_tasks);
+    int32_t n0 = t0 * AAE_MM_TILE, n1 = t1 * AAE_MM_TILE;
+    if (n1 > j->w->n)
+        n1 = j->w->n;
+    if (n0 >= n1)
+        return;
+    int done = aae_k_matmul_x86(j, task, n0, n1, c->kc->cpu) || aae_k_matmul_neon(j, task, n0, n1, c->kc->cpu);
+    if (!done)
+        aae_k_matmul_portable(j, task, n0, n1);
+    if (j->bias && j->bias->p)
+        for (int32_t i = 0; i < j->m; i++)
+            for (int32_t r = n0; r < n1; r++)
+                j->y[(size_t)i * j->ldy + r] += aae_k_vec_get(j->bias, r);
+}
+
+/* Nibble order for 4-bit weights (see matmul_impl.h); zero padding past k. */
+static void prep_x_q4(float *xp, const float *x, int32_t k)
+{
+    int32_t kp = aae_mm_kpad(k);
+    for (int32_t g = 0; g < kp; g += 32)
+        for (int32_t e = 0; e < 32; e++) {
+            int32_t src = g + e;
+            int32_t dst = g + (e % 2) * 16 + e / 2;
+            xp[dst] = src < k ? x[src] : 0.0f;
+        }
+}
+
+static int simd_wants_nibble_order(const aae_kctx *kc, int32_t type)
+{
+    return (type == AAE_W_Q4F16 || type == AAE_W_Q4F32) &&
+           (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON));
+}
+
+void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int32_t ldx, int32_t m,
+                  const aae_wmat *w, const aae_vec *bias, void *scratch)
+{
+    int32_t n_threads = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
+    mm_call c = {.kc = kc};
+    aae_mm_job *j = &c.job;
+    int32_t kp = aae_mm_kpad(w->k);
+    uint8_t *s = scratch;
+    j->y = y;
+    j->ldy = ldy;
+    j->x = x;
+    j->ldx = ldx;
+    j->xp = x;
+    j->ldxp = ldx;
+    j->m = m;
+    j->w = w;
+    j->bias = bias;
+    j->task_bytes = task_bytes(w->k);
+    j->task_scratch = s + align64((size_t)m * (size_t)kp * 4);
+    if (simd_wants_nibble_order(kc, w->type)) {
+        float *xp = (float *)s;
+        for (int32_t i = 0; i < m; i++)
+            prep_x_q4(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k);
+        j->xp = xp;
+        j->ldxp = kp;
+    }
+    c.n_tiles = (w->n + AAE_MM_TILE - 1) / AAE_MM_TILE;
+    int32_t n_tasks = n_threads < c.n_tiles ? n_threads : c.n_tiles;
+    j->n_tasks = n_tasks;
+    if (n_tasks <= 1 || !kc->th || !kc->th->parallel_for)
+        mm_task(&c, 0, 1);
+    else
+        kc->th->parallel_for(kc->th->pool, mm_task, &c, n_tasks);
+}

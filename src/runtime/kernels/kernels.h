@@ -1,0 +1,157 @@
+/*
+ * kernels.h - the kernel interface: the only thing model code calls.
+ *
+ * FREESTANDING: this header and every kernels/ source use only <stddef.h>,
+ * <stdint.h>, <stdbool.h>, <float.h> and the compiler's intrinsic headers. No
+ * libc call, no allocation, no I/O: buffers come in through arguments, threads
+ * through the aae_threads callback table the runtime fills. The same sources are
+ * built into libsphere_aae (generic) and into each model library (`sphere_aae
+ * compile`, with -ffreestanding -DAAE_SPEC; see kernels/spec.h for the symbol
+ * renaming that gives every external symbol the library's prefix).
+ *
+ * Kernels know nothing of models: they see matrices, vectors and a KV layout.
+ * Activations are float32. Weights are read in place, in their stored format:
+ *
+ *   AAE_W_F32   float32 [n, k]
+ *   AAE_W_F16   float16 [n, k]
+ *   AAE_W_BF16  bfloat16 [n, k] (the "f32-to-bf16" records of MLC-LLM)
+ *   AAE_W_Q4F16 / AAE_W_Q4F32  uint32 q [n, 4*ceil(k/32)] + scale [n, ceil(k/32)]
+ *               (f16 / f32): element j of a group of 32 is nibble j%8 of word
+ *               j/8, least significant first; w = (code - 7) * scale
+ *   AAE_W_Q3F16 uint32 q [n, 4*ceil(k/40)] + f16 scale [n, ceil(k/40)]: element
+ *               j of a group of 40 is bits 3*(j%10) of word j/10; w = (code - 3) * scale
+ *
+ * Threading: a kernel splits its work into tasks and calls
+ * th->parallel_for(th->pool, fn, arg, n_tasks), which returns when all ran.
+ * With parallel_for == NULL the tasks run on the calling thread.
+ */
+#ifndef AAE_KERNELS_H
+#define AAE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/spec.h"
+
+typedef enum aae_wtype {
+    AAE_W_F32 = 0,
+    AAE_W_F16 = 1,
+    AAE_W_BF16 = 2,
+    AAE_W_Q4F16 = 3,
+    AAE_W_Q4F32 = 4,
+    AAE_W_Q3F16 = 5
+} aae_wtype;
+
+/* A weight matrix W [n, k] (Hugging Face [out, in] layout). */
+typedef struct aae_wmat {
+    const void *q;     /* the data (codes for quantized types) */
+    const void *scale; /* quantized types only */
+    int32_t n, k;
+    int32_t type;      /* aae_wtype */
+} aae_wmat;
+
+/* A 1-D parameter (norm weight, bias) as stored: type is AAE_W_F32, F16 or BF16.
+ * p == NULL means "absent" (no bias). */
+typedef struct aae_vec {
+    const void *p;
+    int32_t n;
+    int32_t type;
+} aae_vec;
+
+typedef void (*aae_task_fn)(void *arg, int32_t task, int32_t n_tasks);
+
+typedef struct aae_threads {
+    /* Runs fn(arg, t, n_tasks) for t in [0, n_tasks), returns when all are done. */
+    void (*parallel_for)(void *pool, aae_task_fn fn, void *arg, int32_t n_tasks);
+    void *pool;
+    int32_t n_threads;
+} aae_threads;
+
+/* CPU features the runtime detected; kernels pick their path from these. */
+enum {
+    AAE_CPU_AVX2_FMA = 1u << 0, /* x86_64: AVX2 + FMA + F16C */
+    AAE_CPU_AVX512 = 1u << 1,   /* x86_64: AVX-512 F + BW + VL */
+    AAE_CPU_NEON = 1u << 2,     /* aarch64: always */
+    AAE_CPU_NEON_DOT = 1u << 3  /* aarch64: dot product */
+};
+
+typedef struct aae_kctx {
+    const aae_threads *th;
+    uint32_t cpu;  /* AAE_CPU_* of the running CPU (masked by the user's choice) */
+} aae_kctx;
+
+/* ---- matrix products ---------------------------------------------------- */
+
+/* Bytes of scratch aae_k_matmul needs for m rows of x and a weight of k columns. */
+size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads);
+
+/* y[i, j] = sum_t x[i, t] * W[j, t] (+ bias[j]) for i < m, j < W.n.
+ * x is [m, W.k] with row stride ldx, y is [m, W.n] with row stride ldy.
+ * scratch holds aae_k_matmul_scratch(m, W.k, threads) bytes, 64-byte aligned. */
+void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int32_t ldx, int32_t m,
+                  const aae_wmat *w, const aae_vec *bias, void *scratch);
+
+/* out[0..k) = row r of W, dequantized (embedding lookup). */
+void aae_k_get_row(const aae_wmat *w, int32_t r, float *out);
+
+/* ---- element-wise and normalisation ------------------------------------- */
+
+/* y = x / sqrt(mean(x^2) + eps) * w, for each of m rows of n (x and y may alias). */
+void aae_k_rmsnorm(float *y, const float *x, const aae_vec *w, int32_t m, int32_t n, float eps);
+/* y = (x - mean) / sqrt(var + eps) * w + b (biased variance). */
+void aae_k_layernorm(float *y, const float *x, const aae_vec *w, const aae_vec *b, int32_t m, int32_t n, float eps);
+/* x[i] += v[i] */
+void aae_k_add(float *x, const float *v, int32_t n);
+void aae_k_scale(float *x, float s, int32_t n);
+/* x += bias (per row of n), m rows */
+void aae_k_add_bias(float *x, const aae_vec *bias, int32_t m, int32_t n);
+
+enum { AAE_ACT_KIND_SILU = 0, AAE_ACT_KIND_GELU_TANH = 1, AAE_ACT_KIND_GELU_ERF = 2 };
+/* out[i, j] = act(gu[i, j]) * gu[i, n + j] for a fused [gate; up] row of 2n. */
+void aae_k_glu(float *out, const float *gu, int32_t m, int32_t n, int32_t act);
+/* x = act(x) */
+void aae_k_act(float *x, int32_t n, int32_t act);
+
+/* ---- attention ---------------------------------------------------------- */
+
+/* Rotary embedding, Hugging Face rotate-half form, in place on the first
+ * rot_dim elements of each of n_heads heads of head_dim in one token's row.
+ * cs holds cos[rot_dim/2] then sin[rot_dim/2] of this position. */
+void aae_k_rope(float *x, int32_t n_heads, int32_t head_dim, int32_t rot_dim, const float *cs);
+/* cs[0..half) = cos(pos * inv_freq[j]), cs[half..2half) = sin(...), in float32
+ * arithmetic for the angle as transformers does. */
+void aae_k_rope_table(float *cs, int32_t pos, const float *inv_freq, int32_t half);
+
+/* Causal attention of m query tokens (one layer) over keys from two sources:
+ * the KV cache (n_cached slots; slot s holds position cpos[s]) and the chunk
+ * itself (m tokens at positions qpos0 .. qpos0 + m - 1, keys kc/vc with row
+ * stride ldkv). A key at position p is visible to the query at position q when
+ * p <= q and (window <= 0 or q - p < window or p < sink).
+ * q: [m, ldq] holding n_heads * head_dim; out: [m, ldo]. k/v cache rows are
+ * n_kv * head_dim floats. scratch: aae_k_attention_scratch bytes. */
+typedef struct aae_attn_args {
+    float *out;
+    int32_t ldo;
+    const float *q;
+    int32_t ldq;
+    int32_t m;
+    int32_t qpos0;
+    const float *kcache, *vcache; /* [cap, n_kv * head_dim] */
+    const int32_t *cpos;          /* positions of the cached slots */
+    int32_t n_cached;             /* slots 0 .. n_cached-1 are valid */
+    const float *kc, *vc;         /* this chunk's keys / values */
+    int32_t ldkv;
+    int32_t n_heads, n_kv, head_dim;
+    int32_t window, sink;
+    float scale;
+} aae_attn_args;
+size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_threads);
+void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch);
+
+/* ---- conversions -------------------------------------------------------- */
+float aae_k_f16_to_f32(uint16_t h);
+float aae_k_bf16_to_f32(uint16_t h);
+/* Element i of a 1-D parameter as float32. */
+float aae_k_vec_get(const aae_vec *v, int32_t i);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * matmul_impl.h - private: how aae_k_matmul splits work between its CPU paths.
+ *
+ * aae_k_matmul (k_matmul.c) cuts W's rows into one contiguous range per task
+ * (multiples of AAE_MM_TILE rows) and calls one path's task function for each:
+ * portable C (k_matmul.c), x86 AVX2/AVX-512 (k_matmul_x86.c) or NEON
+ * (k_matmul_neon.c). A path that returns 0 does not handle this weight type, and
+ * the portable path runs instead.
+ *
+ * x preparation: for 4-bit weights, SIMD paths read x in "nibble order": in each
+ * group of 32, the 16 even elements, then the 16 odd ones (the low and high
+ * nibbles of the group's 16 bytes). prep_x writes that copy once per call.
+ */
+#ifndef AAE_KERNELS_MATMUL_IMPL_H
+#define AAE_KERNELS_MATMUL_IMPL_H
+
+#include "kernels/kernels.h"
+
+#define AAE_MM_TILE 4
+
+typedef struct aae_mm_job {
+    float *y;
+    int32_t ldy;
+    const float *x;  /* original x */
+    int32_t ldx;
+    const float *xp; /* x in the path's order ([m, kp]), or x itself */
+    int32_t ldxp;
+    int32_t m;
+    const aae_wmat *w;
+    const aae_vec *bias;
+    uint8_t *task_scratch; /* per task: task_bytes each */
+    size_t task_bytes;
+    int32_t n_tasks;
+} aae_mm_job;
+
+/* Returns 1 if the path handled rows [n0, n1) of the job, 0 if it cannot. */
+int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
+int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
+void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1);
+
+/* The padded length of a row of x in nibble order: K rounded up to 32. */
+static inline int32_t aae_mm_kpad(int32_t k) { return (k + 31) / 32 * 32; }
+
+#endif

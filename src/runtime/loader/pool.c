@@ -1,0 +1,150 @@
+/* pool.c - the worker thread pool (see pool.h). */
+#include "loader/pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPIN_ITERS 200000
+
+struct aae_pool {
+    int32_t n_threads;
+    pthread_t *workers;
+    int32_t n_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_uint gen;       /* bumped for each job */
+    atomic_int stop;
+    atomic_int sleeping;   /* workers blocked on cv */
+    /* the current job */
+    aae_task_fn fn;
+    void *arg;
+    int32_t n_tasks;
+    atomic_int next;       /* next task index to claim */
+    atomic_int done;       /* tasks finished */
+};
+
+static void run_tasks(aae_pool *p)
+{
+    for (;;) {
+        int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel);
+        if (t >= p->n_tasks)
+            return;
+        p->fn(p->arg, t, p->n_tasks);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel);
+    }
+}
+
+static void *worker(void *arg)
+{
+    aae_pool *p = arg;
+    unsigned seen = atomic_load(&p->gen);
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
+            if (++spins < SPIN_ITERS) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#elif defined(__aarch64__)
+                __asm__ __volatile__("yield");
+#endif
+                continue;
+            }
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleeping, 1);
+            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->cv, &p->mu);
+            atomic_fetch_sub(&p->sleeping, 1);
+            pthread_mutex_unlock(&p->mu);
+            spins = 0;
+        }
+        if (atomic_load(&p->stop))
+            return NULL;
+        seen = g;
+        run_tasks(p);
+    }
+}
+
+aae_status aae_pool_create(int32_t n_threads, aae_pool **out, aae_error *err)
+{
+    if (n_threads < 1)
+        n_threads = 1;
+    aae_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory creating a thread pool");
+    p->n_threads = n_threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (n_threads > 1) {
+        p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
+        if (!p->workers) {
+            aae_pool_free(p);
+            return aae_error_set(err, AAE_ERR_NOMEM, "out of memory creating a thread pool");
+        }
+        for (int32_t i = 0; i < n_threads - 1; i++) {
+            if (pthread_create(&p->workers[i], NULL, worker, p) != 0) {
+                aae_pool_free(p);
+                return aae_error_set(err, AAE_ERR_NOMEM, "cannot start worker thread %d of %d", i + 1,
+                                     n_threads - 1);
+            }
+            p->n_started++;
+        }
+    }
+    *out = p;
+    return AAE_OK;
+}
+
+void aae_pool_free(aae_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int32_t i = 0; i < p->n_started; i++)
+        pthread_join(p->workers[i], NULL);
+    free(p->workers);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+void aae_pool_parallel_for(void *pool, aae_task_fn fn, void *arg, int32_t n_tasks)
+{
+    aae_pool *p = pool;
+    if (!p || p->n_started == 0 || n_tasks <= 1) {
+        for (int32_t t = 0; t < n_tasks; t++)
+            fn(arg, t, n_tasks);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    p->n_tasks = n_tasks;
+    atomic_store(&p->done, 0);
+    atomic_store(&p->next, 0);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    if (atomic_load(&p->sleeping) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    run_tasks(p);
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+    }
+}
+
+void aae_pool_threads(aae_pool *p, aae_threads *th)
+{
+    memset(th, 0, sizeof *th);
+    th->n_threads = p ? p->n_threads : 1;
+    th->pool = p;
+    th->parallel_for = aae_pool_parallel_for;
+}
