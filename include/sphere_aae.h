@@ -262,7 +262,120 @@ AAE_API const char *aae_model_errmsg(const aae_model *m);
 AAE_API void aae_model_free(aae_model *m);
 
 /* ------------------------------------------------------------- engine --- */
-/* (section owned by the engine; see docs/runtime.md) */
+/* (section owned by the engine; see docs/engine.md for a walkthrough) */
+
+/*
+ * An engine holds one loaded model (weights, tokenizer, KV cache) and answers
+ * OpenAI-style chat completions:
+ *
+ *   aae_engine_params p;
+ *   aae_engine_default_params(&p);
+ *   aae_engine *e;
+ *   if (aae_engine_create(&p, &e) != AAE_OK) ...
+ *   if (aae_engine_reload(e, "/path/to/Model-q4f16_1-AAE", NULL) != AAE_OK)
+ *       puts(aae_engine_errmsg(e));
+ *   aae_engine_chat_completion(e, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+ *                                 "\"stream\":true}", on_chunk, app_state);
+ *   aae_engine_destroy(e);
+ *
+ * Ownership and lifetime: strings passed in are only read during the call.
+ * Chunk text handed to the callback belongs to the engine and is valid only
+ * during the callback. aae_engine_errmsg's text is valid until the next call on
+ * the engine.
+ *
+ * Threads: one engine runs one call at a time (calls from two threads at once
+ * get AAE_ERR_STATE). aae_engine_abort is the exception: any thread, and the
+ * chunk callback itself, may call it at any time.
+ */
+typedef struct aae_engine aae_engine;
+
+typedef struct aae_engine_params {
+    int32_t n_threads;           /* worker threads for the model; 0 = one per online CPU */
+    int32_t context_window_size; /* KV cache capacity in tokens; 0 = the model's chat config */
+    int32_t prefill_chunk_size;  /* tokens per prefill step; 0 = the model's chat config */
+    int32_t reuse_kv_prefix;     /* 1 (default): keep the KV cache of the longest prompt
+                                    prefix shared with the previous call (multi-turn chat
+                                    re-runs only the new turn); 0: prefill every prompt */
+} aae_engine_params;
+
+/* Fills *params with the defaults (all 0 except reuse_kv_prefix = 1). */
+AAE_API void aae_engine_default_params(aae_engine_params *params);
+
+/* Creates an engine with no model loaded. params may be NULL (defaults). */
+AAE_API aae_status aae_engine_create(const aae_engine_params *params, aae_engine **out);
+
+/* Loads the converted model in model_dir (sphere-aae-chat-config.json or
+ * mlc-chat-config.json, tensor-cache.json, weight shards, tokenizer files),
+ * replacing any model loaded before. model_lib: NULL or "" runs the generic
+ * model code built into the runtime; otherwise the name (or path) of a compiled
+ * model library. On failure the engine has no model loaded. */
+AAE_API aae_status aae_engine_reload(aae_engine *engine, const char *model_dir, const char *model_lib);
+
+/* Releases the loaded model (weights, KV cache, tokenizer). No-op if none. */
+AAE_API void aae_engine_unload(aae_engine *engine);
+
+/* Receives each output object: NUL-terminated JSON of len bytes, valid during
+ * the call only. Return 0 to go on; any other value aborts the completion as
+ * aae_engine_abort does. */
+typedef int (*aae_chunk_callback)(const char *json, size_t len, void *user_data);
+
+/* Runs one chat completion (blocking). request_json is an OpenAI
+ * chat-completions request (docs/engine.md lists the members read, ranges and
+ * extensions). With "stream": true the callback receives "chat.completion.chunk"
+ * objects: the first with delta {"role": "assistant", "content": ""}, then one
+ * per piece of text (never a partial UTF-8 character, never a part of a stop
+ * string), then one with "finish_reason" ("stop", "length" or "abort") and an
+ * empty delta, then (unless stream_options.include_usage is false) one with
+ * empty "choices" and "usage" {prompt_tokens, completion_tokens, total_tokens,
+ * extra: {prefill_tokens_per_s, decode_tokens_per_s, ...}}. Without "stream"
+ * the callback receives one "chat.completion" object. callback may be NULL.
+ *
+ * Returns AAE_OK when finished with "stop" or "length"; AAE_ERR_ABORTED when
+ * aborted (the stream still ended with finish_reason "abort" and the usage);
+ * AAE_ERR_INVALID_ARGUMENT / AAE_ERR_UNSUPPORTED for a bad request (nothing was
+ * sent to the callback; errmsg names the member by JSON pointer); AAE_ERR_LIMIT
+ * when the prompt does not fit the context window; AAE_ERR_STATE with no model
+ * loaded. */
+AAE_API aae_status aae_engine_chat_completion(aae_engine *engine, const char *request_json,
+                                              aae_chunk_callback callback, void *user_data);
+
+/* Asks the running chat completion (or prefill) to stop at the next token
+ * boundary. Thread-safe and async-signal-safe; no-op when nothing runs (it does
+ * not affect a later call). */
+AAE_API void aae_engine_abort(aae_engine *engine);
+
+/* Forgets the conversation kept in the KV cache (the next call prefills all). */
+AAE_API void aae_engine_reset_chat(aae_engine *engine);
+
+/* The detailed message of the last failure ("" if none). Never NULL. */
+AAE_API const char *aae_engine_errmsg(const aae_engine *engine);
+
+/* Destroys the engine (unloads the model). Accepts NULL. */
+AAE_API void aae_engine_destroy(aae_engine *engine);
+
+/* Low-level access, for tests and power users. */
+
+/* The loaded model's tokenizer (owned by the engine; valid until unload), or NULL. */
+AAE_API const aae_tokenizer *aae_engine_tokenizer(const aae_engine *engine);
+
+/* Appends n tokens to the KV cache (in prefill chunks) and computes the logits
+ * of the last one. AAE_ERR_LIMIT if they do not fit the context window. */
+AAE_API aae_status aae_engine_prefill(aae_engine *engine, const int32_t *ids, size_t n);
+
+/* Appends one token and computes its logits (one decode step). */
+AAE_API aae_status aae_engine_decode(aae_engine *engine, int32_t id);
+
+/* The logits of the last token fed (vocab_size floats, owned by the engine,
+ * valid until the next call on the engine). AAE_ERR_STATE before any token. */
+AAE_API aae_status aae_engine_logits(aae_engine *engine, const float **logits, int32_t *vocab_size);
+
+/* Number of tokens in the KV cache; aae_engine_truncate keeps the first n_keep
+ * (0 = clear). */
+AAE_API int64_t aae_engine_kv_length(const aae_engine *engine);
+AAE_API aae_status aae_engine_truncate(aae_engine *engine, int64_t n_keep);
+
+/* The model's context window (tokens), or 0 with no model loaded. */
+AAE_API int64_t aae_engine_context_window(const aae_engine *engine);
 
 #ifdef __cplusplus
 }
