@@ -1,0 +1,607 @@
+/*
+ * package.c - `sphere_aae package` end to end (steps and output layout in package.h;
+ * user documentation in docs/package.md).
+ */
+#define _GNU_SOURCE
+#include "package/package.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "package/pkg_config.h"
+#include "package/pkg_copy.h"
+#include "package/pkg_hub.h"
+#include "package/pkg_libs.h"
+#include "package/pkg_manifest.h"
+#include "package/pkg_runtime.h"
+#include "package/pkg_util.h"
+
+#define STAMP_NAME ".sphere-aae-package"
+#define APP_CONFIG_NAME "sphere-aae-app-config.json"
+
+typedef struct model_state {
+    const aae_pkg_model *m;
+    char weights_dir[AAE_PKG_PATH_MAX];
+    aae_pkg_manifest man;
+    aae_pkg_memory mem;
+    int downloaded;
+    aae_pkg_lib lib;
+    char model_url[AAE_PKG_PATH_MAX];
+} model_state;
+
+typedef struct run {
+    const aae_package_opts *opts;
+    aae_pkg_ui *ui;
+    aae_pkg_config *cfg;
+    char out[AAE_PKG_PATH_MAX];     /* the output folder, absolute */
+    char parent[AAE_PKG_PATH_MAX];  /* its parent */
+    char base[AAE_PKG_NAME_MAX];    /* its name */
+    char staging[AAE_PKG_PATH_MAX]; /* the new output while it is built */
+    char off_root[AAE_PKG_PATH_MAX];/* downloads with SPHERE_AAE_DOWNLOAD_CACHE_POLICY=OFF */
+    char source_dir[AAE_PKG_PATH_MAX];
+    aae_hub hub;
+    model_state *models;
+    aae_pkg_copy_stats copy;
+    int libs_compiled, runtime_built;
+    char copy_label[AAE_PKG_NAME_MAX + 16];
+    int64_t copy_done, copy_total;
+    aae_package_failure failure;
+} run;
+
+/* ------------------------------------------------------------------ output --- */
+
+static aae_status resolve_output(run *r, aae_error *err)
+{
+    const char *o = r->opts->output_dir ? r->opts->output_dir : "dist";
+    char cwd[PATH_MAX];
+    if (o[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return aae_error_set(err, AAE_ERR_IO, "cannot read the current folder: %s", strerror(errno));
+    char path[AAE_PKG_PATH_MAX];
+    if (o[0] == '/')
+        aae_pkg_sfmt(path, sizeof path, "%s", o);
+    else
+        aae_pkg_sfmt(path, sizeof path, "%s/%s", cwd, o);
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        path[--n] = '\0';
+    char *slash = strrchr(path, '/');
+    const char *name = slash + 1;
+    if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--output %s: give a folder name such as dist/", o);
+    aae_pkg_sfmt(r->base, sizeof r->base, "%s", name);
+    *slash = '\0';
+    aae_pkg_sfmt(r->parent, sizeof r->parent, "%s", path[0] ? path : "/");
+    aae_status st = aae_pkg_mkdirs(r->parent, err);
+    if (st != AAE_OK)
+        return st;
+    char real[PATH_MAX];
+    if (!realpath(r->parent, real))
+        return aae_error_set(err, AAE_ERR_IO, "%s: %s", r->parent, strerror(errno));
+    aae_pkg_sfmt(r->parent, sizeof r->parent, "%s", real);
+    aae_pkg_sfmt(r->out, sizeof r->out, "%s/%s", strcmp(real, "/") ? real : "", r->base);
+    return AAE_OK;
+}
+
+/* An existing output must be one we made (it holds our stamp) or empty. */
+static aae_status check_output_is_ours(run *r, aae_error *err)
+{
+    struct stat st;
+    if (lstat(r->out, &st) != 0)
+        return AAE_OK;
+    if (!S_ISDIR(st.st_mode))
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--output %s exists and is not a folder; remove it or "
+                                                            "choose another --output", r->out);
+    char stamp[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(stamp, sizeof stamp, "%s/%s", r->out, STAMP_NAME);
+    if (aae_is_file(stamp))
+        return AAE_OK;
+    DIR *d = opendir(r->out);
+    if (!d)
+        return aae_error_set(err, AAE_ERR_IO, "%s: %s", r->out, strerror(errno));
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    if (!empty)
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--output %s already exists and was not made by "
+                                                            "`sphere_aae package` (no %s in it); it would be replaced "
+                                                            "as a whole, so remove it yourself or choose another "
+                                                            "--output", r->out, STAMP_NAME);
+    return AAE_OK;
+}
+
+/* Removes temporary folders left by runs that were killed. */
+static void clean_stale(run *r)
+{
+    DIR *d = opendir(r->parent);
+    if (!d)
+        return;
+    char prefix[AAE_PKG_NAME_MAX + 16];
+    aae_pkg_sfmt(prefix, sizeof prefix, ".%s.", r->base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        const char *dash = strrchr(e->d_name, '-');
+        long pid = dash ? strtol(dash + 1, NULL, 10) : 0;
+        if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            char p[AAE_PKG_PATH_MAX];
+            aae_pkg_sfmt(p, sizeof p, "%s/%s", r->parent, e->d_name);
+            aae_error ignore;
+            aae_pkg_rmtree(p, &ignore);
+        }
+    }
+    closedir(d);
+}
+
+static aae_status swap_into_place(run *r, aae_error *err)
+{
+    if (!aae_is_dir(r->out)) {
+        if (rename(r->staging, r->out) != 0)
+            return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", r->staging, r->out, strerror(errno));
+        return AAE_OK;
+    }
+#ifdef RENAME_EXCHANGE
+    if (renameat2(AT_FDCWD, r->staging, AT_FDCWD, r->out, RENAME_EXCHANGE) == 0) {
+        aae_error ignore;
+        aae_pkg_rmtree(r->staging, &ignore); /* now the old output */
+        return AAE_OK;
+    }
+#endif
+    char old[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(old, sizeof old, "%s/.%s.old-%ld", r->parent, r->base, (long)getpid());
+    if (rename(r->out, old) != 0)
+        return aae_error_set(err, AAE_ERR_IO, "cannot move the old %s aside: %s", r->out, strerror(errno));
+    if (rename(r->staging, r->out) != 0) {
+        int e = errno;
+        rename(old, r->out);
+        return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", r->staging, r->out, strerror(e));
+    }
+    aae_error ignore;
+    aae_pkg_rmtree(old, &ignore);
+    return AAE_OK;
+}
+
+/* ----------------------------------------------------------------- weights --- */
+
+static void on_download(void *user, const char *label, int64_t done, int64_t total)
+{
+    run *r = user;
+    char l[AAE_PKG_NAME_MAX + 16];
+    aae_pkg_sfmt(l, sizeof l, "download %s", label);
+    aae_pkg_ui_bar(r->ui, l, done, total);
+}
+
+static aae_status get_weights(run *r, model_state *s, aae_error *err)
+{
+    const aae_pkg_model *m = s->m;
+    aae_status st;
+    if (m->source == AAE_PKG_SOURCE_LOCAL) {
+        aae_pkg_sfmt(s->weights_dir, sizeof s->weights_dir, "%s", m->local_dir);
+        st = aae_pkg_manifest_load(m->local_dir, &s->man, err);
+        if (st == AAE_OK)
+            st = aae_pkg_manifest_check(m->local_dir, &s->man, 0, err);
+        if (st != AAE_OK) {
+            r->failure = AAE_PKG_FAIL_INPUT;
+            return aae_error_prefix(err, "%s%s/model (\"%s\")", r->cfg->path, m->pointer, m->model);
+        }
+        return AAE_OK;
+    }
+    aae_hub_model_url(m->hub_user, m->hub_repo, s->model_url, sizeof s->model_url);
+    st = aae_hub_get_model(&r->hub, m->hub_user, m->hub_repo, s->weights_dir, sizeof s->weights_dir, &s->man,
+                           &s->downloaded, err);
+    aae_pkg_ui_bar_end(r->ui);
+    if (st != AAE_OK) {
+        r->failure = st == AAE_ERR_FORMAT ? AAE_PKG_FAIL_INPUT : AAE_PKG_FAIL_NETWORK;
+        return aae_error_prefix(err, "%s%s/model (\"%s\")", r->cfg->path, m->pointer, m->model);
+    }
+    aae_pkg_ui_note(r->ui, 0, "%s: weights in %s%s", m->model_id, s->weights_dir,
+                    s->downloaded ? " (downloaded)" : " (cached)");
+    return AAE_OK;
+}
+
+static void show_memory(run *r, model_state *s)
+{
+    aae_pkg_memory_estimate(&s->man, &s->m->overrides, &s->mem);
+    char w[32], k[32], a[32], t[32], e[32];
+    aae_pkg_ui_bytes(s->mem.weights, w, sizeof w);
+    aae_pkg_ui_bytes(s->mem.kv_cache, k, sizeof k);
+    aae_pkg_ui_bytes(s->mem.activations, a, sizeof a);
+    aae_pkg_ui_bytes(s->mem.total, t, sizeof t);
+    aae_pkg_ui_bytes(s->m->estimated_vram_bytes, e, sizeof e);
+    aae_pkg_ui_note(r->ui, 1, "%s: memory %s = weights %s + KV cache %s (%lld tokens) + activations %s (prefill "
+                              "chunk %lld)", s->m->model_id, t, w, k, (long long)s->mem.kv_len, a,
+                    (long long)s->mem.prefill_chunk);
+    if (s->m->estimated_vram_bytes < s->mem.total)
+        aae_pkg_ui_warn(r->ui, "%s%s/estimated_vram_bytes: %s (%lld) is below the %s (%lld) the model needs "
+                               "(weights %s + KV cache %s + activations %s); raise it to at least %lld, or lower "
+                               "overrides.context_window_size / prefill_chunk_size",
+                        r->cfg->path, s->m->pointer, e, (long long)s->m->estimated_vram_bytes, t,
+                        (long long)s->mem.total, w, k, a, (long long)s->mem.total);
+}
+
+/* --------------------------------------------------------------- libraries --- */
+
+static aae_status get_libs(run *r, aae_error *err)
+{
+    const char *device = r->cfg->device;
+    for (size_t i = 0; i < r->cfg->n_models; i++) {
+        model_state *s = &r->models[i];
+        const aae_pkg_model *m = s->m;
+        const char *prepared = m->model_lib[0] ? aae_pkg_config_prepared(r->cfg, m->model_lib) : NULL;
+        aae_status st;
+        if (prepared) {
+            st = aae_pkg_lib_check_prepared(prepared, device, m->model_lib, err);
+            if (st != AAE_OK) {
+                r->failure = AAE_PKG_FAIL_INPUT;
+                return aae_error_prefix(err, "%s/model_lib_path_for_prepare_libs/%s", r->cfg->path, m->model_lib);
+            }
+            aae_pkg_sfmt(s->lib.model_lib, sizeof s->lib.model_lib, "%s", m->model_lib);
+            aae_pkg_sfmt(s->lib.path, sizeof s->lib.path, "%s", prepared);
+            s->lib.prepared = 1;
+        } else {
+            aae_pkg_ui_bar(r->ui, "compile", (int64_t)i, (int64_t)r->cfg->n_models);
+            st = aae_pkg_lib_jit(device, s->weights_dir, &m->overrides, m->model_lib[0] ? m->model_lib : NULL,
+                                 r->ui->verbose, &s->lib, err);
+            aae_pkg_ui_bar_end(r->ui);
+            if (st != AAE_OK) {
+                r->failure = AAE_PKG_FAIL_OTHER;
+                return aae_error_prefix(err, "%s%s: model library", r->cfg->path, m->pointer);
+            }
+            r->libs_compiled += s->lib.compiled;
+        }
+        /* entries with the same model_lib must be the same library */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->models[j].lib.model_lib, s->lib.model_lib) == 0 &&
+                strcmp(r->models[j].lib.path, s->lib.path) != 0) {
+                r->failure = AAE_PKG_FAIL_INPUT;
+                return aae_error_set(err, AAE_ERR_MISMATCH,
+                                     "%s%s/model_lib: \"%s\" is also the model_lib of %s, but the two models need "
+                                     "different libraries (architecture, quantization or overrides differ); give "
+                                     "each its own model_lib or remove it to use the default",
+                                     r->cfg->path, m->pointer, s->lib.model_lib, r->models[j].m->pointer);
+            }
+        aae_pkg_ui_note(r->ui, 0, "%s: model library %s (%s)", m->model_id, s->lib.model_lib, s->lib.path);
+    }
+    return AAE_OK;
+}
+
+static aae_status write_libmodel(run *r, aae_error *err)
+{
+    char path[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(path, sizeof path, "%s/lib/libmodel_%s.a", r->staging, r->cfg->device);
+    aae_pkg_lib *uniq = calloc(r->cfg->n_models, sizeof *uniq);
+    const char **names = calloc(r->cfg->n_models, sizeof *names);
+    if (!uniq || !names) {
+        free(uniq);
+        free(names);
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < r->cfg->n_models; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < n; j++)
+            seen |= strcmp(uniq[j].model_lib, r->models[i].lib.model_lib) == 0;
+        if (!seen) {
+            names[n] = r->models[i].lib.model_lib;
+            uniq[n++] = r->models[i].lib;
+        }
+    }
+    aae_status st = aae_pkg_libmodel_write(path, r->cfg->device, uniq, n, err);
+    if (st == AAE_OK) {
+        st = aae_pkg_libmodel_validate(path, r->cfg->device, names, n, err);
+        if (st != AAE_OK) {
+            r->failure = AAE_PKG_FAIL_VALIDATION;
+            aae_error_prefix(err, "ValidationError: %s", path);
+        }
+    }
+    free(uniq);
+    free(names);
+    return st;
+}
+
+static aae_status write_linux_runtime(run *r, aae_error *err)
+{
+    char lib[AAE_PKG_PATH_MAX], logs[AAE_PKG_PATH_MAX], dst[AAE_PKG_PATH_MAX], src[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(logs, sizeof logs, "%s/logs", r->staging);
+    aae_status st = aae_pkg_mkdirs(logs, err);
+    if (st != AAE_OK)
+        return st;
+    aae_pkg_ui_bar(r->ui, "build libsphere_aae.a", 0, 0);
+    st = aae_pkg_runtime_lib(r->source_dir, r->cfg->device, logs, r->ui->verbose, lib, sizeof lib,
+                             &r->runtime_built, err);
+    aae_pkg_ui_bar_end(r->ui);
+    if (st != AAE_OK) {
+        r->failure = AAE_PKG_FAIL_OTHER;
+        return st;
+    }
+    aae_error ignore;
+    aae_pkg_rmtree(logs, &ignore); /* kept only when the build failed */
+    char prev[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/libsphere_aae.a", r->staging);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libsphere_aae.a", r->out);
+    if ((st = aae_pkg_copy_file(lib, dst, prev, &r->copy, NULL, NULL, err)) != AAE_OK)
+        return st;
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include", r->staging);
+    if ((st = aae_pkg_mkdirs(dst, err)) != AAE_OK)
+        return st;
+    aae_pkg_sfmt(src, sizeof src, "%s/include/sphere_aae.h", r->source_dir);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include/sphere_aae.h", r->staging);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/include/sphere_aae.h", r->out);
+    if ((st = aae_pkg_copy_file(src, dst, prev, &r->copy, NULL, NULL, err)) != AAE_OK)
+        return st;
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig", r->staging);
+    if ((st = aae_pkg_mkdirs(dst, err)) != AAE_OK)
+        return st;
+    aae_buf pc;
+    aae_buf_init(&pc);
+    /* The model archive and the runtime reference each other (the registry and the
+     * runtime's callbacks), so each is named twice; no --whole-archive is needed. */
+    aae_buf_printf(&pc,
+                   "# Written by sphere_aae package for device %s.\n"
+                   "prefix=${pcfiledir}/../..\n"
+                   "libdir=${prefix}/lib\n"
+                   "includedir=${prefix}/lib/include\n"
+                   "bundledir=${prefix}/bundle\n\n"
+                   "Name: sphere_aae\n"
+                   "Description: Astro Agent Edge runtime with the packaged model libraries\n"
+                   "Version: %s\n"
+                   "Cflags: -I${includedir}\n"
+                   "Libs: -L${libdir} -lmodel_%s -lsphere_aae -lmodel_%s -lsphere_aae -lpthread -lm\n",
+                   r->cfg->device, AAE_VERSION_STRING, r->cfg->device, r->cfg->device);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig/sphere_aae.pc", r->staging);
+    st = aae_buf_ok(&pc) ? aae_pkg_write_file_atomic(dst, pc.data, pc.len, err)
+                         : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    aae_buf_free(&pc);
+    return st;
+}
+
+/* ------------------------------------------------------------------ bundle --- */
+
+static void on_copy(void *user, int64_t bytes)
+{
+    run *r = user;
+    r->copy_done += bytes;
+    aae_pkg_ui_bar(r->ui, r->copy_label, r->copy_done, r->copy_total);
+}
+
+static aae_status bundle_model(run *r, model_state *s, aae_error *err)
+{
+    char dir[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(dir, sizeof dir, "%s/bundle/%s", r->staging, s->m->model_id);
+    aae_status st = aae_pkg_mkdirs(dir, err);
+    if (st != AAE_OK)
+        return st;
+    aae_pkg_sfmt(r->copy_label, sizeof r->copy_label, "copy %s", s->m->model_id);
+    r->copy_done = 0;
+    r->copy_total = 0;
+    for (size_t i = 0; i < s->man.n_files; i++)
+        r->copy_total += s->man.files[i].size > 0 ? s->man.files[i].size : 0;
+    for (size_t i = 0; i < s->man.n_files && st == AAE_OK; i++) {
+        const char *name = s->man.files[i].name;
+        char src[AAE_PKG_PATH_MAX], dst[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX];
+        aae_pkg_sfmt(src, sizeof src, "%s/%s", s->weights_dir, name);
+        aae_pkg_sfmt(dst, sizeof dst, "%s/%s", dir, name);
+        aae_pkg_sfmt(prev, sizeof prev, "%s/bundle/%s/%s", r->out, s->m->model_id, name);
+        st = aae_pkg_copy_file(src, dst, prev, &r->copy, on_copy, r, err);
+    }
+    aae_pkg_ui_bar_end(r->ui);
+    return st;
+}
+
+static aae_status write_app_config(run *r, aae_error *err)
+{
+    aae_buf b;
+    aae_buf_init(&b);
+    aae_buf_puts(&b, "{\n  \"model_list\": [");
+    for (size_t i = 0; i < r->cfg->n_models; i++) {
+        const model_state *s = &r->models[i];
+        aae_buf_puts(&b, i ? ",\n    {\n" : "\n    {\n");
+        aae_buf_puts(&b, "      \"model_id\": ");
+        aae_buf_json_string(&b, s->m->model_id, strlen(s->m->model_id));
+        aae_buf_puts(&b, ",\n      \"model_lib\": ");
+        aae_buf_json_string(&b, s->lib.model_lib, strlen(s->lib.model_lib));
+        if (s->m->bundle_weight) {
+            aae_buf_puts(&b, ",\n      \"model_path\": ");
+            aae_buf_json_string(&b, s->m->model_id, strlen(s->m->model_id));
+        } else {
+            aae_buf_puts(&b, ",\n      \"model_url\": ");
+            aae_buf_json_string(&b, s->model_url, strlen(s->model_url));
+        }
+        aae_buf_printf(&b, ",\n      \"estimated_vram_bytes\": %lld\n    }", (long long)s->m->estimated_vram_bytes);
+    }
+    aae_buf_puts(&b, "\n  ]\n}\n");
+    char path[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(path, sizeof path, "%s/bundle/%s", r->staging, APP_CONFIG_NAME);
+    aae_status st = aae_buf_ok(&b) ? aae_pkg_write_file_atomic(path, b.data, b.len, err)
+                                   : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    aae_buf_free(&b);
+    return st;
+}
+
+static aae_status write_stamp(run *r, aae_error *err)
+{
+    aae_buf b;
+    aae_buf_init(&b);
+    aae_buf_puts(&b, "{\"generator\": \"sphere_aae package\", \"version\": \"" AAE_VERSION_STRING "\", \"device\": ");
+    aae_buf_json_string(&b, r->cfg->device, strlen(r->cfg->device));
+    aae_buf_puts(&b, ", \"config\": ");
+    aae_buf_json_string(&b, r->cfg->path, strlen(r->cfg->path));
+    aae_buf_puts(&b, "}\n");
+    char path[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(path, sizeof path, "%s/%s", r->staging, STAMP_NAME);
+    aae_status st = aae_pkg_write_file_atomic(path, b.data, b.len, err);
+    aae_buf_free(&b);
+    return st;
+}
+
+/* ------------------------------------------------------------------ summary --- */
+
+static void summary_json(run *r, double seconds, aae_buf *j)
+{
+    aae_buf_puts(j, "{\"ok\": true, \"device\": ");
+    aae_buf_json_string(j, r->cfg->device, strlen(r->cfg->device));
+    aae_buf_puts(j, ", \"output\": ");
+    aae_buf_json_string(j, r->out, strlen(r->out));
+    aae_buf_puts(j, ", \"app_config\": ");
+    char p[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(p, sizeof p, "%s/bundle/%s", r->out, APP_CONFIG_NAME);
+    aae_buf_json_string(j, p, strlen(p));
+    aae_buf_puts(j, ", \"models\": [");
+    for (size_t i = 0; i < r->cfg->n_models; i++) {
+        const model_state *s = &r->models[i];
+        aae_buf_puts(j, i ? ", {\"model_id\": " : "{\"model_id\": ");
+        aae_buf_json_string(j, s->m->model_id, strlen(s->m->model_id));
+        aae_buf_puts(j, ", \"model\": ");
+        aae_buf_json_string(j, s->m->model, strlen(s->m->model));
+        aae_buf_puts(j, ", \"model_lib\": ");
+        aae_buf_json_string(j, s->lib.model_lib, strlen(s->lib.model_lib));
+        aae_buf_puts(j, ", \"library\": ");
+        aae_buf_json_string(j, s->lib.path, strlen(s->lib.path));
+        aae_buf_puts(j, ", \"weights_dir\": ");
+        aae_buf_json_string(j, s->weights_dir, strlen(s->weights_dir));
+        aae_buf_printf(j, ", \"bundled\": %s, \"downloaded\": %s, \"estimated_vram_bytes\": %lld, "
+                          "\"memory\": {\"weights\": %lld, \"kv_cache\": %lld, \"activations\": %lld, "
+                          "\"total\": %lld, \"kv_tokens\": %lld, \"prefill_chunk\": %lld}, \"vram_warning\": %s}",
+                       s->m->bundle_weight ? "true" : "false", s->downloaded ? "true" : "false",
+                       (long long)s->m->estimated_vram_bytes, (long long)s->mem.weights,
+                       (long long)s->mem.kv_cache, (long long)s->mem.activations, (long long)s->mem.total,
+                       (long long)s->mem.kv_len, (long long)s->mem.prefill_chunk,
+                       s->m->estimated_vram_bytes < s->mem.total ? "true" : "false");
+    }
+    aae_buf_printf(j, "], \"downloaded_files\": %d, \"downloaded_bytes\": %lld, \"retries\": %d, "
+                      "\"compiled_libraries\": %d, \"runtime_built\": %s, \"copied_files\": %d, \"copied_bytes\": "
+                      "%lld, \"reflinked_files\": %d, \"kept_files\": %d, \"download_cache_policy\": \"%s\", "
+                      "\"seconds\": %.3f}\n",
+                   r->hub.files_downloaded, (long long)r->hub.bytes_downloaded, r->hub.retries, r->libs_compiled,
+                   r->runtime_built ? "true" : "false", r->copy.files_copied, (long long)r->copy.bytes_copied,
+                   r->copy.files_reflinked, r->copy.files_kept, aae_dl_policy_name(r->hub.policy), seconds);
+}
+
+/* --------------------------------------------------------------------- run --- */
+
+static aae_status build_output(run *r, aae_error *err)
+{
+    char p[AAE_PKG_PATH_MAX];
+    aae_status st;
+    aae_pkg_sfmt(p, sizeof p, "%s/bundle", r->staging);
+    if ((st = aae_pkg_mkdirs(p, err)) != AAE_OK)
+        return st;
+    aae_pkg_sfmt(p, sizeof p, "%s/lib", r->staging);
+    if ((st = aae_pkg_mkdirs(p, err)) != AAE_OK)
+        return st;
+    for (size_t i = 0; i < r->cfg->n_models; i++)
+        if (r->models[i].m->bundle_weight && (st = bundle_model(r, &r->models[i], err)) != AAE_OK)
+            return st;
+    if ((st = write_app_config(r, err)) != AAE_OK)
+        return st;
+    if ((st = write_libmodel(r, err)) != AAE_OK)
+        return st;
+    if (aae_pkg_device_is_linux(r->cfg->device) && (st = write_linux_runtime(r, err)) != AAE_OK)
+        return st;
+    return write_stamp(r, err);
+}
+
+static aae_status run_all(run *r, aae_buf *json, aae_error *err)
+{
+    const aae_package_opts *o = r->opts;
+    aae_status st = aae_pkg_config_load(o->config_path ? o->config_path : "sphere-aae-package-config.json",
+                                        &r->cfg, err);
+    if (st != AAE_OK) {
+        r->failure = AAE_PKG_FAIL_INPUT;
+        return st;
+    }
+    if (!o->source_dir) {
+        r->failure = AAE_PKG_FAIL_INPUT;
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "no AAE source tree given: pass --sphere-aae-source-dir "
+                                                            "DIR or set SPHERE_AAE_SOURCE_DIR=/path/to/sphere-aae "
+                                                            "(the runtime the app builds comes from it)");
+    }
+    if ((st = aae_pkg_check_source_dir(o->source_dir, err)) != AAE_OK) {
+        r->failure = AAE_PKG_FAIL_INPUT;
+        return st;
+    }
+    if (!realpath(o->source_dir, r->source_dir))
+        return aae_error_set(err, AAE_ERR_IO, "%s: %s", o->source_dir, strerror(errno));
+    if ((st = resolve_output(r, err)) != AAE_OK || (st = check_output_is_ours(r, err)) != AAE_OK) {
+        r->failure = AAE_PKG_FAIL_INPUT;
+        return st;
+    }
+    clean_stale(r);
+    aae_pkg_sfmt(r->staging, sizeof r->staging, "%s/.%s.tmp-%ld", r->parent, r->base, (long)getpid());
+    aae_pkg_sfmt(r->off_root, sizeof r->off_root, "%s/.%s.weights-%ld", r->parent, r->base, (long)getpid());
+    if ((st = aae_hub_init(&r->hub, r->off_root, err)) != AAE_OK) {
+        r->failure = AAE_PKG_FAIL_INPUT;
+        return st;
+    }
+    r->hub.progress = on_download;
+    r->hub.progress_user = r;
+    r->models = calloc(r->cfg->n_models, sizeof *r->models);
+    if (!r->models)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->cfg->n_models; i++) {
+        r->models[i].m = &r->cfg->models[i];
+        if ((st = get_weights(r, &r->models[i], err)) != AAE_OK)
+            return st;
+        show_memory(r, &r->models[i]);
+    }
+    if ((st = get_libs(r, err)) != AAE_OK)
+        return st;
+    aae_error ignore;
+    aae_pkg_rmtree(r->staging, &ignore);
+    st = build_output(r, err);
+    if (st == AAE_OK)
+        st = swap_into_place(r, err);
+    if (st != AAE_OK) {
+        if (!r->failure)
+            r->failure = AAE_PKG_FAIL_OTHER;
+        aae_pkg_rmtree(r->staging, &ignore);
+        return st;
+    }
+    double secs = aae_pkg_now() - r->ui->started;
+    aae_pkg_ui_note(r->ui, 1, "packaged %zu model%s for %s into %s (%.2f s): %d file%s downloaded, %d librar%s "
+                              "compiled, %d file%s copied, %d unchanged",
+                    r->cfg->n_models, r->cfg->n_models == 1 ? "" : "s", r->cfg->device, r->out, secs,
+                    r->hub.files_downloaded, r->hub.files_downloaded == 1 ? "" : "s", r->libs_compiled,
+                    r->libs_compiled == 1 ? "y" : "ies", r->copy.files_copied + r->copy.files_reflinked,
+                    r->copy.files_copied + r->copy.files_reflinked == 1 ? "" : "s", r->copy.files_kept);
+    if (json)
+        summary_json(r, secs, json);
+    return AAE_OK;
+}
+
+aae_status aae_package_run(const aae_package_opts *opts, aae_pkg_ui *ui, aae_buf *json, aae_package_failure *why,
+                           aae_error *err)
+{
+    run *r = calloc(1, sizeof *r);
+    if (!r)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    r->opts = opts;
+    r->ui = ui;
+    aae_status st = run_all(r, json, err);
+    if (r->off_root[0]) {
+        aae_error ignore;
+        aae_pkg_rmtree(r->off_root, &ignore);
+    }
+    if (st != AAE_OK && err)
+        aae_pkg_scrub(err->msg, r->hub.token);
+    *why = st == AAE_OK ? AAE_PKG_FAIL_NONE : (r->failure ? r->failure : AAE_PKG_FAIL_OTHER);
+    for (size_t i = 0; r->cfg && r->models && i < r->cfg->n_models; i++)
+        aae_pkg_manifest_free(&r->models[i].man);
+    free(r->models);
+    aae_pkg_config_free(r->cfg);
+    memset(r->hub.token, 0, sizeof r->hub.token);
+    free(r);
+    return st;
+}

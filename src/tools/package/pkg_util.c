@@ -1,0 +1,243 @@
+/* pkg_util.c - small helpers shared by the packager (see pkg_util.h). */
+#define _GNU_SOURCE
+#include "package/pkg_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/md5.h"
+
+size_t aae_pkg_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 64;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            if (up + 1 < best)
+                best = up + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *aae_pkg_did_you_mean(const char *word, const char *const *candidates, size_t n)
+{
+    size_t len = strlen(word), limit = len / 3 > 2 ? len / 3 : 2;
+    const char *best = NULL;
+    size_t best_d = limit + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = aae_pkg_edit_distance(word, candidates[i]);
+        if (strcasecmp(word, candidates[i]) == 0)
+            d = 0;
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
+}
+
+int aae_pkg_is_safe_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 255 || s[0] == '.')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f || *p == ':')
+            return 0;
+    return 1;
+}
+
+int aae_pkg_is_safe_file_name(const char *s) { return aae_pkg_is_safe_name(s); }
+
+aae_status aae_pkg_mkdirs(const char *dir, aae_error *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
+        return aae_error_set(err, AAE_ERR_LIMIT, "%s: path too long", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return aae_error_set(err, AAE_ERR_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return aae_error_set(err, AAE_ERR_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
+    if (!aae_is_dir(tmp))
+        return aae_error_set(err, AAE_ERR_IO, "%s: exists but is not a folder", tmp);
+    return AAE_OK;
+}
+
+aae_status aae_pkg_rmtree(const char *path, aae_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? AAE_OK : aae_error_set(err, AAE_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            return aae_error_set(err, AAE_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+        return AAE_OK;
+    }
+    DIR *d = opendir(path);
+    if (!d)
+        return aae_error_set(err, AAE_ERR_IO, "%s: cannot open folder: %s", path, strerror(errno));
+    struct dirent *e;
+    aae_status st2 = AAE_OK;
+    while (st2 == AAE_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[PATH_MAX];
+        if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) >= (int)sizeof child)
+            st2 = aae_error_set(err, AAE_ERR_LIMIT, "%s/%s: path too long", path, e->d_name);
+        else
+            st2 = aae_pkg_rmtree(child, err);
+    }
+    closedir(d);
+    if (st2 == AAE_OK && rmdir(path) != 0 && errno != ENOENT)
+        return aae_error_set(err, AAE_ERR_IO, "%s: cannot remove folder: %s", path, strerror(errno));
+    return st2;
+}
+
+aae_status aae_pkg_write_file_atomic(const char *path, const void *data, size_t len, aae_error *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return aae_error_set(err, AAE_ERR_LIMIT, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return aae_error_set(err, AAE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return aae_error_set(err, AAE_ERR_IO, "%s: write failed: %s", tmp, strerror(e));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return aae_error_set(err, AAE_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    return AAE_OK;
+}
+
+void aae_pkg_scrub(char *s, const char *secret)
+{
+    if (!s || !secret || !*secret)
+        return;
+    size_t sl = strlen(secret);
+    char *hit;
+    while ((hit = strstr(s, secret)) != NULL) {
+        size_t rest = strlen(hit + sl);
+        memcpy(hit, "***", 3);
+        memmove(hit + 3, hit + sl, rest + 1);
+        if (sl < 3)
+            break; /* "***" could itself contain a very short secret */
+    }
+}
+
+double aae_pkg_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int64_t aae_pkg_file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return (int64_t)st.st_size;
+}
+
+aae_status aae_pkg_md5_file(const char *path, char hex[33], aae_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return aae_error_set(err, AAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    static __thread unsigned char buf[1 << 16];
+    aae_md5 m;
+    aae_md5_init(&m);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return aae_error_set(err, AAE_ERR_IO, "%s: read failed: %s", path, strerror(e));
+        }
+        if (n == 0)
+            break;
+        aae_md5_update(&m, buf, (size_t)n);
+    }
+    close(fd);
+    uint8_t d[16];
+    aae_md5_final(&m, d);
+    aae_md5_digest_to_hex(d, hex);
+    return AAE_OK;
+}
+
+const char *aae_pkg_getenv(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+aae_status aae_pkg_home(char *out, size_t cap, aae_error *err)
+{
+    const char *v;
+    int n;
+    if ((v = aae_pkg_getenv("SPHERE_AAE_HOME")) != NULL)
+        n = snprintf(out, cap, "%s", v);
+    else if ((v = aae_pkg_getenv("XDG_CACHE_HOME")) != NULL)
+        n = snprintf(out, cap, "%s/sphere_aae", v);
+    else if ((v = aae_pkg_getenv("HOME")) != NULL)
+        n = snprintf(out, cap, "%s/.cache/sphere_aae", v);
+    else
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT,
+                             "no cache folder: set SPHERE_AAE_HOME (or XDG_CACHE_HOME or HOME)");
+    if (n < 0 || (size_t)n >= cap)
+        return aae_error_set(err, AAE_ERR_LIMIT, "cache folder path too long");
+    return AAE_OK;
+}
+
+void aae_pkg_sfmt(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,59 @@
+/*
+ * pkg_util.h - small helpers shared by the packager: did-you-mean suggestions,
+ * safe names, path building, directory trees, and scrubbing secrets out of text.
+ */
+#ifndef AAE_PKG_UTIL_H
+#define AAE_PKG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+/* Levenshtein distance between a and b (ASCII, case-sensitive), capped at 64. */
+size_t aae_pkg_edit_distance(const char *a, const char *b);
+
+/* The candidate closest to word (distance <= max(2, len/3)), or NULL. */
+const char *aae_pkg_did_you_mean(const char *word, const char *const *candidates, size_t n);
+
+/* 1 if s is usable as one folder name: non-empty, at most 255 bytes, no '/',
+ * '\\', no control characters, not "." / "..", no leading '.'. */
+int aae_pkg_is_safe_name(const char *s);
+
+/* 1 if s is a safe relative file path inside a model folder: a plain file name
+ * (aae_pkg_is_safe_name). Remote files (dataPath, tokenizer_files) must pass. */
+int aae_pkg_is_safe_file_name(const char *s);
+
+/* Creates dir and its parents (mode 0755). */
+aae_status aae_pkg_mkdirs(const char *dir, aae_error *err);
+
+/* Removes a file or a whole tree (does not follow symlinks). Missing is fine. */
+aae_status aae_pkg_rmtree(const char *path, aae_error *err);
+
+/* Writes data to path atomically (path.tmp-<pid>, fsync, rename). */
+aae_status aae_pkg_write_file_atomic(const char *path, const void *data, size_t len, aae_error *err);
+
+/* Replaces every occurrence of secret (if non-empty) in s by "***", in place. */
+void aae_pkg_scrub(char *s, const char *secret);
+
+/* Monotonic seconds. */
+double aae_pkg_now(void);
+
+/* Size of a regular file, or -1. */
+int64_t aae_pkg_file_size(const char *path);
+
+/* MD5 of a whole file as lower-case hex. */
+aae_status aae_pkg_md5_file(const char *path, char hex[33], aae_error *err);
+
+/* getenv that treats "" as unset. */
+const char *aae_pkg_getenv(const char *name);
+
+/* The cache root: $SPHERE_AAE_HOME, else $XDG_CACHE_HOME/sphere_aae, else
+ * $HOME/.cache/sphere_aae. */
+aae_status aae_pkg_home(char *out, size_t cap, aae_error *err);
+
+
+
+/* snprintf for messages and paths whose truncation is acceptable (always NUL-terminates). */
+void aae_pkg_sfmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#endif
