@@ -35,10 +35,10 @@ typedef struct cc_ctx {
 static const char *const ARCH_NAMES[AAE_ARCH_COUNT] = {"llama", "mistral", "gemma", "gpt_neox", "phi", "qwen2"};
 static const char *const QUANT_NAMES[AAE_QUANT_COUNT] = {"q0f32", "q0f16", "q4f16_1", "q4f32_1", "q3f16_1"};
 
-const char *aae_arch_name(aae_arch a) { return (unsigned)a < AAE_ARCH_COUNT ? ARCH_NAMES[a] : "?"; }
-const char *aae_quant_name(aae_quant q) { return (unsigned)q < AAE_QUANT_COUNT ? QUANT_NAMES[q] : "?"; }
+const char *aae_chat_arch_name(aae_arch a) { return (unsigned)a < AAE_ARCH_COUNT ? ARCH_NAMES[a] : "?"; }
+const char *aae_chat_quant_name(aae_quant q) { return (unsigned)q < AAE_QUANT_COUNT ? QUANT_NAMES[q] : "?"; }
 
-int aae_arch_from_name(const char *s, aae_arch *out)
+int aae_chat_arch_from_name(const char *s, aae_arch *out)
 {
     for (int i = 0; i < AAE_ARCH_COUNT; i++)
         if (s && !strcmp(s, ARCH_NAMES[i])) {
@@ -48,7 +48,7 @@ int aae_arch_from_name(const char *s, aae_arch *out)
     return 0;
 }
 
-int aae_quant_from_name(const char *s, aae_quant *out)
+int aae_chat_quant_from_name(const char *s, aae_quant *out)
 {
     for (int i = 0; i < AAE_QUANT_COUNT; i++)
         if (s && !strcmp(s, QUANT_NAMES[i])) {
@@ -244,8 +244,10 @@ static aae_status read_dims(cc_ctx *c, const aae_json *mc, aae_arch arch, aae_mo
     const aae_json *mt = aae_json_get(mc, "mlp_type");
     if (mt && aae_json_str(mt))
         d->gated_mlp = strcmp(aae_json_str(mt), "plain") != 0;
-    TRY(get_num(c, mc, KEYS("embedding_scale"),
-                arch == AAE_ARCH_GEMMA ? __builtin_sqrt((double)d->hidden_size) : 1.0, 0.0, 1e6, &d->embedding_scale));
+    double emb_default = arch == AAE_ARCH_GEMMA ? __builtin_sqrt((double)d->hidden_size) : 1.0;
+    TRY(get_num(c, mc, KEYS("embedding_scale"), emb_default, 0.0, 1e6, &d->embedding_scale));
+    if (d->embedding_scale <= 0) /* 0 = "the architecture's default", as MLC's 0 for rope bases */
+        d->embedding_scale = emb_default;
     TRY(read_rope_scaling(c, mc, d));
     TRY(read_act(c, mc, arch, &d->act));
     c->base = "";
@@ -364,7 +366,7 @@ static aae_status parse_root(cc_ctx *c, const aae_json *root, aae_chat_config *c
     if (!aae_json_str(mt))
         return bad(c, "model_type", "a string", mt);
     cfg->model_type = aae_json_str(mt);
-    if (!aae_arch_from_name(cfg->model_type, &cfg->arch) && strcmp(cfg->model_type, "phi-msft") != 0)
+    if (!aae_chat_arch_from_name(cfg->model_type, &cfg->arch) && strcmp(cfg->model_type, "phi-msft") != 0)
         return aae_error_set(c->err, AAE_ERR_UNSUPPORTED,
                              "%s: /model_type: \"%s\" is not supported; expected llama, mistral, gemma, gpt_neox, "
                              "phi or qwen2",
@@ -375,7 +377,7 @@ static aae_status parse_root(cc_ctx *c, const aae_json *root, aae_chat_config *c
     if (!aae_json_str(q))
         return bad(c, "quantization", "a string", q);
     cfg->quantization = aae_json_str(q);
-    if (!aae_quant_from_name(cfg->quantization, &cfg->quant))
+    if (!aae_chat_quant_from_name(cfg->quantization, &cfg->quant))
         return aae_error_set(c->err, AAE_ERR_UNSUPPORTED,
                              "%s: /quantization: \"%s\" is not supported; expected q0f32, q0f16, q4f16_1, q4f32_1 "
                              "or q3f16_1",

@@ -34,6 +34,8 @@
 #include "base/error.h"
 #include "base/json.h"
 
+/* The same enum as src/tools/convert/hf_config.h (identical values). */
+#ifndef AAE_CONVERT_HF_CONFIG_H
 typedef enum aae_arch {
     AAE_ARCH_LLAMA = 0,
     AAE_ARCH_MISTRAL,
@@ -43,6 +45,7 @@ typedef enum aae_arch {
     AAE_ARCH_QWEN2,
     AAE_ARCH_COUNT
 } aae_arch;
+#endif
 
 typedef enum aae_quant {
     AAE_QUANT_Q0F32 = 0,
@@ -118,9 +121,9 @@ aae_status aae_chat_config_parse(const char *text, size_t len, const char *label
                                  aae_error *err);
 void aae_chat_config_free(aae_chat_config *cfg);
 
-const char *aae_arch_name(aae_arch a);
-const char *aae_quant_name(aae_quant q);
-int aae_arch_from_name(const char *s, aae_arch *out);
-int aae_quant_from_name(const char *s, aae_quant *out);
+const char *aae_chat_arch_name(aae_arch a);
+const char *aae_chat_quant_name(aae_quant q);
+int aae_chat_arch_from_name(const char *s, aae_arch *out);
+int aae_chat_quant_from_name(const char *s, aae_quant *out);
 
 #endif
