@@ -76,8 +76,10 @@ int aae_cmd_convert_weight(int argc, char **argv)
         } else if (strcmp(a, "--quiet") == 0)
             quiet = 1;
         else if (a[0] == '-' && a[1]) {
+            int known = strcmp(a, "--quantization") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "-o") == 0 ||
+                        strcmp(a, "--output") == 0 || strcmp(a, "--threads") == 0;
             aae_cli_error("convert_weight", "%s: %s (see sphere_aae convert_weight --help)", a,
-                          has_value || strncmp(a, "--", 2) != 0 ? "unknown option" : "missing value");
+                          known ? "missing value" : "unknown option");
             return AAE_EXIT_USAGE;
         } else if (!opt.hf_dir)
             opt.hf_dir = a;

@@ -103,8 +103,12 @@ int aae_cmd_gen_config(int argc, char **argv)
         else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value)
             opt.out_dir = argv[++i];
         else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
+            int known = strcmp(a, "--quantization") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "-o") == 0 ||
+                        strcmp(a, "--output") == 0 || strcmp(a, "--conv-template") == 0;
+            for (size_t k = 0; k < sizeof SIZES / sizeof SIZES[0]; k++)
+                known |= strcmp(a, SIZES[k].name) == 0;
             aae_cli_error("gen_config", "%s: %s (see sphere_aae gen_config --help)", a,
-                          has_value || strncmp(a, "--", 2) != 0 ? "unknown option" : "missing value");
+                          known ? "missing value" : "unknown option");
             return AAE_EXIT_USAGE;
         } else if (!opt.hf_dir)
             opt.hf_dir = a;

@@ -222,6 +222,7 @@ static aae_status read_rest(aae_hf_config *c, const aae_json *root, aae_error *e
         return aae_error_set(err, AAE_ERR_FORMAT, "%s: rotary dimension %lld (fraction %g of head_dim %lld) must "
                              "be even and at least 2", c->path, (long long)c->rotary_dim, c->partial_rotary_factor,
                              (long long)c->head_dim);
+    c->embedding_scale = c->arch == AAE_ARCH_GEMMA ? sqrt((double)c->hidden_size) : 1.0;
     c->max_position_embeddings = -1;
     const aae_json *v = NULL;
     static const char *const ctx_keys[] = {"max_position_embeddings", "n_positions", "max_sequence_length",
@@ -254,7 +255,6 @@ static void arch_traits(aae_hf_config *c)
     c->mlp_bias = a == AAE_ARCH_GPT_NEOX || a == AAE_ARCH_PHI;
     c->lm_head_bias = a == AAE_ARCH_PHI;
     c->parallel_residual = a == AAE_ARCH_PHI;
-    c->embedding_scale = a == AAE_ARCH_GEMMA ? sqrt((double)c->hidden_size) : 1.0;
 }
 
 aae_status aae_hf_config_load(const char *hf_dir, aae_hf_config *c, aae_error *err)
