@@ -1,0 +1,282 @@
+/*
+ * bpe.c - the BPE model: one pre-tokenized word -> ids.
+ *
+ * The word starts as one symbol per character (with continuing_subword_prefix on
+ * every character but the first and end_of_word_suffix on the last, when set).
+ * Then, repeatedly, the adjacent pair with the lowest merge rank is merged, the
+ * leftmost first among equal ranks, until no pair has a merge. Short words use a
+ * linear scan per merge; long ones (whole sentences for SentencePiece-style
+ * tokenizers without a pre-tokenizer) a binary heap of candidate pairs, so a
+ * 100 kB word costs O(n log n). Symbols that are not in the vocabulary become
+ * <0xXX> byte tokens (byte_fallback) or the unknown token.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/utf8.h"
+#include "tokenizer/tok_internal.h"
+
+typedef struct sym {
+    int32_t id; /* -1: not in the vocabulary */
+    uint32_t start, len; /* bytes of the symbol's text in `text` */
+    int32_t prev, next;
+} sym;
+
+typedef struct cand {
+    int32_t rank;
+    int32_t left; /* index of the left symbol (its original position) */
+    int32_t right;
+    int32_t left_id, right_id;
+} cand;
+
+int tok_ids_push(int32_t **ids, size_t *n, size_t *cap, int32_t id)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        int32_t *ni = realloc(*ids, nc * sizeof *ni);
+        if (!ni)
+            return 0;
+        *ids = ni;
+        *cap = nc;
+    }
+    (*ids)[(*n)++] = id;
+    return 1;
+}
+
+static int cand_less(const cand *a, const cand *b)
+{
+    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
+}
+
+static void heap_push(cand *h, size_t *n, cand c)
+{
+    size_t i = (*n)++;
+    h[i] = c;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cand_less(&h[i], &h[p]))
+            break;
+        cand t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+static cand heap_pop(cand *h, size_t *n)
+{
+    cand top = h[0];
+    h[0] = h[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < *n && cand_less(&h[l], &h[m]))
+            m = l;
+        if (r < *n && cand_less(&h[r], &h[m]))
+            m = r;
+        if (m == i)
+            break;
+        cand t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void add_cand(const tok_merges *mg, const sym *s, int32_t left, cand *h, size_t *n)
+{
+    int32_t right = s[left].next;
+    if (right < 0 || s[left].id < 0 || s[right].id < 0)
+        return;
+    const tok_merge_slot *m = tok_merges_find(mg, s[left].id, s[right].id);
+    if (m)
+        heap_push(h, n, (cand){m->rank, left, right, s[left].id, s[right].id});
+}
+
+static void merge_at(sym *s, int32_t left, int32_t id)
+{
+    int32_t right = s[left].next;
+    s[left].id = id;
+    s[left].len += s[right].len;
+    s[left].next = s[right].next;
+    if (s[right].next >= 0)
+        s[s[right].next].prev = left;
+    s[right].len = 0;
+    s[right].id = -2; /* dead */
+}
+
+static aae_status merge_heap(const tok_merges *mg, sym *s, int32_t n)
+{
+    cand *h = malloc((size_t)n * 2 * sizeof *h + sizeof *h);
+    if (!h)
+        return AAE_ERR_NOMEM;
+    size_t hn = 0, hcap = (size_t)n * 2 + 1;
+    for (int32_t i = 0; i + 1 < n; i++)
+        add_cand(mg, s, i, h, &hn);
+    while (hn > 0) {
+        cand c = heap_pop(h, &hn);
+        if (s[c.left].id != c.left_id || s[c.left].next != c.right || s[c.right].id != c.right_id)
+            continue;
+        const tok_merge_slot *m = tok_merges_find(mg, c.left_id, c.right_id);
+        merge_at(s, c.left, m->id);
+        /* each merge adds at most two candidates and removes one symbol */
+        if (hn + 2 > hcap) {
+            hcap *= 2;
+            cand *nh = realloc(h, hcap * sizeof *nh);
+            if (!nh) {
+                free(h);
+                return AAE_ERR_NOMEM;
+            }
+            h = nh;
+        }
+        if (s[c.left].prev >= 0)
+            add_cand(mg, s, s[c.left].prev, h, &hn);
+        add_cand(mg, s, c.left, h, &hn);
+    }
+    free(h);
+    return AAE_OK;
+}
+
+static void merge_scan(const tok_merges *mg, sym *s)
+{
+    for (;;) {
+        int32_t best = -1, best_rank = INT32_MAX, best_id = -1;
+        for (int32_t i = 0; s[i].next >= 0; i = s[i].next) {
+            int32_t j = s[i].next;
+            if (s[i].id < 0 || s[j].id < 0)
+                continue;
+            const tok_merge_slot *m = tok_merges_find(mg, s[i].id, s[j].id);
+            if (m && m->rank < best_rank) {
+                best = i;
+                best_rank = m->rank;
+                best_id = m->id;
+            }
+        }
+        if (best < 0)
+            return;
+        merge_at(s, best, best_id);
+    }
+}
+
+/* The id of the token made of [prefix] + character + [suffix], or -1. */
+static int32_t char_symbol_id(const aae_tokenizer *tok, const char *c, size_t clen, uint32_t cp, int first,
+                              int last)
+{
+    const tok_bpe *b = &tok->bpe;
+    int pre = !first && b->cont_prefix, suf = last && b->eow_suffix;
+    if (!pre && !suf) {
+        if (cp < 65536)
+            return b->bmp_char_id[cp];
+        return tok_vocab_find(&tok->vocab, c, clen);
+    }
+    char tmp[256];
+    size_t n = 0;
+    if (pre) {
+        if (b->cont_prefix_len > 64)
+            return -1;
+        memcpy(tmp, b->cont_prefix, b->cont_prefix_len);
+        n = b->cont_prefix_len;
+    }
+    memcpy(tmp + n, c, clen);
+    n += clen;
+    if (suf) {
+        if (b->eow_suffix_len > 64)
+            return -1;
+        memcpy(tmp + n, b->eow_suffix, b->eow_suffix_len);
+        n += b->eow_suffix_len;
+    }
+    return tok_vocab_find(&tok->vocab, tmp, n);
+}
+
+/* Emits an unknown symbol's text: byte tokens if all exist, else unk (nothing if
+ * the model has no unknown token). */
+static int emit_unknown(const aae_tokenizer *tok, const char *text, size_t len, int first, int last,
+                        int32_t **ids, size_t *n, size_t *cap)
+{
+    const tok_bpe *b = &tok->bpe;
+    if (b->byte_fallback) {
+        char tmp[256];
+        size_t tn = 0;
+        if (!first && b->cont_prefix && b->cont_prefix_len <= 64) {
+            memcpy(tmp, b->cont_prefix, b->cont_prefix_len);
+            tn = b->cont_prefix_len;
+        }
+        if (len <= 64) {
+            memcpy(tmp + tn, text, len);
+            tn += len;
+            if (last && b->eow_suffix && b->eow_suffix_len <= 64) {
+                memcpy(tmp + tn, b->eow_suffix, b->eow_suffix_len);
+                tn += b->eow_suffix_len;
+            }
+            int all = 1;
+            for (size_t i = 0; i < tn; i++)
+                if (b->byte_ids[(unsigned char)tmp[i]] < 0)
+                    all = 0;
+            if (all) {
+                for (size_t i = 0; i < tn; i++)
+                    if (!tok_ids_push(ids, n, cap, b->byte_ids[(unsigned char)tmp[i]]))
+                        return 0;
+                return 1;
+            }
+        }
+    }
+    if (b->unk_id >= 0)
+        return tok_ids_push(ids, n, cap, b->unk_id);
+    return 1;
+}
+
+#define SMALL_WORD 48
+
+aae_status tok_bpe_word(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
+                        size_t *cap)
+{
+    const tok_bpe *b = &tok->bpe;
+    if (len == 0)
+        return AAE_OK;
+    if (len >= UINT32_MAX)
+        return AAE_ERR_LIMIT;
+    if (b->ignore_merges) {
+        int32_t id = tok_vocab_find(&tok->vocab, w, len);
+        if (id >= 0)
+            return tok_ids_push(ids, n, cap, id) ? AAE_OK : AAE_ERR_NOMEM;
+    }
+    sym small[SMALL_WORD];
+    sym *s = small;
+    if (len > SMALL_WORD) {
+        s = malloc(len * sizeof *s);
+        if (!s)
+            return AAE_ERR_NOMEM;
+    }
+    int32_t count = 0;
+    const unsigned char *u = (const unsigned char *)w;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = u[i] < 0x80 ? (cp = u[i], 1) : aae_utf8_decode(u + i, len - i, &cp);
+        if (k == 0) {
+            cp = 0xFFFD;
+            k = 1;
+        }
+        s[count] = (sym){char_symbol_id(tok, w + i, k, cp, i == 0, i + k == len), (uint32_t)i, (uint32_t)k,
+                         count - 1, count + 1};
+        count++;
+        i += k;
+    }
+    s[count - 1].next = -1;
+    aae_status st = AAE_OK;
+    if (count > 1) {
+        if (count <= SMALL_WORD)
+            merge_scan(&b->merges, s);
+        else
+            st = merge_heap(&b->merges, s, count);
+    }
+    for (int32_t i = 0; st == AAE_OK && i >= 0; i = s[i].next) {
+        int ok = s[i].id >= 0 ? tok_ids_push(ids, n, cap, s[i].id)
+                              : emit_unknown(tok, w + s[i].start, s[i].len, i == 0, s[i].next < 0, ids, n, cap);
+        if (!ok)
+            st = AAE_ERR_NOMEM;
+    }
+    if (s != small)
+        free(s);
+    return st;
+}
