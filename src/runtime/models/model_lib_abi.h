@@ -28,7 +28,7 @@ struct aae_model_desc;
 struct aae_model_weights;
 struct aae_model_state;
 struct aae_kctx;
-struct aae_model_plan;
+struct aae_mem_plan;
 
 #define AAE_MODEL_LIB_ABI_VERSION 1u
 
@@ -79,7 +79,7 @@ typedef struct aae_model_lib {
     const struct aae_model_desc *desc;
     int (*forward)(const struct aae_model_desc *d, const struct aae_model_weights *w, struct aae_model_state *s,
                    const struct aae_kctx *kc, const int32_t *tokens, int32_t n);
-    void (*plan)(const struct aae_model_desc *d, int32_t n_threads, struct aae_model_plan *out);
+    void (*plan)(const struct aae_model_desc *d, int32_t n_threads, struct aae_mem_plan *out);
 } aae_model_lib;
 
 typedef struct aae_model_lib_registry {

@@ -1,0 +1,281 @@
+/* toolchain.c - the device table, compiler detection, and running the compiler. */
+#define _DEFAULT_SOURCE /* realpath */
+#include "compile/toolchain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "compile/digest.h"
+#include "models/model_lib_abi.h"
+
+extern char **environ;
+
+#define X86_V3 AAE_MODEL_LIB_CPU_X86_AVX2_FMA
+
+static const aae_device DEVICES[] = {
+    {"iphone", AAE_OBJ_MACHO64, AAE_AR_BSD, 0, 1,
+     {{"arm64-apple-ios" AAE_IOS_MIN_VERSION, "arm64", AAE_OBJ_CPU_AARCH64, AAE_MACHO_PLATFORM_IOS, {NULL}, 0}}},
+    {"iphone-simulator", AAE_OBJ_MACHO64, AAE_AR_BSD, 0, 2,
+     {{"arm64-apple-ios" AAE_IOS_MIN_VERSION "-simulator", "arm64", AAE_OBJ_CPU_AARCH64,
+       AAE_MACHO_PLATFORM_IOSSIMULATOR, {NULL}, 0},
+      {"x86_64-apple-ios" AAE_IOS_MIN_VERSION "-simulator", "x86_64", AAE_OBJ_CPU_X86_64,
+       AAE_MACHO_PLATFORM_IOSSIMULATOR, {"-march=x86-64-v3", NULL}, X86_V3}}},
+    {"android", AAE_OBJ_ELF64, AAE_AR_GNU, 0, 1,
+     {{"aarch64-linux-android" AAE_ANDROID_API, "arm64", AAE_OBJ_CPU_AARCH64, 0, {"-fPIC", NULL}, 0}}},
+    {"linux-x86_64", AAE_OBJ_ELF64, AAE_AR_GNU, 1, 1,
+     {{"x86_64-linux-gnu", "x86_64", AAE_OBJ_CPU_X86_64, 0, {"-fPIC", "-march=x86-64-v3", NULL}, X86_V3}}},
+    {"linux-aarch64", AAE_OBJ_ELF64, AAE_AR_GNU, 1, 1,
+     {{"aarch64-linux-gnu", "arm64", AAE_OBJ_CPU_AARCH64, 0, {"-fPIC", NULL}, 0}}},
+};
+
+const aae_device *aae_device_find(const char *s)
+{
+    if (!s)
+        return NULL;
+    if (strcmp(s, "linux") == 0) {
+#if defined(__x86_64__)
+        s = "linux-x86_64";
+#elif defined(__aarch64__)
+        s = "linux-aarch64";
+#else
+        return NULL;
+#endif
+    }
+    for (size_t i = 0; i < sizeof DEVICES / sizeof DEVICES[0]; i++)
+        if (strcmp(DEVICES[i].name, s) == 0)
+            return &DEVICES[i];
+    return NULL;
+}
+
+const char *aae_device_list(void) { return "iphone, iphone-simulator, android, linux, linux-x86_64, linux-aarch64"; }
+
+/* --------------------------------------------------------------- running --- */
+
+aae_status aae_run_capture(const char *const *argv, aae_buf *output, int *exit_code, aae_error *err)
+{
+    char tmpl[] = "/tmp/aae_tool_out_XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return aae_error_set(err, AAE_ERR_IO, "cannot create a temporary file for %s's output: %s", argv[0],
+                             strerror(errno));
+    unlink(tmpl);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        close(fd);
+        return aae_error_set(err, AAE_ERR_NOT_FOUND, "cannot run '%s': %s", argv[0], strerror(rc));
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (output) {
+        char chunk[8192];
+        ssize_t n;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = read(fd, chunk, sizeof chunk)) > 0)
+            aae_buf_append(output, chunk, (size_t)n);
+        if (!output->data)
+            aae_buf_append(output, "", 0);
+    }
+    close(fd);
+    return AAE_OK;
+}
+
+static void join_argv(const char *const *argv, aae_buf *b)
+{
+    for (size_t i = 0; argv[i]; i++) {
+        if (i)
+            aae_buf_putc(b, ' ');
+        aae_buf_puts(b, argv[i]);
+    }
+}
+
+/* Runs a compiler command; on failure shows its output in full and builds the error. */
+static aae_status run_tool(const char *const *argv, const char *what, FILE *diag, aae_error *err)
+{
+    aae_buf out;
+    aae_buf_init(&out);
+    int code = 0;
+    aae_status st = aae_run_capture(argv, &out, &code, err);
+    if (st != AAE_OK) {
+        aae_buf_free(&out);
+        return st;
+    }
+    FILE *f = diag ? diag : stderr;
+    size_t keep = out.len > 1500 ? 1500 : out.len;
+    /* Success: warnings go to diag. Failure: the output goes into the error (all of it
+     * when short; else its last part, with all of it written to diag first). */
+    if (out.len && (code == 0 || keep < out.len))
+        fwrite(out.data, 1, out.len, f);
+    if (code != 0) {
+        aae_buf cmd;
+        aae_buf_init(&cmd);
+        join_argv(argv, &cmd);
+        st = aae_error_set(err, AAE_ERR_IO, "%s failed (exit status %d). Command: %s\nCompiler output%s:\n%s", what,
+                           code, cmd.data ? cmd.data : "", keep < out.len ? " (last part; all of it is above)" : "",
+                           out.data ? out.data + (out.len - keep) : "(none)");
+        aae_buf_free(&cmd);
+    }
+    aae_buf_free(&out);
+    return st;
+}
+
+/* ------------------------------------------------------------- compiler --- */
+
+static int find_on_path(const char *name, char *out, size_t cap)
+{
+    if (strchr(name, '/'))
+        return realpath(name, out) != NULL && aae_is_file(out) && cap >= PATH_MAX;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *e = strchr(path, ':');
+        size_t len = e ? (size_t)(e - path) : strlen(path);
+        char cand[4096];
+        if (len > 0 && len + strlen(name) + 2 < sizeof cand) {
+            memcpy(cand, path, len);
+            cand[len] = '/';
+            strcpy(cand + len + 1, name);
+            if (access(cand, X_OK) == 0 && aae_is_file(cand) && cap >= PATH_MAX && realpath(cand, out))
+                return 1;
+        }
+        if (!e)
+            break;
+        path = e + 1;
+    }
+    return 0;
+}
+
+aae_status aae_compiler_detect(aae_compiler *out, aae_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *env = getenv("SPHERE_AAE_CC");
+    static const char *const candidates[] = {"clang", "clang-19", "clang-18", "clang-17", "clang-16",
+                                             "clang-15", "clang-14", NULL};
+    int found = 0;
+    if (env && *env) {
+        if (!find_on_path(env, out->path, sizeof out->path))
+            return aae_error_set(err, AAE_ERR_NOT_FOUND,
+                                 "SPHERE_AAE_CC is '%s', which is not an executable file (absolute, relative, or on "
+                                 "PATH). Set it to a clang driver, or unset it to use clang from PATH",
+                                 env);
+        found = 1;
+    }
+    for (size_t i = 0; !found && candidates[i]; i++)
+        found = find_on_path(candidates[i], out->path, sizeof out->path);
+    if (!found)
+        return aae_error_set(err, AAE_ERR_NOT_FOUND,
+                             "no C compiler for model libraries: tried clang, clang-19 ... clang-14 on PATH. Install "
+                             "clang (Debian: apt-get install clang lld) or set SPHERE_AAE_CC to a clang driver");
+    const char *argv[] = {out->path, "--version", NULL};
+    aae_buf text;
+    aae_buf_init(&text);
+    int code = 0;
+    aae_status st = aae_run_capture(argv, &text, &code, err);
+    if (st == AAE_OK && code != 0)
+        st = aae_error_set(err, AAE_ERR_IO, "'%s --version' failed (exit status %d): %s", out->path, code,
+                           text.data ? text.data : "");
+    if (st != AAE_OK) {
+        aae_buf_free(&text);
+        return st;
+    }
+    out->version_text = aae_buf_take(&text, NULL);
+    if (!out->version_text)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    out->is_clang = strstr(out->version_text, "clang") != NULL;
+    aae_sha256 *h = aae_sha256_new();
+    aae_sha256_field(h, "path", out->path, strlen(out->path));
+    aae_sha256_field(h, "version", out->version_text, strlen(out->version_text));
+    aae_sha256_final_hex(h, out->identity);
+    if (!out->is_clang) {
+        aae_status s2 = aae_error_set(err, AAE_ERR_UNSUPPORTED,
+                                      "%s is not clang (its --version output does not mention clang); model "
+                                      "libraries for every device are built with clang's --target. Set "
+                                      "SPHERE_AAE_CC to a clang driver",
+                                      out->path);
+        aae_compiler_free(out);
+        return s2;
+    }
+    return AAE_OK;
+}
+
+void aae_compiler_free(aae_compiler *c)
+{
+    if (c) {
+        free(c->version_text);
+        c->version_text = NULL;
+    }
+}
+
+aae_status aae_compile_c(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
+                         const char *obj, const char *const *extra_args, FILE *diag, aae_error *err)
+{
+    static const char *const optflags[] = {"-O0", "-O1", "-O2", "-O3"};
+    char target[128];
+    snprintf(target, sizeof target, "--target=%s", slice->triple);
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = cc->path;
+    argv[n++] = target;
+    argv[n++] = optflags[opt_level < 0 || opt_level > 3 ? 3 : opt_level];
+    static const char *const common[] = {"-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-stack-protector",
+                                         "-ffunction-sections", "-fdata-sections", "-fvisibility=hidden",
+                                         "-fno-common", "-fno-math-errno", "-ffp-contract=off", "-g0", NULL};
+    for (size_t i = 0; common[i]; i++)
+        argv[n++] = common[i];
+    for (size_t i = 0; slice->flags[i]; i++)
+        argv[n++] = slice->flags[i];
+    for (size_t i = 0; extra_args && extra_args[i] && n < 56; i++)
+        argv[n++] = extra_args[i];
+    argv[n++] = "-c";
+    argv[n++] = src;
+    argv[n++] = "-o";
+    argv[n++] = obj;
+    argv[n] = NULL;
+    char what[256];
+    snprintf(what, sizeof what, "compiling for %s", slice->triple);
+    return run_tool(argv, what, diag, err);
+}
+
+aae_status aae_link_shared(const aae_compiler *cc, const aae_slice *slice, const char *const *objs, size_t nobjs,
+                           const char *out, FILE *diag, aae_error *err)
+{
+    char target[128];
+    snprintf(target, sizeof target, "--target=%s", slice->triple);
+    const char **argv = calloc(nobjs + 16, sizeof *argv);
+    if (!argv)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    argv[n++] = cc->path;
+    argv[n++] = target;
+    argv[n++] = "-shared";
+    argv[n++] = "-fuse-ld=lld";
+    argv[n++] = "-Wl,-z,now";
+    argv[n++] = "-Wl,--gc-sections";
+    for (size_t i = 0; i < nobjs; i++)
+        argv[n++] = objs[i];
+    argv[n++] = "-o";
+    argv[n++] = out;
+    argv[n] = NULL;
+    char what[256];
+    snprintf(what, sizeof what, "linking a shared object for %s", slice->triple);
+    aae_status st = run_tool(argv, what, diag, err);
+    free(argv);
+    return st;
+}
