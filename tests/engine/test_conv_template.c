@@ -57,8 +57,8 @@ AAE_TEST(llama2)
 AAE_TEST(mistral)
 {
     check("mistral_default", k_sys_chat, 4, "<s>", "</s>",
-          "<s>[INST]  Be brief. \n\nHi\n [/INST]Hello!</s>[INST] 2+2? [/INST]");
-    check("mistral_default", k_one, 1, "<s>", "</s>", "<s>[INST] Hi [/INST]");
+          "<s> [INST]  Be brief. \n\nHi\n [/INST] Hello!</s> [INST] 2+2? [/INST]");
+    check("mistral_default", k_one, 1, "<s>", "</s>", "<s> [INST] Hi [/INST]");
 }
 
 AAE_TEST(gemma)

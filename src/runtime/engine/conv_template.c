@@ -50,7 +50,8 @@ static const aae_conv_template k_templates[] = {
         .stop_token_str = {"<|eot_id|>", "<|end_of_text|>", NULL},
     },
     {
-        /* Mistral-7B-Instruct: <s>[INST] U [/INST]A</s>[INST] U2 [/INST] */
+        /* Mistral-7B-Instruct v0.1/v0.2 (tokenizer V1):
+         * <s> [INST] S\n\nU [/INST] A</s> [INST] U2 [/INST] */
         .name = "mistral_default",
         .bos_at_start = 1,
         .system_mode = AAE_SYSTEM_IN_FIRST_USER,
@@ -58,9 +59,9 @@ static const aae_conv_template k_templates[] = {
         .default_system = "",
         .system_prefix = "",
         .system_suffix = "\n\n",
-        .user_prefix = "[INST] ",
+        .user_prefix = " [INST] ",
         .user_suffix = " [/INST]",
-        .assistant_prefix = "",
+        .assistant_prefix = " ",
         .assistant_suffix = "",
         .eos_after_assistant = 1,
         .generation_prompt = "",
