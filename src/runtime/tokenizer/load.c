@@ -345,14 +345,92 @@ static aae_status load_added(loader *L, const aae_json *root)
     return AAE_OK;
 }
 
-static aae_status lookup_merge_part(loader *L, size_t i, const char *s, size_t len, int32_t *id)
+static aae_status missing_merge_part(loader *L, size_t i, const char *s, size_t len)
 {
-    *id = tok_vocab_find(&L->tok->vocab, s, len);
-    if (*id >= 0)
-        return AAE_OK;
     return aae_error_set(L->err, AAE_ERR_FORMAT,
                          "%s: /model/merges/%zu: the merge names token \"%.*s\" that is not in the vocabulary",
                          L->name, i, (int)(len > 80 ? 80 : len), s);
+}
+
+/* The two sides of merge i ("a b" or ["a", "b"]). */
+static aae_status merge_sides(loader *L, const aae_json *m, size_t i, const char **a, size_t *al, const char **b,
+                              size_t *bl)
+{
+    if (aae_json_is(m, AAE_JSON_STRING)) {
+        const char *sp = memchr(m->u.str.s, ' ', m->u.str.len);
+        if (sp) {
+            *a = m->u.str.s;
+            *al = (size_t)(sp - *a);
+            *b = sp + 1;
+            /* like the reference, text after a second space is ignored */
+            const char *sp2 = memchr(*b, ' ', m->u.str.len - *al - 1);
+            *bl = sp2 ? (size_t)(sp2 - *b) : m->u.str.len - *al - 1;
+            return AAE_OK;
+        }
+    } else if (aae_json_is(m, AAE_JSON_ARRAY) && m->u.arr.count == 2 &&
+               aae_json_is(m->u.arr.items[0], AAE_JSON_STRING) && aae_json_is(m->u.arr.items[1], AAE_JSON_STRING)) {
+        *a = m->u.arr.items[0]->u.str.s;
+        *al = m->u.arr.items[0]->u.str.len;
+        *b = m->u.arr.items[1]->u.str.s;
+        *bl = m->u.arr.items[1]->u.str.len;
+        return AAE_OK;
+    }
+    char ptr[PTR_MAX];
+    snprintf(ptr, sizeof ptr, "/model/merges/%zu", i);
+    return bad(L, AAE_ERR_FORMAT, ptr, "expected \"left right\" or [\"left\", \"right\"]");
+}
+
+#define MERGE_BATCH 256
+
+typedef struct merge_batch {
+    const char *str[3 * MERGE_BATCH];
+    size_t len[3 * MERGE_BATCH];
+    size_t cat_off[MERGE_BATCH];
+    int32_t ids[3 * MERGE_BATCH];
+    int32_t a[MERGE_BATCH], b[MERGE_BATCH], m[MERGE_BATCH], rank[MERGE_BATCH];
+    aae_buf cat; /* the merged strings, back to back */
+} merge_batch;
+
+/* Resolves merges [first, first + n) to ids and adds them. */
+static aae_status merge_batch_run(loader *L, const aae_json *merges, size_t first, size_t n, merge_batch *mb)
+{
+    tok_bpe *bp = &L->tok->bpe;
+    aae_buf_reset(&mb->cat);
+    for (size_t k = 0; k < n; k++) {
+        const char *a = NULL, *b = NULL;
+        size_t al = 0, bl = 0;
+        aae_status st = merge_sides(L, merges->u.arr.items[first + k], first + k, &a, &al, &b, &bl);
+        if (st != AAE_OK)
+            return st;
+        mb->str[3 * k] = a;
+        mb->len[3 * k] = al;
+        mb->str[3 * k + 1] = b;
+        mb->len[3 * k + 1] = bl;
+        if (bp->cont_prefix && bl >= bp->cont_prefix_len && memcmp(b, bp->cont_prefix, bp->cont_prefix_len) == 0) {
+            b += bp->cont_prefix_len;
+            bl -= bp->cont_prefix_len;
+        }
+        mb->cat_off[k] = mb->cat.len;
+        aae_buf_append(&mb->cat, a, al);
+        aae_buf_append(&mb->cat, b, bl);
+        mb->len[3 * k + 2] = al + bl;
+    }
+    if (!aae_buf_ok(&mb->cat))
+        return nomem(L);
+    for (size_t k = 0; k < n; k++)
+        mb->str[3 * k + 2] = mb->cat.data + mb->cat_off[k];
+    tok_vocab_find_batch(&L->tok->vocab, mb->str, mb->len, mb->ids, 3 * n);
+    for (size_t k = 0; k < n; k++) {
+        for (int j = 0; j < 3; j++)
+            if (mb->ids[3 * k + j] < 0)
+                return missing_merge_part(L, first + k, mb->str[3 * k + j], mb->len[3 * k + j]);
+        mb->a[k] = mb->ids[3 * k];
+        mb->b[k] = mb->ids[3 * k + 1];
+        mb->m[k] = mb->ids[3 * k + 2];
+        mb->rank[k] = (int32_t)(first + k);
+    }
+    tok_merges_add_batch(&bp->merges, mb->a, mb->b, mb->rank, mb->m, n);
+    return AAE_OK;
 }
 
 static aae_status load_merges(loader *L, const aae_json *model)
@@ -362,66 +440,19 @@ static aae_status load_merges(loader *L, const aae_json *model)
     size_t n = aae_json_is(merges, AAE_JSON_ARRAY) ? merges->u.arr.count : 0;
     if (merges && merges->type != AAE_JSON_NULL && !aae_json_is(merges, AAE_JSON_ARRAY))
         return bad(L, AAE_ERR_FORMAT, "/model/merges", "expected an array");
+    if (n >= INT32_MAX)
+        return bad(L, AAE_ERR_LIMIT, "/model/merges", "too many merges");
     if (!tok_merges_init(&b->merges, n + 16))
         return nomem(L);
-    char *tmp = NULL;
-    size_t tmp_cap = 0;
+    merge_batch *mb = malloc(sizeof *mb);
+    if (!mb)
+        return nomem(L);
+    aae_buf_init(&mb->cat);
     aae_status st = AAE_OK;
-    for (size_t i = 0; i < n && st == AAE_OK; i++) {
-        const aae_json *m = merges->u.arr.items[i];
-        const char *a, *bb;
-        size_t al, bl;
-        if (aae_json_is(m, AAE_JSON_STRING)) {
-            const char *sp = memchr(m->u.str.s, ' ', m->u.str.len);
-            if (!sp) {
-                char ptr[PTR_MAX];
-                snprintf(ptr, sizeof ptr, "/model/merges/%zu", i);
-                st = bad(L, AAE_ERR_FORMAT, ptr, "expected \"left right\" (two tokens and one space)");
-                break;
-            }
-            a = m->u.str.s;
-            al = (size_t)(sp - a);
-            bb = sp + 1;
-            const char *sp2 = memchr(bb, ' ', m->u.str.len - al - 1);
-            bl = sp2 ? (size_t)(sp2 - bb) : m->u.str.len - al - 1;
-        } else if (aae_json_is(m, AAE_JSON_ARRAY) && m->u.arr.count == 2 &&
-                   aae_json_is(m->u.arr.items[0], AAE_JSON_STRING) && aae_json_is(m->u.arr.items[1], AAE_JSON_STRING)) {
-            a = m->u.arr.items[0]->u.str.s;
-            al = m->u.arr.items[0]->u.str.len;
-            bb = m->u.arr.items[1]->u.str.s;
-            bl = m->u.arr.items[1]->u.str.len;
-        } else {
-            char ptr[PTR_MAX];
-            snprintf(ptr, sizeof ptr, "/model/merges/%zu", i);
-            st = bad(L, AAE_ERR_FORMAT, ptr, "expected \"left right\" or [\"left\", \"right\"]");
-            break;
-        }
-        int32_t ia, ib, im;
-        if ((st = lookup_merge_part(L, i, a, al, &ia)) != AAE_OK || (st = lookup_merge_part(L, i, bb, bl, &ib)) != AAE_OK)
-            break;
-        const char *rest = bb;
-        size_t rl = bl;
-        if (b->cont_prefix && rl >= b->cont_prefix_len && memcmp(rest, b->cont_prefix, b->cont_prefix_len) == 0) {
-            rest += b->cont_prefix_len;
-            rl -= b->cont_prefix_len;
-        }
-        if (al + rl > tmp_cap) {
-            tmp_cap = (al + rl) * 2 + 64;
-            char *nt = realloc(tmp, tmp_cap);
-            if (!nt) {
-                st = nomem(L);
-                break;
-            }
-            tmp = nt;
-        }
-        memcpy(tmp, a, al);
-        memcpy(tmp + al, rest, rl);
-        if ((st = lookup_merge_part(L, i, tmp, al + rl, &im)) != AAE_OK)
-            break;
-        if (!tok_merges_add(&b->merges, ia, ib, (int32_t)i, im))
-            st = nomem(L);
-    }
-    free(tmp);
+    for (size_t i = 0; i < n && st == AAE_OK; i += MERGE_BATCH)
+        st = merge_batch_run(L, merges, i, n - i < MERGE_BATCH ? n - i : MERGE_BATCH, mb);
+    aae_buf_free(&mb->cat);
+    free(mb);
     return st;
 }
 

@@ -181,3 +181,54 @@ int tok_merges_add(tok_merges *m, int32_t a, int32_t b, int32_t rank, int32_t id
     m->slots[i] = (tok_merge_slot){key, rank, id};
     return 1;
 }
+
+void tok_vocab_find_batch(const tok_vocab *v, const char *const *s, const size_t *len, int32_t *out, size_t n)
+{
+    enum { B = 64 };
+    uint32_t h[B];
+    size_t slot[B];
+    for (size_t base = 0; base < n; base += B) {
+        size_t m = n - base < B ? n - base : B;
+        /* 1: hash and prefetch the first slot */
+        for (size_t i = 0; i < m; i++) {
+            h[i] = tok_hash(s[base + i], len[base + i]);
+            slot[i] = h[i] & v->mask;
+            __builtin_prefetch(&v->slots[slot[i]]);
+        }
+        /* 2: find the slot whose hash matches; prefetch its string */
+        for (size_t i = 0; i < m; i++) {
+            size_t j = slot[i];
+            while (v->slots[j].id >= 0 && (v->slots[j].hash != h[i] || v->slots[j].len != len[base + i]))
+                j = (j + 1) & v->mask;
+            slot[i] = j;
+            if (v->slots[j].id >= 0)
+                __builtin_prefetch(v->pool + v->slots[j].off);
+        }
+        /* 3: verify (a hash collision falls back to the plain lookup) */
+        for (size_t i = 0; i < m; i++) {
+            const tok_vocab_slot *sl = &v->slots[slot[i]];
+            if (sl->id < 0)
+                out[base + i] = -1;
+            else if (memcmp(v->pool + sl->off, s[base + i], len[base + i]) == 0)
+                out[base + i] = sl->id;
+            else
+                out[base + i] = tok_vocab_find_h(v, s[base + i], len[base + i], h[i]);
+        }
+    }
+}
+
+void tok_merges_add_batch(tok_merges *m, const int32_t *a, const int32_t *b, const int32_t *rank, const int32_t *id,
+                          size_t n)
+{
+    enum { B = 64 };
+    for (size_t base = 0; base < n; base += B) {
+        size_t k = n - base < B ? n - base : B;
+        for (size_t i = 0; i < k; i++) {
+            uint64_t key = (((uint64_t)(uint32_t)a[base + i] << 32) | (uint32_t)b[base + i]) + 1;
+            uint64_t h = key * 0x9E3779B97F4A7C15ull;
+            __builtin_prefetch(&m->slots[(size_t)(h >> 32) & m->mask], 1);
+        }
+        for (size_t i = 0; i < k; i++)
+            tok_merges_add(m, a[base + i], b[base + i], rank[base + i], id[base + i]);
+    }
+}
