@@ -84,22 +84,17 @@ static void mm_task(void *arg, int32_t task, int32_t n_tasks)
                 j->y[(size_t)i * j->ldy + r] += aae_k_vec_get(j->bias, r);
 }
 
-/* Nibble order for 4-bit weights (see matmul_impl.h); zero padding past k. */
-static void prep_x_q4(float *xp, const float *x, int32_t k)
+/* The padded copy of one row of x, in nibble order for 4-bit weights (see
+ * matmul_impl.h). */
+static void prep_x(float *xp, const float *x, int32_t k, int nibble_order)
 {
     int32_t kp = aae_mm_kpad(k);
     for (int32_t g = 0; g < kp; g += 32)
         for (int32_t e = 0; e < 32; e++) {
             int32_t src = g + e;
-            int32_t dst = g + (e % 2) * 16 + e / 2;
+            int32_t dst = nibble_order ? g + (e % 2) * 16 + e / 2 : src;
             xp[dst] = src < k ? x[src] : 0.0f;
         }
-}
-
-static int simd_wants_nibble_order(const aae_kctx *kc, int32_t type)
-{
-    return (type == AAE_W_Q4F16 || type == AAE_W_Q4F32) &&
-           (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON));
 }
 
 void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int32_t ldx, int32_t m,
@@ -121,10 +116,11 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     j->bias = bias;
     j->task_bytes = task_bytes(w->k);
     j->task_scratch = s + align64((size_t)m * (size_t)kp * 4);
-    if (simd_wants_nibble_order(kc, w->type)) {
+    if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
+        int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32;
         for (int32_t i = 0; i < m; i++)
-            prep_x_q4(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k);
+            prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
         j->xp = xp;
         j->ldxp = kp;
     }

@@ -1,8 +1,439 @@
-/* k_matmul_x86.c - x86_64 AVX2/FMA and AVX-512 paths of aae_k_matmul (see matmul_impl.h). */
+/*
+ * k_matmul_x86.c - x86_64 paths of aae_k_matmul (see matmul_impl.h): AVX-512
+ * (F, BW, VL) and AVX2 + FMA + F16C, chosen at run time from kc->cpu and built
+ * with per-function target attributes, so the rest of the library needs no
+ * special flags.
+ *
+ * m == 1 (decode): each weight row is dequantized in registers and multiplied
+ * with the prepared x as it streams from memory (the step is bandwidth-bound).
+ * m > 1 (prefill): each task dequantizes AAE_MM_TILE rows into float32 scratch
+ * once, then a register-blocked micro-kernel multiplies them with all m rows.
+ * Dequantized values are (code - max_int) * scale in float32.
+ */
 #include "kernels/matmul_impl.h"
 
+#if !defined(__x86_64__)
 int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
     (void)j, (void)task, (void)n0, (void)n1, (void)cpu;
     return 0;
 }
+#else
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+#define T256 __attribute__((target("avx2,fma,f16c")))
+
+static inline float scale_of(const aae_wmat *w, size_t idx)
+{
+    if (w->type == AAE_W_Q4F32)
+        return ((const float *)w->scale)[idx];
+    uint16_t h = ((const uint16_t *)w->scale)[idx];
+    return aae_k_f16_to_f32(h);
+}
+
+/* ---------------------------------------------------------------- AVX-512 */
+
+T512 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+/* 32 codes of a 4-bit group as (code - 7): low nibbles (even elements), high nibbles (odd). */
+T512 static inline void q4_group_512(const uint8_t *b, __m512 *lo, __m512 *hi)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)b);
+    const __m128i mask = _mm_set1_epi8(0x0f), seven = _mm_set1_epi8(7);
+    __m128i l = _mm_sub_epi8(_mm_and_si128(v, mask), seven);
+    __m128i h = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), mask), seven);
+    *lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(l));
+    *hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(h));
+}
+
+/* 40 codes of a 3-bit group as (code - 3), in three vectors (16, 16, 8 lanes). */
+T512 static inline void q3_group_512(const uint32_t *q, __m512 out[3])
+{
+    static const int32_t idx[48] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+                                    1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                    3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const int32_t sh[48] = {0,  3,  6,  9,  12, 15, 18, 21, 24, 27, 0,  3,  6,  9,  12, 15,
+                                   18, 21, 24, 27, 0,  3,  6,  9,  12, 15, 18, 21, 24, 27, 0,  3,
+                                   6,  9,  12, 15, 18, 21, 24, 27, 0,  0,  0,  0,  0,  0,  0,  0};
+    __m512i words = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
+    const __m512i seven = _mm512_set1_epi32(7), three = _mm512_set1_epi32(3);
+    for (int v = 0; v < 3; v++) {
+        __m512i w = _mm512_permutexvar_epi32(_mm512_loadu_si512(idx + 16 * v), words);
+        w = _mm512_and_si512(_mm512_srlv_epi32(w, _mm512_loadu_si512(sh + 16 * v)), seven);
+        out[v] = _mm512_cvtepi32_ps(_mm512_sub_epi32(w, three));
+    }
+}
+
+T512 static float dot_q4_512(const aae_wmat *w, int32_t r, const float *xp)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    size_t s0 = (size_t)r * ng;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int32_t g = 0;
+    for (; g + 2 <= ng; g += 2) {
+        __m512 l0, h0, l1, h1;
+        q4_group_512(qb + 16 * g, &l0, &h0);
+        q4_group_512(qb + 16 * g + 16, &l1, &h1);
+        const float *x = xp + 32 * g;
+        __m512 t0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(x + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(x)));
+        __m512 t1 = _mm512_fmadd_ps(h1, _mm512_loadu_ps(x + 48), _mm512_mul_ps(l1, _mm512_loadu_ps(x + 32)));
+        acc0 = _mm512_fmadd_ps(t0, _mm512_set1_ps(scale_of(w, s0 + g)), acc0);
+        acc1 = _mm512_fmadd_ps(t1, _mm512_set1_ps(scale_of(w, s0 + g + 1)), acc1);
+    }
+    for (; g < ng; g++) {
+        __m512 l0, h0;
+        q4_group_512(qb + 16 * g, &l0, &h0);
+        const float *x = xp + 32 * g;
+        __m512 t0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(x + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(x)));
+        acc0 = _mm512_fmadd_ps(t0, _mm512_set1_ps(scale_of(w, s0 + g)), acc0);
+    }
+    return hsum512(_mm512_add_ps(acc0, acc1));
+}
+
+T512 static float dot_q3_512(const aae_wmat *w, int32_t r, const float *xp)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+    const uint16_t *sc = (const uint16_t *)w->scale + (size_t)r * ng;
+    __m512 acc = _mm512_setzero_ps();
+    for (int32_t g = 0; g < ng; g++) {
+        __m512 c[3];
+        q3_group_512(q + 4 * g, c);
+        const float *x = xp + 40 * g;
+        __m512 t = _mm512_mul_ps(c[0], _mm512_loadu_ps(x));
+        t = _mm512_fmadd_ps(c[1], _mm512_loadu_ps(x + 16), t);
+        t = _mm512_fmadd_ps(c[2], _mm512_maskz_loadu_ps(0x00ff, x + 32), t);
+        acc = _mm512_fmadd_ps(t, _mm512_set1_ps(aae_k_f16_to_f32(sc[g])), acc);
+    }
+    return hsum512(acc);
+}
+
+T512 static float dot_f16_512(const aae_wmat *w, int32_t r, const float *xp)
+{
+    const uint16_t *p = (const uint16_t *)w->q + (size_t)r * w->k;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int32_t k = w->k, i = 0;
+    for (; i + 32 <= k; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i))),
+                               _mm512_loadu_ps(xp + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i + 16))),
+                               _mm512_loadu_ps(xp + i + 16), acc1);
+    }
+    for (; i + 16 <= k; i += 16)
+        acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i))),
+                               _mm512_loadu_ps(xp + i), acc0);
+    float s = hsum512(_mm512_add_ps(acc0, acc1));
+    for (; i < k; i++)
+        s += aae_k_f16_to_f32(p[i]) * xp[i];
+    return s;
+}
+
+/* One row of W as float32 in path order, zero past the last group, kp long. */
+T512 static void deq_row_512(const aae_wmat *w, int32_t r, float *out, int32_t kp)
+{
+    int32_t done;
+    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+        int32_t ng = (w->k + 31) / 32;
+        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+        for (int32_t g = 0; g < ng; g++) {
+            __m512 lo, hi, s = _mm512_set1_ps(scale_of(w, (size_t)r * ng + g));
+            q4_group_512(qb + 16 * g, &lo, &hi);
+            _mm512_storeu_ps(out + 32 * g, _mm512_mul_ps(lo, s));
+            _mm512_storeu_ps(out + 32 * g + 16, _mm512_mul_ps(hi, s));
+        }
+        done = 32 * ng;
+    } else if (w->type == AAE_W_Q3F16) {
+        int32_t ng = (w->k + 39) / 40;
+        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+        for (int32_t g = 0; g < ng; g++) {
+            __m512 c[3], s = _mm512_set1_ps(aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+            q3_group_512(q + 4 * g, c);
+            _mm512_storeu_ps(out + 40 * g, _mm512_mul_ps(c[0], s));
+            _mm512_storeu_ps(out + 40 * g + 16, _mm512_mul_ps(c[1], s));
+            _mm256_storeu_ps(out + 40 * g + 32, _mm512_castps512_ps256(_mm512_mul_ps(c[2], s)));
+        }
+        done = 40 * ng;
+    } else {
+        aae_k_get_row(w, r, out);
+        done = w->k;
+    }
+    for (int32_t i = done; i < kp; i++)
+        out[i] = 0.0f;
+}
+
+/* y[i, r0 + t] = x_i . wt_t for i < m, t < nr (nr <= 4), kp a multiple of 16. */
+T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
+{
+    const float *w0 = wt, *w1 = wt + kp, *w2 = wt + 2 * (size_t)kp, *w3 = wt + 3 * (size_t)kp;
+    int32_t i = 0;
+    for (; i + 4 <= j->m; i += 4) {
+        const float *x0 = j->xp + (size_t)i * j->ldxp, *x1 = x0 + j->ldxp, *x2 = x1 + j->ldxp, *x3 = x2 + j->ldxp;
+        __m512 a[4][4];
+        for (int p = 0; p < 4; p++)
+            for (int q = 0; q < 4; q++)
+                a[p][q] = _mm512_setzero_ps();
+        for (int32_t k = 0; k < kp; k += 16) {
+            __m512 b0 = _mm512_loadu_ps(w0 + k), b1 = _mm512_loadu_ps(w1 + k);
+            __m512 b2 = _mm512_loadu_ps(w2 + k), b3 = _mm512_loadu_ps(w3 + k);
+            __m512 xv[4] = {_mm512_loadu_ps(x0 + k), _mm512_loadu_ps(x1 + k), _mm512_loadu_ps(x2 + k),
+                            _mm512_loadu_ps(x3 + k)};
+            for (int p = 0; p < 4; p++) {
+                a[p][0] = _mm512_fmadd_ps(xv[p], b0, a[p][0]);
+                a[p][1] = _mm512_fmadd_ps(xv[p], b1, a[p][1]);
+                a[p][2] = _mm512_fmadd_ps(xv[p], b2, a[p][2]);
+                a[p][3] = _mm512_fmadd_ps(xv[p], b3, a[p][3]);
+            }
+        }
+        for (int p = 0; p < 4; p++)
+            for (int q = 0; q < nr; q++)
+                j->y[(size_t)(i + p) * j->ldy + r0 + q] = hsum512(a[p][q]);
+    }
+    for (; i < j->m; i++) {
+        const float *x0 = j->xp + (size_t)i * j->ldxp;
+        for (int q = 0; q < nr; q++) {
+            const float *wq = wt + (size_t)q * kp;
+            __m512 acc = _mm512_setzero_ps();
+            for (int32_t k = 0; k < kp; k += 16)
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(x0 + k), _mm512_loadu_ps(wq + k), acc);
+            j->y[(size_t)i * j->ldy + r0 + q] = hsum512(acc);
+        }
+    }
+}
+
+T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    if (j->m == 1) {
+        float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
+        if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
+            dot = dot_q4_512;
+        else if (w->type == AAE_W_Q3F16)
+            dot = dot_q3_512;
+        else if (w->type == AAE_W_F16)
+            dot = dot_f16_512;
+        if (dot) {
+            for (int32_t r = n0; r < n1; r++)
+                j->y[r] = dot(w, r, j->xp);
+            return 1;
+        }
+    }
+    int32_t kp = aae_mm_kpad(w->k);
+    float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
+    for (int32_t r0 = n0; r0 < n1; r0 += AAE_MM_TILE) {
+        int32_t nr = n1 - r0 < AAE_MM_TILE ? n1 - r0 : AAE_MM_TILE;
+        for (int32_t t = 0; t < AAE_MM_TILE; t++)
+            if (t < nr)
+                deq_row_512(w, r0 + t, wt + (size_t)t * kp, kp);
+            else
+                for (int32_t i = 0; i < kp; i++)
+                    wt[(size_t)t * kp + i] = 0.0f;
+        tile_512(j, wt, nr, kp, r0);
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------- AVX2 */
+
+T256 static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+T256 static inline void q4_group_256(const uint8_t *b, __m256 c[4])
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)b);
+    const __m128i mask = _mm_set1_epi8(0x0f), seven = _mm_set1_epi8(7);
+    __m128i l = _mm_sub_epi8(_mm_and_si128(v, mask), seven);
+    __m128i h = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), mask), seven);
+    c[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(l));
+    c[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(l, 8)));
+    c[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(h));
+    c[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(h, 8)));
+}
+
+T256 static inline void q3_group_256(const uint32_t *q, __m256 c[5])
+{
+    static const int32_t idx[40] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+    static const int32_t sh[40] = {0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27,
+                                   0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27};
+    __m256i words = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)q));
+    const __m256i seven = _mm256_set1_epi32(7), three = _mm256_set1_epi32(3);
+    for (int v = 0; v < 5; v++) {
+        __m256i w = _mm256_permutevar8x32_epi32(words, _mm256_loadu_si256((const __m256i *)(idx + 8 * v)));
+        w = _mm256_and_si256(_mm256_srlv_epi32(w, _mm256_loadu_si256((const __m256i *)(sh + 8 * v))), seven);
+        c[v] = _mm256_cvtepi32_ps(_mm256_sub_epi32(w, three));
+    }
+}
+
+T256 static float dot_q4_256(const aae_wmat *w, int32_t r, const float *xp)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    __m256 acc = _mm256_setzero_ps();
+    for (int32_t g = 0; g < ng; g++) {
+        __m256 c[4];
+        q4_group_256(qb + 16 * g, c);
+        const float *x = xp + 32 * g;
+        __m256 t = _mm256_mul_ps(c[0], _mm256_loadu_ps(x));
+        t = _mm256_fmadd_ps(c[1], _mm256_loadu_ps(x + 8), t);
+        t = _mm256_fmadd_ps(c[2], _mm256_loadu_ps(x + 16), t);
+        t = _mm256_fmadd_ps(c[3], _mm256_loadu_ps(x + 24), t);
+        acc = _mm256_fmadd_ps(t, _mm256_set1_ps(scale_of(w, (size_t)r * ng + g)), acc);
+    }
+    return hsum256(acc);
+}
+
+T256 static float dot_q3_256(const aae_wmat *w, int32_t r, const float *xp)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+    const uint16_t *sc = (const uint16_t *)w->scale + (size_t)r * ng;
+    __m256 acc = _mm256_setzero_ps();
+    for (int32_t g = 0; g < ng; g++) {
+        __m256 c[5];
+        q3_group_256(q + 4 * g, c);
+        const float *x = xp + 40 * g;
+        __m256 t = _mm256_mul_ps(c[0], _mm256_loadu_ps(x));
+        for (int v = 1; v < 5; v++)
+            t = _mm256_fmadd_ps(c[v], _mm256_loadu_ps(x + 8 * v), t);
+        acc = _mm256_fmadd_ps(t, _mm256_set1_ps(aae_k_f16_to_f32(sc[g])), acc);
+    }
+    return hsum256(acc);
+}
+
+T256 static float dot_f16_256(const aae_wmat *w, int32_t r, const float *xp)
+{
+    const uint16_t *p = (const uint16_t *)w->q + (size_t)r * w->k;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int32_t k = w->k, i = 0;
+    for (; i + 16 <= k; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i))), _mm256_loadu_ps(xp + i),
+                               acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i + 8))),
+                               _mm256_loadu_ps(xp + i + 8), acc1);
+    }
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < k; i++)
+        s += aae_k_f16_to_f32(p[i]) * xp[i];
+    return s;
+}
+
+T256 static void deq_row_256(const aae_wmat *w, int32_t r, float *out, int32_t kp)
+{
+    int32_t done;
+    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+        int32_t ng = (w->k + 31) / 32;
+        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+        for (int32_t g = 0; g < ng; g++) {
+            __m256 c[4], s = _mm256_set1_ps(scale_of(w, (size_t)r * ng + g));
+            q4_group_256(qb + 16 * g, c);
+            for (int v = 0; v < 4; v++)
+                _mm256_storeu_ps(out + 32 * g + 8 * v, _mm256_mul_ps(c[v], s));
+        }
+        done = 32 * ng;
+    } else if (w->type == AAE_W_Q3F16) {
+        int32_t ng = (w->k + 39) / 40;
+        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+        for (int32_t g = 0; g < ng; g++) {
+            __m256 c[5], s = _mm256_set1_ps(aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+            q3_group_256(q + 4 * g, c);
+            for (int v = 0; v < 5; v++)
+                _mm256_storeu_ps(out + 40 * g + 8 * v, _mm256_mul_ps(c[v], s));
+        }
+        done = 40 * ng;
+    } else {
+        aae_k_get_row(w, r, out);
+        done = w->k;
+    }
+    for (int32_t i = done; i < kp; i++)
+        out[i] = 0.0f;
+}
+
+/* 4 x-rows by 2 w-rows per block: 8 accumulators + 6 operands fit the 16 ymm registers. */
+T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
+{
+    for (int32_t q0 = 0; q0 < nr; q0 += 2) {
+        const float *w0 = wt + (size_t)q0 * kp, *w1 = w0 + kp;
+        int two = q0 + 1 < nr;
+        int32_t i = 0;
+        for (; i + 4 <= j->m; i += 4) {
+            const float *x0 = j->xp + (size_t)i * j->ldxp;
+            __m256 a[4][2];
+            for (int p = 0; p < 4; p++)
+                a[p][0] = a[p][1] = _mm256_setzero_ps();
+            for (int32_t k = 0; k < kp; k += 8) {
+                __m256 b0 = _mm256_loadu_ps(w0 + k), b1 = _mm256_loadu_ps(w1 + k);
+                for (int p = 0; p < 4; p++) {
+                    __m256 xv = _mm256_loadu_ps(x0 + (size_t)p * j->ldxp + k);
+                    a[p][0] = _mm256_fmadd_ps(xv, b0, a[p][0]);
+                    a[p][1] = _mm256_fmadd_ps(xv, b1, a[p][1]);
+                }
+            }
+            for (int p = 0; p < 4; p++) {
+                j->y[(size_t)(i + p) * j->ldy + r0 + q0] = hsum256(a[p][0]);
+                if (two)
+                    j->y[(size_t)(i + p) * j->ldy + r0 + q0 + 1] = hsum256(a[p][1]);
+            }
+        }
+        for (; i < j->m; i++) {
+            const float *x0 = j->xp + (size_t)i * j->ldxp;
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            for (int32_t k = 0; k < kp; k += 8) {
+                __m256 xv = _mm256_loadu_ps(x0 + k);
+                a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w0 + k), a0);
+                a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w1 + k), a1);
+            }
+            j->y[(size_t)i * j->ldy + r0 + q0] = hsum256(a0);
+            if (two)
+                j->y[(size_t)i * j->ldy + r0 + q0 + 1] = hsum256(a1);
+        }
+    }
+}
+
+T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    if (j->m == 1) {
+        float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
+        if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
+            dot = dot_q4_256;
+        else if (w->type == AAE_W_Q3F16)
+            dot = dot_q3_256;
+        else if (w->type == AAE_W_F16)
+            dot = dot_f16_256;
+        if (dot) {
+            for (int32_t r = n0; r < n1; r++)
+                j->y[r] = dot(w, r, j->xp);
+            return 1;
+        }
+    }
+    int32_t kp = aae_mm_kpad(w->k);
+    float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
+    for (int32_t r0 = n0; r0 < n1; r0 += AAE_MM_TILE) {
+        int32_t nr = n1 - r0 < AAE_MM_TILE ? n1 - r0 : AAE_MM_TILE;
+        for (int32_t t = 0; t < AAE_MM_TILE; t++)
+            if (t < nr)
+                deq_row_256(w, r0 + t, wt + (size_t)t * kp, kp);
+            else
+                for (int32_t i = 0; i < kp; i++)
+                    wt[(size_t)t * kp + i] = 0.0f;
+        tile_256(j, wt, nr, kp, r0);
+    }
+    return 1;
+}
+
+int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
+{
+    if (cpu & AAE_CPU_AVX512)
+        return run_512(j, task, n0, n1);
+    if (cpu & AAE_CPU_AVX2_FMA)
+        return run_256(j, task, n0, n1);
+    return 0;
+}
+#endif

@@ -7,9 +7,10 @@
  * (k_matmul_neon.c). A path that returns 0 does not handle this weight type, and
  * the portable path runs instead.
  *
- * x preparation: for 4-bit weights, SIMD paths read x in "nibble order": in each
- * group of 32, the 16 even elements, then the 16 odd ones (the low and high
- * nibbles of the group's 16 bytes). prep_x writes that copy once per call.
+ * x preparation: SIMD paths read a copy of x padded with zeros to aae_mm_kpad(K)
+ * (so whole groups can be read), and for 4-bit weights in "nibble order": in
+ * each group of 32, the 16 even elements, then the 16 odd ones (the low and high
+ * nibbles of the group's 16 bytes). aae_k_matmul writes that copy once per call.
  */
 #ifndef AAE_KERNELS_MATMUL_IMPL_H
 #define AAE_KERNELS_MATMUL_IMPL_H
@@ -38,7 +39,8 @@ int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, 
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
 void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1);
 
-/* The padded length of a row of x in nibble order: K rounded up to 32. */
-static inline int32_t aae_mm_kpad(int32_t k) { return (k + 31) / 32 * 32; }
+/* The padded length of a prepared row of x: K rounded up to 160, a multiple of
+ * both group sizes (32 and 40), zero-filled past K. */
+static inline int32_t aae_mm_kpad(int32_t k) { return (k + 159) / 160 * 160; }
 
 #endif
