@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "loader/cpu.h"
+#include "loader/model_lib.h"
 #include "loader/model_impl.h"
 
 #define MAX_DEFAULT_THREADS 8
@@ -132,6 +133,28 @@ static aae_status start_threads(aae_model *m, int32_t n)
     return AAE_OK;
 }
 
+/* Runs a compiled model library (loader/model_lib.h) instead of the generic code: it
+ * must match the weights; its compiled-in plan (KV capacity, window, sink, chunk) is
+ * used unless the caller asked for another one. */
+static aae_status use_model_lib(aae_model *m, const aae_model_params *p)
+{
+    const aae_model_lib *lib = NULL;
+    aae_status st = aae_model_lib_open(p->model_lib, &lib, &m->lib_handle, &m->err);
+    if (st != AAE_OK)
+        return st;
+    int want_plan = p->context_window_size > 0 || p->prefill_chunk_size > 0;
+    if ((st = aae_model_lib_check(lib, &m->desc, want_plan, aae_cpu_features(), m->dir, &m->err)) != AAE_OK)
+        return st;
+    m->desc.kv_cap = lib->desc->kv_cap;
+    m->desc.window = lib->desc->window;
+    m->desc.sink = lib->desc->sink;
+    m->desc.chunk = lib->desc->chunk;
+    m->impl.plan = lib->plan;
+    m->impl.forward = lib->forward;
+    m->lib = lib;
+    return AAE_OK;
+}
+
 static aae_status load(aae_model *m, const char *dir, const aae_model_params *p)
 {
     aae_status st;
@@ -147,13 +170,14 @@ static aae_status load(aae_model *m, const char *dir, const aae_model_params *p)
         return st;
     if ((st = map_shards(m)) != AAE_OK || (st = aae_model_bind(m, &m->err)) != AAE_OK)
         return st;
-    if (p->model_lib && p->model_lib[0])
-        return aae_error_set(&m->err, AAE_ERR_UNSUPPORTED,
-                             "model library \"%s\": this build runs the generic model code only", p->model_lib);
     m->impl.plan = aae_model_plan;
     m->impl.forward = aae_model_forward;
     m->cpu = p->use_simd ? aae_cpu_features() : 0;
-    if ((st = size_cache(m, p)) != AAE_OK || (st = start_threads(m, p->n_threads)) != AAE_OK)
+    if ((st = size_cache(m, p)) != AAE_OK)
+        return st;
+    if (p->model_lib && p->model_lib[0] && (st = use_model_lib(m, p)) != AAE_OK)
+        return st;
+    if ((st = start_threads(m, p->n_threads)) != AAE_OK)
         return st;
     return alloc_state(m);
 }
@@ -303,6 +327,7 @@ void aae_model_free(aae_model *m)
     free(m->act_mem);
     aae_tensor_cache_free(m->tc);
     aae_chat_config_free(m->cfg);
+    aae_model_lib_close(m->lib_handle);
     free(m->dir);
     free(m);
 }

@@ -32,6 +32,8 @@ struct aae_model {
     aae_layer_weights *layers;
     float *inv_freq;
     aae_model_impl impl;
+    const struct aae_model_lib *lib; /* the model library in use, or NULL (generic code) */
+    void *lib_handle;                /* its dlopen handle (a .so), or NULL */
     aae_mem_plan plan;
     aae_model_state st;
     void *kv_mem, *act_mem;

@@ -82,10 +82,12 @@ typedef struct aae_model_lib {
     void (*plan)(const struct aae_model_desc *d, int32_t n_threads, struct aae_mem_plan *out);
 } aae_model_lib;
 
-typedef struct aae_model_lib_registry {
+/* The registry. No typedef: the object itself is named aae_model_lib_registry, so C
+ * code names the type `struct aae_model_lib_registry`. */
+struct aae_model_lib_registry {
     uint32_t abi_version; /* AAE_MODEL_LIB_ABI_VERSION */
     uint32_t count;
     const aae_model_lib *const *libs; /* count descriptors, sorted by name */
-} aae_model_lib_registry;
+};
 
 #endif
