@@ -12,6 +12,7 @@
  * asked to stop). completion_tokens counts every token the model produced,
  * including a final stop token.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@
 
 #include "engine/engine_internal.h"
 #include "engine/request.h"
+
+/* max_tokens when the request has none and the model's window is unbounded */
+#define AAE_DEFAULT_MAX_TOKENS_UNBOUNDED 4096
 
 typedef struct run {
     aae_engine *e;
@@ -317,7 +321,9 @@ static aae_status run_request(run *r, aae_error *err)
         return st;
     }
     aae_sampler_add_prompt(e->sampler, ids, n);
-    int64_t max_tokens = r->req->max_tokens > 0 ? r->req->max_tokens : window - (int64_t)n;
+    /* default: the room left in the window; a sliding window never fills, so 4096 */
+    int64_t room = window >= INT32_MAX ? AAE_DEFAULT_MAX_TOKENS_UNBOUNDED : window - (int64_t)n;
+    int64_t max_tokens = r->req->max_tokens > 0 ? r->req->max_tokens : room;
     aae_buf_reset(&e->content);
     r->t_start = now_s();
     st = prefill_prompt(r, ids, n, err);

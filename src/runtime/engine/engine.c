@@ -192,6 +192,8 @@ aae_status aae_engine_attach(aae_engine *e, const aae_engine_model_ops *ops, voi
         return st;
     }
     snprintf(e->model_name, sizeof e->model_name, "%s", model_name ? model_name : "model");
+    aae_log(AAE_LOG_INFO, "engine: %s loaded: vocabulary %d, context window %lld, template %s, %zu stop token ids",
+            e->model_name, (int)e->vocab, (long long)ops->max_positions(model), e->tmpl->name, e->n_stop_ids);
     return AAE_OK;
 }
 
