@@ -240,10 +240,18 @@ def heldout_loss(model, held, ctx):
 
 
 def lr_at(step, a):
+    """Warmup, constant, then linear decay over the last --decay-steps steps.
+
+    The constant phase does not depend on --steps, so a run stopped during it can be
+    resumed with a smaller --steps and is identical to a run started with that value.
+    """
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
-    p = (step - a.warmup) / max(1, a.steps - a.warmup)
-    return a.lr * (a.min_lr_ratio + (1 - a.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+    decay_start = a.steps - a.decay_steps
+    if step < decay_start:
+        return a.lr
+    p = (step - decay_start) / max(1, a.decay_steps)
+    return a.lr * (1 - (1 - a.min_lr_ratio) * p)
 
 
 def main():
@@ -262,6 +270,7 @@ def main():
     ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--warmup", type=int, default=60)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--decay-steps", type=int, default=150)
     ap.add_argument("--min-lr-ratio", type=float, default=0.1)
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1611)

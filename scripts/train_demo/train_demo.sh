@@ -24,5 +24,5 @@ $py "$here/train_tokenizer.py" --corpus "$work/corpus" --vocab-size 4096 --conte
     --out "$work/tokenizer" $check
 nice -n 19 $py "$here/train.py" --corpus "$work/corpus" --tokenizer "$work/tokenizer" \
     --out "$out" --work "$work/state" --hidden 256 --layers 6 --heads 4 --kv-heads 4 \
-    --intermediate 688 --ctx 256 --batch 32 --steps 900 --warmup 60 --lr 2e-3 \
+    --intermediate 688 --ctx 256 --batch 16 --steps 700 --warmup 60 --decay-steps 150 --lr 2e-3 \
     --min-lr-ratio 0.1 --weight-decay 0.1 --seed 1611 --threads 2 --dtype f16 --resume

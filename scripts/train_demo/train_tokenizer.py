@@ -25,7 +25,7 @@ def write_json(path, obj):
 
 def npm_encode(npm_dir, model_dir, texts):
     """Encode texts with @lenml/tokenizers (the transformers.js algorithm)."""
-    script = os.path.join(HERE, "npm_encode.js")
+    script = os.path.join(HERE, "..", "..", "tests", "eval", "npm_encode.js")
     inp = json.dumps(texts)
     out = subprocess.run(["node", script, npm_dir, model_dir], input=inp.encode(),
                          stdout=subprocess.PIPE, check=True).stdout
