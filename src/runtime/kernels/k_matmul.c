@@ -9,11 +9,34 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 static size_t task_bytes(int32_t k) { return align64((size_t)AAE_MM_TILE * (size_t)aae_mm_kpad(k) * 4 + 256); }
 
+static size_t x16_bytes(int32_t k) { return align64((size_t)aae_mm_kpad(k) * 2) + align64((size_t)aae_mm_kpad(k) / 8); }
+
 size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
 {
     if (n_threads < 1)
         n_threads = 1;
-    return align64((size_t)m * (size_t)aae_mm_kpad(k) * 4) + (size_t)n_threads * task_bytes(k);
+    return align64((size_t)m * (size_t)aae_mm_kpad(k) * 4) + x16_bytes(k) + (size_t)n_threads * task_bytes(k);
+}
+
+/* x (kp values, nibble order) as int16 with one scale per group of 32:
+ * scale = max |x| / 32767, q = round(x / scale). Relative error <= 1.6e-5 of
+ * the group's largest value. */
+static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
+{
+    for (int32_t g = 0; g < kp; g += 32) {
+        float mx = 0.0f;
+        for (int32_t e = 0; e < 32; e++) {
+            float a = x[g + e] < 0 ? -x[g + e] : x[g + e];
+            mx = a > mx ? a : mx;
+        }
+        float s = mx / 32767.0f, inv = mx > 0 ? 32767.0f / mx : 0.0f;
+        scale[g / 32] = s;
+        for (int32_t e = 0; e < 32; e++) {
+            float v = x[g + e] * inv;
+            int32_t r = (int32_t)(v >= 0 ? v + 0.5f : v - 0.5f);
+            q[g + e] = (int16_t)(r > 32767 ? 32767 : r < -32767 ? -32767 : r);
+        }
+    }
 }
 
 /* ---- portable path ------------------------------------------------------ */
@@ -115,7 +138,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     j->w = w;
     j->bias = bias;
     j->task_bytes = task_bytes(w->k);
-    j->task_scratch = s + align64((size_t)m * (size_t)kp * 4);
+    j->task_scratch = s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k);
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
         int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32;
@@ -123,6 +146,12 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
         j->xp = xp;
         j->ldxp = kp;
+        if (nib && m == 1 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))) {
+            uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);
+            quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
+            j->x16 = (const int16_t *)q;
+            j->xscale = (const float *)(q + align64((size_t)kp * 2));
+        }
     }
     c.n_tiles = (w->n + AAE_MM_TILE - 1) / AAE_MM_TILE;
     int32_t n_tasks = n_threads < c.n_tiles ? n_threads : c.n_tiles;

@@ -24,12 +24,11 @@ int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #define T256 __attribute__((target("avx2,fma,f16c")))
 
-static inline float scale_of(const aae_wmat *w, size_t idx)
+T256 static inline float scale_of(const aae_wmat *w, size_t idx)
 {
     if (w->type == AAE_W_Q4F32)
         return ((const float *)w->scale)[idx];
-    uint16_t h = ((const uint16_t *)w->scale)[idx];
-    return aae_k_f16_to_f32(h);
+    return _cvtsh_ss(((const uint16_t *)w->scale)[idx]);
 }
 
 /* ---------------------------------------------------------------- AVX-512 */
@@ -105,7 +104,7 @@ T512 static float dot_q3_512(const aae_wmat *w, int32_t r, const float *xp)
         __m512 t = _mm512_mul_ps(c[0], _mm512_loadu_ps(x));
         t = _mm512_fmadd_ps(c[1], _mm512_loadu_ps(x + 16), t);
         t = _mm512_fmadd_ps(c[2], _mm512_maskz_loadu_ps(0x00ff, x + 32), t);
-        acc = _mm512_fmadd_ps(t, _mm512_set1_ps(aae_k_f16_to_f32(sc[g])), acc);
+        acc = _mm512_fmadd_ps(t, _mm512_set1_ps(_cvtsh_ss(sc[g])), acc);
     }
     return hsum512(acc);
 }
@@ -130,6 +129,59 @@ T512 static float dot_f16_512(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
+/* Combined scales (weight scale x x scale) of groups g0 .. g0 + n - 1 of row r. */
+T512 static void combined_scales(const aae_wmat *w, int32_t r, int32_t ng, int32_t g0, int32_t n, const float *xs,
+                                 float *cs)
+{
+    size_t base = (size_t)r * ng + g0;
+    if (n == 16 && w->type == AAE_W_Q4F16) {
+        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w->scale + base)));
+        _mm512_storeu_ps(cs, _mm512_mul_ps(s, _mm512_loadu_ps(xs + g0)));
+        return;
+    }
+    for (int32_t i = 0; i < n; i++)
+        cs[i] = scale_of(w, base + i) * xs[g0 + i];
+}
+
+/* Decode with int16 activations: per group, sum((code - 7) * x16) exactly in
+ * int32 (vpmaddwd), then one float multiply-add by the combined scale. */
+T512 static float dot_q4_i16_512(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m512i seven = _mm512_set1_epi16(7);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    float cs[16];
+    for (int32_t g0 = 0; g0 < ng; g0 += 16) {
+        int32_t n = ng - g0 < 16 ? ng - g0 : 16;
+        combined_scales(w, r, ng, g0, n, xs, cs);
+        int32_t i = 0;
+        for (; i + 2 <= n; i += 2) {
+            int32_t g = g0 + i;
+            __m128i v0 = _mm_loadu_si128((const __m128i *)(qb + 16 * g));
+            __m128i v1 = _mm_loadu_si128((const __m128i *)(qb + 16 * g + 16));
+            __m256i b0 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v0, 4), mask), _mm_and_si128(v0, mask));
+            __m256i b1 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v1, 4), mask), _mm_and_si128(v1, mask));
+            __m512i w0 = _mm512_sub_epi16(_mm512_cvtepu8_epi16(b0), seven);
+            __m512i w1 = _mm512_sub_epi16(_mm512_cvtepu8_epi16(b1), seven);
+            __m512i p0 = _mm512_madd_epi16(w0, _mm512_loadu_si512(x16 + 32 * g));
+            __m512i p1 = _mm512_madd_epi16(w1, _mm512_loadu_si512(x16 + 32 * g + 32));
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(cs[i]), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_set1_ps(cs[i + 1]), acc1);
+        }
+        for (; i < n; i++) {
+            int32_t g = g0 + i;
+            __m128i v0 = _mm_loadu_si128((const __m128i *)(qb + 16 * g));
+            __m256i b0 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v0, 4), mask), _mm_and_si128(v0, mask));
+            __m512i w0 = _mm512_sub_epi16(_mm512_cvtepu8_epi16(b0), seven);
+            __m512i p0 = _mm512_madd_epi16(w0, _mm512_loadu_si512(x16 + 32 * g));
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(cs[i]), acc0);
+        }
+    }
+    return hsum512(_mm512_add_ps(acc0, acc1));
+}
+
 /* One row of W as float32 in path order, zero past the last group, kp long. */
 T512 static void deq_row_512(const aae_wmat *w, int32_t r, float *out, int32_t kp)
 {
@@ -148,7 +200,7 @@ T512 static void deq_row_512(const aae_wmat *w, int32_t r, float *out, int32_t k
         int32_t ng = (w->k + 39) / 40;
         const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
         for (int32_t g = 0; g < ng; g++) {
-            __m512 c[3], s = _mm512_set1_ps(aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+            __m512 c[3], s = _mm512_set1_ps(_cvtsh_ss(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
             q3_group_512(q + 4 * g, c);
             _mm512_storeu_ps(out + 40 * g, _mm512_mul_ps(c[0], s));
             _mm512_storeu_ps(out + 40 * g + 16, _mm512_mul_ps(c[1], s));
@@ -205,6 +257,11 @@ T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int3
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
+    if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q4_i16_512(w, r, j->x16, j->xscale);
+        return 1;
+    }
     if (j->m == 1) {
         float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
         if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
@@ -302,7 +359,7 @@ T256 static float dot_q3_256(const aae_wmat *w, int32_t r, const float *xp)
         __m256 t = _mm256_mul_ps(c[0], _mm256_loadu_ps(x));
         for (int v = 1; v < 5; v++)
             t = _mm256_fmadd_ps(c[v], _mm256_loadu_ps(x + 8 * v), t);
-        acc = _mm256_fmadd_ps(t, _mm256_set1_ps(aae_k_f16_to_f32(sc[g])), acc);
+        acc = _mm256_fmadd_ps(t, _mm256_set1_ps(_cvtsh_ss(sc[g])), acc);
     }
     return hsum256(acc);
 }
@@ -324,6 +381,25 @@ T256 static float dot_f16_256(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
+T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m256i seven = _mm256_set1_epi16(7);
+    __m256 acc = _mm256_setzero_ps();
+    for (int32_t g = 0; g < ng; g++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(qb + 16 * g));
+        __m256i lo = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(v, mask)), seven);
+        __m256i hi = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), mask)), seven);
+        __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)(x16 + 32 * g))),
+                                     _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(x16 + 32 * g + 16))));
+        float cs = scale_of(w, (size_t)r * ng + g) * xs[g];
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(cs), acc);
+    }
+    return hsum256(acc);
+}
+
 T256 static void deq_row_256(const aae_wmat *w, int32_t r, float *out, int32_t kp)
 {
     int32_t done;
@@ -341,7 +417,7 @@ T256 static void deq_row_256(const aae_wmat *w, int32_t r, float *out, int32_t k
         int32_t ng = (w->k + 39) / 40;
         const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
         for (int32_t g = 0; g < ng; g++) {
-            __m256 c[5], s = _mm256_set1_ps(aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+            __m256 c[5], s = _mm256_set1_ps(_cvtsh_ss(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
             q3_group_256(q + 4 * g, c);
             for (int v = 0; v < 5; v++)
                 _mm256_storeu_ps(out + 40 * g + 8 * v, _mm256_mul_ps(c[v], s));
@@ -399,6 +475,11 @@ T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int3
 T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
+    if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q4_i16_256(w, r, j->x16, j->xscale);
+        return 1;
+    }
     if (j->m == 1) {
         float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
         if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)

@@ -26,6 +26,10 @@ typedef struct aae_mm_job {
     int32_t ldx;
     const float *xp; /* x in the path's order ([m, kp]), or x itself */
     int32_t ldxp;
+    /* m == 1 with 4-bit weights on x86: xp as int16 per group of 32,
+     * x16[t] * xscale[t / 32] ~= xp[t] (kp values and kp / 32 scales), or NULL */
+    const int16_t *x16;
+    const float *xscale;
     int32_t m;
     const aae_wmat *w;
     const aae_vec *bias;

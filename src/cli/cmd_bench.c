@@ -1,0 +1,180 @@
+/*
+ * cmd_bench.c - `sphere_aae bench`: prefill and decode speed of a converted model
+ * on a synthetic prompt (ids only, no tokenizer needed).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+
+AAE_CLI_COMMAND(bench, 45, "measure prefill and decode speed of a converted model")
+
+static const char *USAGE =
+    "usage: sphere_aae bench MODEL_DIR --prompt-len N --gen-len N [options]\n"
+    "\n"
+    "Runs a synthetic prompt of N token ids (deterministic, BOS-free) through the model,\n"
+    "then decodes --gen-len tokens greedily (end-of-sequence ignored), and prints:\n"
+    "prefill tok/s, decode tok/s, time to first token, peak RSS, and the weight bytes\n"
+    "one decode step reads (for a memory-bandwidth bound).\n"
+    "\n"
+    "  --prompt-len N             prompt tokens (default 128)\n"
+    "  --gen-len N                generated tokens (default 64)\n"
+    "  --threads T                worker threads (default: one per CPU, at most 8)\n"
+    "  --context-window-size N    KV cache capacity (default: prompt + gen, at least 16)\n"
+    "  --prefill-chunk-size N     tokens per prefill step (default: the chat config's)\n"
+    "  --model-lib NAME_OR_PATH   run a compiled model library instead of the generic code\n"
+    "  --no-simd                  portable C kernels only\n"
+    "  --json                     one JSON object instead of text\n";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int num(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || errno || end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+typedef struct bench_opts {
+    const char *dir, *model_lib;
+    long prompt_len, gen_len, threads, ctx, chunk;
+    int json, no_simd;
+} bench_opts;
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->prompt_len = 128;
+    o->gen_len = 64;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1;
+        if (!strcmp(a, "--prompt-len"))
+            ok = num(v, 1, 1 << 20, &o->prompt_len), i++;
+        else if (!strcmp(a, "--gen-len"))
+            ok = num(v, 0, 1 << 20, &o->gen_len), i++;
+        else if (!strcmp(a, "--threads"))
+            ok = num(v, 1, 256, &o->threads), i++;
+        else if (!strcmp(a, "--context-window-size"))
+            ok = num(v, 1, 1 << 24, &o->ctx), i++;
+        else if (!strcmp(a, "--prefill-chunk-size"))
+            ok = num(v, 1, 1 << 20, &o->chunk), i++;
+        else if (!strcmp(a, "--model-lib") && v)
+            o->model_lib = v, i++;
+        else if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "--no-simd"))
+            o->no_simd = 1;
+        else if (a[0] != '-' && !o->dir)
+            o->dir = a;
+        else {
+            aae_cli_error("bench", "unknown or incomplete option '%s' (see --help)", a);
+            return 0;
+        }
+        if (!ok) {
+            aae_cli_error("bench", "bad value for %s (see --help)", a);
+            return 0;
+        }
+    }
+    if (!o->dir) {
+        aae_cli_error("bench", "need MODEL_DIR (see --help)");
+        return 0;
+    }
+    return 1;
+}
+
+static int32_t argmax(const float *x, size_t n)
+{
+    size_t b = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return (int32_t)b;
+}
+
+int aae_cmd_bench(int argc, char **argv)
+{
+    if (argc >= 2 && aae_cli_is_help(argv[1])) {
+        fputs(USAGE, stdout);
+        return AAE_EXIT_OK;
+    }
+    bench_opts o;
+    if (!parse(argc, argv, &o))
+        return AAE_EXIT_USAGE;
+    aae_model_params p;
+    aae_model_default_params(&p);
+    p.n_threads = (int32_t)o.threads;
+    long need = o.prompt_len + o.gen_len;
+    p.context_window_size = (int32_t)(o.ctx ? o.ctx : (need < 16 ? 16 : need));
+    p.prefill_chunk_size = (int32_t)o.chunk;
+    p.use_simd = !o.no_simd;
+    p.model_lib = o.model_lib;
+    aae_model *m = NULL;
+    aae_status st = aae_model_load(o.dir, &p, &m);
+    if (st != AAE_OK) {
+        aae_cli_error("bench", "%s", aae_model_errmsg(m));
+        aae_model_free(m);
+        return aae_cli_exit_for(st);
+    }
+    int32_t nv = aae_model_n_vocab(m);
+    int32_t *prompt = malloc((size_t)o.prompt_len * sizeof *prompt);
+    if (!prompt) {
+        aae_model_free(m);
+        return AAE_EXIT_FAIL;
+    }
+    for (long i = 0; i < o.prompt_len; i++)
+        prompt[i] = (int32_t)((37 + 7919 * (i + 1)) % nv);
+    const float *lg;
+    size_t n;
+    double t0 = now_s();
+    st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
+    int32_t tok = 0;
+    if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
+        tok = argmax(lg, n);
+    double t_first = now_s() - t0;
+    double t1 = now_s();
+    for (long i = 0; st == AAE_OK && i < o.gen_len; i++)
+        if ((st = aae_model_decode(m, tok)) == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
+            tok = argmax(lg, n);
+    double t_dec = now_s() - t1;
+    free(prompt);
+    if (st != AAE_OK) {
+        aae_cli_error("bench", "%s", aae_model_errmsg(m));
+        aae_model_free(m);
+        return aae_cli_exit_for(st);
+    }
+    aae_model_info info;
+    aae_model_get_info(m, &info);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+    double pf = (double)o.prompt_len / t_first, dc = o.gen_len ? (double)o.gen_len / t_dec : 0.0;
+    if (o.json)
+        printf("{\"model\": \"%s\", \"model_type\": \"%s\", \"quantization\": \"%s\", \"threads\": %d, "
+               "\"kernels\": \"%s\", \"prompt_len\": %ld, \"gen_len\": %ld, \"prefill_tokens_per_s\": %.3f, "
+               "\"decode_tokens_per_s\": %.3f, \"time_to_first_token_s\": %.6f, \"peak_rss_mb\": %.1f, "
+               "\"weight_bytes\": %llu, \"weight_bytes_per_token\": %llu, \"kv_cache_bytes\": %llu}\n",
+               o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, o.gen_len,
+               pf, dc, t_first, rss_mb, (unsigned long long)info.weight_bytes,
+               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes);
+    else
+        printf("%s (%s %s, %d threads, %s kernels)\n  prefill %ld tokens: %.1f tok/s (time to first token %.3f s)\n"
+               "  decode %ld tokens: %.2f tok/s\n  peak RSS %.1f MB; weights %.1f MB, read per token %.1f MB\n",
+               o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, pf, t_first,
+               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, (double)info.weight_bytes_per_token / 1e6);
+    aae_model_free(m);
+    return AAE_EXIT_OK;
+}
