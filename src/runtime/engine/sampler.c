@@ -313,19 +313,22 @@ size_t aae_sampler_distribution(aae_sampler *s, float *logits, const int32_t **i
             mx = logits[s->idx[i]];
     float inv_t = 1.0f / p->temperature;
     double sum = 0.0;
-    /* weights go into logits[] itself (the caller's row is scratch from here on) */
-    for (int32_t i = 0; i < s->vocab; i++) {
-        float w = 0.0f;
-        if (!isnan(logits[i]) && mx != -INFINITY)
-            w = expf((logits[i] - mx) * inv_t);
-        logits[i] = w;
-    }
+    /* weights go into logits[] itself (the caller's row is scratch from here on);
+     * with top_k only the k candidates are computed */
     if (sorted) {
-        for (size_t i = 0; i < n; i++)
-            sum += logits[s->idx[i]];
+        for (size_t i = 0; i < n; i++) {
+            float *l = &logits[s->idx[i]];
+            *l = mx != -INFINITY ? expf((*l - mx) * inv_t) : 0.0f;
+            sum += *l;
+        }
     } else {
-        for (int32_t i = 0; i < s->vocab; i++)
-            sum += logits[i];
+        for (int32_t i = 0; i < s->vocab; i++) {
+            float w = 0.0f;
+            if (!isnan(logits[i]) && mx != -INFINITY)
+                w = expf((logits[i] - mx) * inv_t);
+            logits[i] = w;
+            sum += w;
+        }
     }
     if (p->top_p < 1.0f && n > 1)
         n = nucleus(s, n, sum, sorted, logits);
