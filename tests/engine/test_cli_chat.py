@@ -5,8 +5,12 @@ usage errors / bad model directories give the documented exit codes.
 
 usage: test_cli_chat.py SPHERE_AAE_BIN CONVERTED_DIR
 """
+import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def chat(cli, args, stdin):
@@ -34,6 +38,17 @@ def main():
     results.append(("a seed reproduces a sampled answer", rc == 0 and rc2 == 0 and out == out2, err))
     rc, _, err = chat(cli, [f"{root}/no-such-model"], "Hi\n")
     results.append(("a missing model directory: exit 3 naming it", rc == 3 and "no-such-model" in err, f"{rc} {err}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "bad-template")
+        shutil.copytree(model, bad)
+        cfg_path = os.path.join(bad, "sphere-aae-chat-config.json")
+        cfg = json.load(open(cfg_path))
+        cfg["conv_template"] = "qwen-9"
+        json.dump(cfg, open(cfg_path, "w"))
+        rc, _, err = chat(cli, [bad], "Hi\n")
+        results.append(("an unknown conv_template: exit 3 naming the file and the pointer",
+                        rc == 3 and "sphere-aae-chat-config.json" in err and "/conv_template" in err
+                        and "llama-3" in err, f"{rc} {err}"))
     rc, _, err = chat(cli, [], "")
     results.append(("no MODEL_DIR: exit 2", rc == 2 and "MODEL_DIR" in err, f"{rc} {err}"))
     rc, _, err = chat(cli, [model, "--temperature", "hot"], "")

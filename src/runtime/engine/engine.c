@@ -131,8 +131,8 @@ static aae_status setup_chat(aae_engine *e, const aae_chat_config *cfg, aae_erro
     e->tmpl = aae_conv_template_find(name);
     if (!e->tmpl)
         return aae_error_set(err, AAE_ERR_NOT_FOUND,
-                             "/conv_template: unknown conversation template \"%.64s\"; known: %s", name,
-                             aae_conv_template_names_joined());
+                             "%s: /conv_template: unknown conversation template \"%.64s\"; use one of: %s",
+                             cfg && cfg->path ? cfg->path : "chat config", name, aae_conv_template_names_joined());
     int64_t bos = cfg && cfg->bos_token_id >= 0 ? cfg->bos_token_id : aae_tokenizer_bos_id(e->tok);
     int64_t eos = cfg && cfg->n_eos_token_ids ? cfg->eos_token_ids[0] : aae_tokenizer_eos_id(e->tok);
     e->bos_text = token_text(e->tok, bos);
