@@ -23,7 +23,9 @@ converted_models). For every architecture:
   mistral    the prompt (20 tokens) and 32 generated tokens run well past the
              16-token sliding window. The runtime must match one of the documented
              window semantics of aae_ref.forward (transformers' mask, or MLC's
-             attention-sink cache); the one it matches is printed.
+             attention-sink cache) for the model's attention_sink_size; the one it
+             matches is printed. With attention_sink_size set to 0 (a copy of the
+             chat config), q0f32 must equal transformers' Mistral exactly.
 
 Prints "N passed, N failed" last; exits 1 on any failure.
 """
@@ -218,6 +220,26 @@ def compare(name, cli, model_dir, w, cfg, prompt, mode, cands, chunk_cli, chunk_
     report(name, False, "; ".join(failures))
 
 
+def without_sink(name, cli, mdir, w, cfg, prompt, chat, chunk_default):
+    """The same model with attention_sink_size 0 must be exactly transformers'
+    MistralForCausalLM (sliding-window mask, absolute positions)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(mdir):
+            if f != "sphere-aae-chat-config.json":
+                os.symlink(os.path.join(os.path.abspath(mdir), f), os.path.join(tmp, f))
+        c = json.loads(json.dumps(chat))
+        c["attention_sink_size"] = 0
+        if isinstance(c.get("model_config"), dict) and "attention_sink_size" in c["model_config"]:
+            c["model_config"]["attention_sink_size"] = 0
+        with open(os.path.join(tmp, "sphere-aae-chat-config.json"), "w") as f:
+            json.dump(c, f, indent=2)
+        cands = [("transformers window", dict(window=chat["sliding_window_size"], sink=0,
+                                              semantics="hf"))]
+        compare(name + ".sink0", cli, tmp, w, cfg, prompt, "q0f32", cands, None, chunk_default)
+        compare(name + ".sink0.chunk3", cli, tmp, w, cfg, prompt, "q0f32", cands, 3,
+                chunk_default)
+
+
 def main(argv):
     global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -259,6 +281,8 @@ def main(argv):
             if mode in ("q0f32", "q4f16_1"):
                 compare(name + ".chunk3", args.cli, mdir, w, cfg, prompt, mode, cands, 3,
                         chunk_default)
+            if mode == "q0f32" and len(cands) > 1:
+                without_sink(name, args.cli, mdir, w, cfg, prompt, chat, chunk_default)
     print("%d passed, %d failed" % (RESULTS[0], RESULTS[1]))
     return 1 if RESULTS[1] else 0
 
