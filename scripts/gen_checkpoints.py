@@ -514,9 +514,15 @@ def write_model(out, arch, dtype, sharded=False):
     return name
 
 
-def script_hash():
+def inputs_hash():
+    """SHA-256 over this script and the tokenizer files it copies: the stamp key."""
+    h = hashlib.sha256()
     with open(os.path.abspath(__file__), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        h.update(f.read())
+    for name in sorted(set(a["tokenizer"] for a in ARCHS.values())):
+        for raw in _load_tokenizer(name):
+            h.update(hashlib.sha256(raw).digest())
+    return h.hexdigest()
 
 
 def main(argv):
@@ -525,12 +531,14 @@ def main(argv):
     ap.add_argument("--only", nargs="*", default=None,
                     help="directory names (tiny-llama-f16) or architectures (llama)")
     ap.add_argument("--stamp", action="store_true",
-                    help="skip when OUT/.stamp holds this script's hash; write it after")
+                    help="skip when OUT/.stamp holds the hash of this script and the "
+                    "tokenizer files and every directory exists; write it after")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     stamp = os.path.join(args.out, ".stamp")
-    digest = script_hash()
-    if args.stamp and args.only is None and os.path.exists(stamp):
+    digest = inputs_hash()
+    complete = all(os.path.isdir(os.path.join(args.out, n)) for n in model_dirs())
+    if args.stamp and args.only is None and complete and os.path.exists(stamp):
         with open(stamp) as f:
             if f.read().strip() == digest:
                 print("gen_checkpoints: %s is up to date" % args.out)
@@ -557,6 +565,7 @@ def main(argv):
         write_model(args.out, arch, dtype, sharded)
         print("wrote %s" % os.path.join(args.out, n))
     if args.stamp and args.only is None:
+        # the stamp is written last, so an interrupted run is redone
         with open(stamp, "w") as f:
             f.write(digest + "\n")
     return 0
