@@ -17,7 +17,10 @@
 
 #ifdef AAE_SPEC
 #define D(f) (AAE_SPEC_##f)
+/* The descriptor is still passed (and checked by the runtime) but not read. */
+#define USE_DESC(d) (void)(d)
 #else
+#define USE_DESC(d) (void)(d)
 #define D(f) (d->f)
 #endif
 
@@ -31,6 +34,7 @@ static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
 static void layout(const aae_model_desc *d, int32_t n_threads, act_layout *l)
 {
+    USE_DESC(d);
     size_t c = (size_t)D(chunk), f = sizeof(float);
     size_t qkv_w = (size_t)(D(n_heads) + 2 * D(n_kv)) * D(head_dim);
     size_t att_w = (size_t)D(n_heads) * D(head_dim);
@@ -55,6 +59,7 @@ static void layout(const aae_model_desc *d, int32_t n_threads, act_layout *l)
 
 void aae_model_plan(const aae_model_desc *d, int32_t n_threads, aae_mem_plan *out)
 {
+    USE_DESC(d);
     act_layout l;
     layout(d, n_threads, &l);
     size_t row = (size_t)D(n_kv) * D(head_dim) * sizeof(float);
@@ -65,6 +70,7 @@ void aae_model_plan(const aae_model_desc *d, int32_t n_threads, aae_mem_plan *ou
 
 static int32_t slot_of(const aae_model_desc *d, int32_t p)
 {
+    USE_DESC(d);
     if (D(window) <= 0 || p < D(sink))
         return p;
     return D(sink) + (p - D(sink)) % D(window);
@@ -72,6 +78,7 @@ static int32_t slot_of(const aae_model_desc *d, int32_t p)
 
 static void norm(const aae_model_desc *d, float *y, const float *x, const aae_vec *w, const aae_vec *b, int32_t m)
 {
+    USE_DESC(d);
     if (D(norm) == AAE_MODEL_NORM_LAYER)
         aae_k_layernorm(y, x, w, b, m, D(hidden), D(eps));
     else
@@ -93,6 +100,7 @@ typedef struct fwd {
 static void mlp(fwd *f, const aae_layer_weights *lw, const float *in, float *out)
 {
     const aae_model_desc *d = f->d;
+    USE_DESC(d);
     int32_t n = f->n;
     float *mid = BUF(f, mlp), *h = BUF(f, mlp2);
     void *mm = f->a + f->l.mm;
@@ -109,6 +117,7 @@ static void mlp(fwd *f, const aae_layer_weights *lw, const float *in, float *out
 static void attention(fwd *f, int32_t layer, const aae_layer_weights *lw, const float *in, float *out)
 {
     const aae_model_desc *d = f->d;
+    USE_DESC(d);
     aae_model_state *s = f->s;
     int32_t n = f->n, hd = D(head_dim);
     int32_t qkv_w = (D(n_heads) + 2 * D(n_kv)) * hd, kvw = D(n_kv) * hd;
@@ -161,6 +170,7 @@ static void attention(fwd *f, int32_t layer, const aae_layer_weights *lw, const 
 static void layer(fwd *f, int32_t li)
 {
     const aae_model_desc *d = f->d;
+    USE_DESC(d);
     const aae_layer_weights *lw = &f->w->layers[li];
     int32_t n = f->n, hid = D(hidden);
     float *x = BUF(f, x), *h = BUF(f, h), *tmp = BUF(f, tmp);
@@ -185,6 +195,7 @@ static void layer(fwd *f, int32_t li)
 int aae_model_forward(const aae_model_desc *d, const aae_model_weights *w, aae_model_state *s, const aae_kctx *kc,
                       const int32_t *tokens, int32_t n)
 {
+    USE_DESC(d);
     fwd f = {.d = d, .w = w, .s = s, .kc = kc, .a = s->act, .n = n};
     int32_t nt = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
     layout(d, nt, &f.l);

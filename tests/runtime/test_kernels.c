@@ -1,0 +1,371 @@
+/*
+ * test_kernels.c - every kernel against a straightforward double-precision
+ * reference written here from the format description (kernels/kernels.h), on
+ * every CPU path this machine has (portable, AVX2, AVX-512 / NEON).
+ *
+ * Tolerances (relative to the largest |reference| of the output, or absolute
+ * where stated):
+ *   matmul, float32 paths           1e-5
+ *   matmul, int16-activation decode 1e-4 (x rounded to 1/32767 of its group max)
+ *   norms, rope, attention          1e-5
+ *   exp 1e-6 relative; tanh, erf 1e-6 absolute; sin/cos 1e-9 absolute
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aae_test.h"
+#include "kernels/kernels.h"
+#include "kernels/kmath.h"
+#include "loader/cpu.h"
+#include "loader/pool.h"
+
+static uint64_t rng_state = 88172645463325252ull;
+static double urand(void) /* [-1, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 4503599627370496.0 - 1.0;
+}
+
+static uint16_t f32_to_f16(float f) /* round to nearest even, normal range only (tests) */
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {.f = f};
+    uint32_t sign = (v.u >> 16) & 0x8000u;
+    int32_t e = (int32_t)((v.u >> 23) & 0xff) - 127 + 15;
+    uint32_t man = v.u & 0x7fffffu;
+    if (e <= 0)
+        return (uint16_t)sign; /* flush tiny values to zero (not produced here) */
+    uint32_t h = ((uint32_t)e << 10) | (man >> 13);
+    uint32_t rest = man & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1)))
+        h++;
+    return (uint16_t)(sign | h);
+}
+
+static double f16_to_double(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    double v = e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp(m / 1024.0, -14);
+    return (h & 0x8000) ? -v : v;
+}
+
+/* A random weight of type t, [n, k], with an independent dequantized copy. */
+typedef struct tw {
+    aae_wmat w;
+    void *q, *s;
+    double *ref; /* [n, k] */
+} tw;
+
+static void make_weight(tw *t, int32_t type, int32_t n, int32_t k)
+{
+    memset(t, 0, sizeof *t);
+    t->ref = calloc((size_t)n * k, sizeof(double));
+    t->w.n = n;
+    t->w.k = k;
+    t->w.type = type;
+    if (type == AAE_W_F32 || type == AAE_W_F16 || type == AAE_W_BF16) {
+        size_t es = type == AAE_W_F32 ? 4 : 2;
+        t->q = calloc((size_t)n * k, es);
+        for (size_t i = 0; i < (size_t)n * k; i++) {
+            float v = (float)urand();
+            if (type == AAE_W_F32) {
+                ((float *)t->q)[i] = v;
+                t->ref[i] = v;
+            } else if (type == AAE_W_F16) {
+                ((uint16_t *)t->q)[i] = f32_to_f16(v);
+                t->ref[i] = f16_to_double(((uint16_t *)t->q)[i]);
+            } else {
+                union {
+                    float f;
+                    uint32_t u;
+                } u = {.f = v};
+                ((uint16_t *)t->q)[i] = (uint16_t)(u.u >> 16);
+                u.u &= 0xffff0000u;
+                t->ref[i] = u.f;
+            }
+        }
+        t->w.q = t->q;
+        return;
+    }
+    int q3 = type == AAE_W_Q3F16;
+    int32_t G = q3 ? 40 : 32, per = q3 ? 10 : 8, bits = q3 ? 3 : 4, maxint = q3 ? 3 : 7;
+    int32_t ng = (k + G - 1) / G;
+    t->q = calloc((size_t)n * 4 * ng, 4);
+    t->s = calloc((size_t)n * ng, type == AAE_W_Q4F32 ? 4 : 2);
+    for (int32_t r = 0; r < n; r++)
+        for (int32_t g = 0; g < ng; g++) {
+            double scale;
+            if (type == AAE_W_Q4F32) {
+                float s = (float)(0.01 + 0.02 * fabs(urand()));
+                ((float *)t->s)[(size_t)r * ng + g] = s;
+                scale = s;
+            } else {
+                uint16_t h = f32_to_f16((float)(0.01 + 0.02 * fabs(urand())));
+                ((uint16_t *)t->s)[(size_t)r * ng + g] = h;
+                scale = f16_to_double(h);
+            }
+            for (int32_t e = 0; e < G; e++) {
+                int32_t col = g * G + e;
+                uint32_t code = (uint32_t)(rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull) >> 7;
+                code = (uint32_t)((rng_state >> 33) % (uint64_t)(2 * maxint + 1));
+                if (col >= k)
+                    code = 0;
+                uint32_t *word = (uint32_t *)t->q + (size_t)r * 4 * ng + (size_t)g * 4 + e / per;
+                *word |= code << ((e % per) * bits);
+                if (col < k)
+                    t->ref[(size_t)r * k + col] = ((double)code - maxint) * scale;
+            }
+        }
+    t->w.q = t->q;
+    t->w.scale = t->s;
+}
+
+static void free_weight(tw *t)
+{
+    free(t->q);
+    free(t->s);
+    free(t->ref);
+}
+
+static aae_pool *g_pool;
+static aae_threads g_th;
+
+static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32_t cpu, int with_bias)
+{
+    tw t;
+    make_weight(&t, type, n, k);
+    float *x = malloc((size_t)m * k * sizeof(float)), *y = malloc((size_t)m * n * sizeof(float));
+    float *bias = malloc((size_t)n * sizeof(float));
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        x[i] = (float)urand();
+    for (int32_t i = 0; i < n; i++)
+        bias[i] = (float)urand();
+    aae_vec b = {.p = bias, .n = n, .type = AAE_W_F32};
+    aae_kctx kc = {.th = &g_th, .cpu = cpu};
+    void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(m, k, g_th.n_threads) + 63) / 64 * 64);
+    aae_k_matmul(&kc, y, n, x, k, m, &t.w, with_bias ? &b : NULL, scratch);
+    double maxref = 0, maxdiff = 0;
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t j = 0; j < n; j++) {
+            double s = with_bias ? bias[j] : 0.0;
+            for (int32_t c = 0; c < k; c++)
+                s += (double)x[(size_t)i * k + c] * t.ref[(size_t)j * k + c];
+            double d = fabs(s - y[(size_t)i * n + j]);
+            maxdiff = d > maxdiff ? d : maxdiff;
+            maxref = fabs(s) > maxref ? fabs(s) : maxref;
+        }
+    free(scratch);
+    free(x);
+    free(y);
+    free(bias);
+    free_weight(&t);
+    return maxdiff / (maxref > 0 ? maxref : 1);
+}
+
+AAE_TEST(matmul_all_types_all_paths)
+{
+    uint32_t have = aae_cpu_features();
+    uint32_t paths[4] = {0, have & AAE_CPU_AVX2_FMA, have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512), have & AAE_CPU_NEON};
+    const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
+    const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45}};
+    for (int p = 0; p < 4; p++) {
+        if (p > 0 && !paths[p])
+            continue;
+        for (int t = 0; t < 6; t++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                double err = check_matmul(types[t], m, n, k, paths[p], (int)(s & 1));
+                int q4_decode = m == 1 && (types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32) && paths[p];
+                double tol = q4_decode ? 1e-4 : 1e-5;
+                if (!(err <= tol)) {
+                    fprintf(stderr, "matmul path %s type %d m %d n %d k %d: rel err %g > %g\n",
+                            aae_cpu_path_name(paths[p]), types[t], m, n, k, err, tol);
+                    AAE_CHECK(err <= tol);
+                }
+            }
+    }
+}
+
+AAE_TEST(get_row_matches_reference)
+{
+    const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
+    for (int t = 0; t < 6; t++) {
+        tw w;
+        make_weight(&w, types[t], 3, 85);
+        float row[85];
+        aae_k_get_row(&w.w, 2, row);
+        for (int c = 0; c < 85; c++)
+            AAE_CHECK(fabs(row[c] - w.ref[2 * 85 + c]) <= 1e-7);
+        free_weight(&w);
+    }
+}
+
+AAE_TEST(math_functions)
+{
+    double worst_exp = 0, worst_tanh = 0, worst_erf = 0, worst_sin = 0;
+    for (int i = 0; i <= 200000; i++) {
+        float x = -87.0f + 175.0f * (float)i / 200000.0f;
+        double e = exp((double)x);
+        double r = fabs(aae_expf(x) - e) / e;
+        worst_exp = r > worst_exp ? r : worst_exp;
+        float y = -10.0f + 20.0f * (float)i / 200000.0f;
+        double a = fabs(aae_tanhf(y) - tanh((double)y));
+        worst_tanh = a > worst_tanh ? a : worst_tanh;
+        a = fabs(aae_erff(y) - erf((double)y));
+        worst_erf = a > worst_erf ? a : worst_erf;
+        double z = -2000.0 + 4000.0 * i / 200000.0, s, c;
+        aae_sincos(z, &s, &c);
+        a = fmax(fabs(s - sin(z)), fabs(c - cos(z)));
+        worst_sin = a > worst_sin ? a : worst_sin;
+    }
+    if (worst_exp > 1e-6 || worst_tanh > 1e-6 || worst_erf > 1e-6 || worst_sin > 1e-9)
+        fprintf(stderr, "exp %g tanh %g erf %g sincos %g\n", worst_exp, worst_tanh, worst_erf, worst_sin);
+    AAE_CHECK(worst_exp <= 1e-6);
+    AAE_CHECK(worst_tanh <= 1e-6);
+    AAE_CHECK(worst_erf <= 1e-6);
+    AAE_CHECK(worst_sin <= 1e-9);
+    AAE_CHECK(aae_expf(-200.0f) == 0.0f);
+    AAE_CHECK(isinf(aae_expf(100.0f)));
+}
+
+AAE_TEST(norms)
+{
+    enum { M = 3, N = 50 };
+    float x[M * N], y[M * N], w[N], b[N];
+    for (int i = 0; i < M * N; i++)
+        x[i] = (float)(urand() * 3);
+    for (int i = 0; i < N; i++)
+        w[i] = (float)urand(), b[i] = (float)urand();
+    aae_vec wv = {w, N, AAE_W_F32}, bv = {b, N, AAE_W_F32};
+    aae_k_rmsnorm(y, x, &wv, M, N, 1e-5f);
+    for (int r = 0; r < M; r++) {
+        double ss = 0;
+        for (int i = 0; i < N; i++)
+            ss += (double)x[r * N + i] * x[r * N + i];
+        double inv = 1.0 / sqrt(ss / N + 1e-5);
+        for (int i = 0; i < N; i++)
+            AAE_CHECK(fabs(y[r * N + i] - x[r * N + i] * inv * w[i]) <= 1e-5);
+    }
+    aae_k_layernorm(y, x, &wv, &bv, M, N, 1e-5f);
+    for (int r = 0; r < M; r++) {
+        double mean = 0, var = 0;
+        for (int i = 0; i < N; i++)
+            mean += x[r * N + i];
+        mean /= N;
+        for (int i = 0; i < N; i++)
+            var += (x[r * N + i] - mean) * (x[r * N + i] - mean);
+        double inv = 1.0 / sqrt(var / N + 1e-5);
+        for (int i = 0; i < N; i++)
+            AAE_CHECK(fabs(y[r * N + i] - ((x[r * N + i] - mean) * inv * w[i] + b[i])) <= 1e-5);
+    }
+}
+
+AAE_TEST(rope_partial_rotate_half)
+{
+    enum { H = 2, D = 8, ROT = 4 };
+    float inv[ROT / 2] = {1.0f, 0.01f}, cs[ROT], x[H * D], orig[H * D];
+    for (int i = 0; i < H * D; i++)
+        orig[i] = x[i] = (float)urand();
+    aae_k_rope_table(cs, 7, inv, ROT / 2);
+    aae_k_rope(x, H, D, ROT, cs);
+    for (int h = 0; h < H; h++) {
+        const float *o = orig + h * D;
+        for (int j = 0; j < ROT / 2; j++) {
+            double a = 7.0 * inv[j];
+            AAE_CHECK(fabs(x[h * D + j] - (o[j] * cos(a) - o[j + ROT / 2] * sin(a))) <= 1e-5);
+            AAE_CHECK(fabs(x[h * D + j + ROT / 2] - (o[j + ROT / 2] * cos(a) + o[j] * sin(a))) <= 1e-5);
+        }
+        for (int j = ROT; j < D; j++)
+            AAE_CHECK(x[h * D + j] == o[j]); /* past rot_dim: untouched */
+    }
+}
+
+/* Attention over cache + chunk with a window and a sink, against a direct loop. */
+AAE_TEST(attention_window_sink_gqa)
+{
+    enum { NH = 4, NKV = 2, D = 8, NC = 6, M = 3, W = 4, S = 1 };
+    float q[M * NH * D], kc[M * NKV * D], vc[M * NKV * D], kcache[NC * NKV * D], vcache[NC * NKV * D];
+    float out[M * NH * D];
+    int32_t cpos[NC] = {0, 5, 6, 3, 4, 1}; /* ring order: any order works */
+    for (size_t i = 0; i < sizeof q / 4; i++)
+        q[i] = (float)urand();
+    for (size_t i = 0; i < sizeof kc / 4; i++)
+        kc[i] = (float)urand(), vc[i] = (float)urand();
+    for (size_t i = 0; i < sizeof kcache / 4; i++)
+        kcache[i] = (float)urand(), vcache[i] = (float)urand();
+    aae_attn_args a = {.out = out, .ldo = NH * D, .q = q, .ldq = NH * D, .m = M, .qpos0 = 7, .kcache = kcache,
+                       .vcache = vcache, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc, .ldkv = NKV * D,
+                       .n_heads = NH, .n_kv = NKV, .head_dim = D, .window = W, .sink = S, .scale = 0.35f};
+    aae_kctx kctx = {.th = &g_th, .cpu = 0};
+    void *scratch = malloc(aae_k_attention_scratch(NC + M, g_th.n_threads));
+    aae_k_attention(&kctx, &a, scratch);
+    free(scratch);
+    for (int i = 0; i < M; i++)
+        for (int h = 0; h < NH; h++) {
+            int qp = 7 + i, kvh = h / (NH / NKV);
+            double sc[NC + M], mx = -1e300, sum = 0;
+            int vis[NC + M];
+            for (int s = 0; s < NC + i + 1; s++) {
+                int kp = s < NC ? cpos[s] : 7 + (s - NC);
+                const float *k = s < NC ? kcache + s * NKV * D + kvh * D : kc + (s - NC) * NKV * D + kvh * D;
+                vis[s] = kp <= qp && (qp - kp < W || kp < S);
+                double d = 0;
+                for (int t = 0; t < D; t++)
+                    d += (double)q[i * NH * D + h * D + t] * k[t];
+                sc[s] = d * 0.35;
+                if (vis[s] && sc[s] > mx)
+                    mx = sc[s];
+            }
+            for (int s = 0; s < NC + i + 1; s++)
+                sum += vis[s] ? exp(sc[s] - mx) : 0;
+            for (int t = 0; t < D; t++) {
+                double o = 0;
+                for (int s = 0; s < NC + i + 1; s++) {
+                    if (!vis[s])
+                        continue;
+                    const float *v = s < NC ? vcache + s * NKV * D + kvh * D : vc + (s - NC) * NKV * D + kvh * D;
+                    o += exp(sc[s] - mx) / sum * v[t];
+                }
+                AAE_CHECK(fabs(out[i * NH * D + h * D + t] - o) <= 1e-5);
+            }
+        }
+}
+
+static void count_task(void *arg, int32_t task, int32_t n_tasks)
+{
+    int *h = arg;
+    (void)n_tasks;
+    __atomic_fetch_add(&h[task], 1, __ATOMIC_RELAXED);
+}
+
+AAE_TEST(thread_pool_counts)
+{
+    static int hits[64];
+    memset(hits, 0, sizeof hits);
+    for (int rep = 0; rep < 500; rep++)
+        g_th.parallel_for(g_th.pool, count_task, hits, 1 + rep % 64);
+    int total = 0;
+    for (int t = 0; t < 64; t++)
+        total += hits[t];
+    int want = 0;
+    for (int rep = 0; rep < 500; rep++)
+        want += 1 + rep % 64;
+    AAE_CHECK_EQ_INT(total, want);
+}
+
+int main(void)
+{
+    aae_error err;
+    if (aae_pool_create(3, &g_pool, &err) != AAE_OK)
+        return 1;
+    aae_pool_threads(g_pool, &g_th);
+    int rc = aae_test_run_all();
+    aae_pool_free(g_pool);
+    return rc;
+}
