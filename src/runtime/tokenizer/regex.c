@@ -15,6 +15,7 @@
  * so every loop makes progress.
  */
 #include "tokenizer/regex.h"
+#include "tokenizer/regex_fast.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@ struct aae_regex {
     size_t n_classes, cap_classes;
     rx_inst *prog;
     size_t n_prog, cap_prog;
+    int fast; /* AAE_RX_FAST_*: a hand-written matcher for this exact pattern */
 };
 
 typedef struct parser {
@@ -798,6 +800,7 @@ aae_status aae_regex_compile(const char *pattern, size_t len, aae_regex **out, a
         aae_regex_free(re);
         return ps.st != AAE_OK ? ps.st : aae_error_set(err, AAE_ERR_UNSUPPORTED, "regex: cannot compile");
     }
+    re->fast = aae_regex_fast_kind(pattern, len);
     *out = re;
     return AAE_OK;
 }
@@ -956,6 +959,19 @@ static int run(vm *m, int32_t pc0, size_t pos0, size_t *end)
 
 int aae_regex_find(const aae_regex *re, const char *text, size_t len, size_t start, size_t *mstart,
                    size_t *mend)
+{
+    if (re->fast) {
+        if (start >= len)
+            return 0;
+        *mstart = start;
+        *mend = aae_regex_fast_match(re->fast, text, len, start);
+        return 1;
+    }
+    return aae_regex_find_generic(re, text, len, start, mstart, mend);
+}
+
+int aae_regex_find_generic(const aae_regex *re, const char *text, size_t len, size_t start, size_t *mstart,
+                           size_t *mend)
 {
     vm m;
     m.re = re;

@@ -34,4 +34,10 @@ void aae_regex_free(aae_regex *re);
 int aae_regex_find(const aae_regex *re, const char *text, size_t len, size_t start, size_t *mstart,
                    size_t *mend);
 
+/* The same, always with the backtracking machine (aae_regex_find uses a
+ * hand-written matcher for the common GPT-2 / Llama 3 / Qwen 2 patterns; tests
+ * compare the two). */
+int aae_regex_find_generic(const aae_regex *re, const char *text, size_t len, size_t start, size_t *mstart,
+                           size_t *mend);
+
 #endif
