@@ -1,9 +1,13 @@
-/* k_matmul_neon.c - aarch64 NEON path of aae_k_matmul (see matmul_impl.h). */
+/*
+ * k_matmul_neon.c - aarch64 NEON path of aae_k_matmul (see matmul_impl.h).
+ * NEON is part of the aarch64 baseline, so no run-time check is needed beyond
+ * kc->cpu (the runtime sets AAE_CPU_NEON; 0 selects the portable path).
+ *
+ * m == 1: each weight row is dequantized in registers (codes widened to
+ * float32) and multiplied with the prepared x. m > 1: AAE_MM_TILE rows are
+ * dequantized to float32 scratch, then a 4 x 4 register-blocked micro-kernel.
+ */
 #include "kernels/matmul_impl.h"
-
-#if defined(__aarch64__) && defined(__ARM_NEON)
-#include <arm_neon.h>
-#endif
 
 #if !(defined(__aarch64__) && defined(__ARM_NEON))
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
@@ -12,9 +16,198 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
     return 0;
 }
 #else
+#include <arm_neon.h>
+
+static inline float scale_of(const aae_wmat *w, size_t idx)
+{
+    if (w->type == AAE_W_Q4F32)
+        return ((const float *)w->scale)[idx];
+    return aae_k_f16_to_f32(((const uint16_t *)w->scale)[idx]);
+}
+
+/* 16 signed bytes -> 4 float32x4 */
+static inline void widen16(int8x16_t v, float32x4_t out[4])
+{
+    int16x8_t a = vmovl_s8(vget_low_s8(v)), b = vmovl_s8(vget_high_s8(v));
+    out[0] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(a)));
+    out[1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(a)));
+    out[2] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(b)));
+    out[3] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(b)));
+}
+
+/* A 4-bit group as (code - 7) in nibble order: c[0..3] even elements, c[4..7] odd. */
+static inline void q4_group(const uint8_t *b, float32x4_t c[8])
+{
+    uint8x16_t v = vld1q_u8(b);
+    int8x16_t seven = vdupq_n_s8(7);
+    int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f))), seven);
+    int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), seven);
+    widen16(lo, c);
+    widen16(hi, c + 4);
+}
+
+/* A 3-bit group (40 codes in 4 words) as (code - 3), natural order, 10 vectors. */
+static inline void q3_group(const uint32_t *q, float32x4_t c[10])
+{
+    int32_t all[40];
+    for (int e = 0; e < 40; e++)
+        all[e] = (int32_t)((q[e / 10] >> (3 * (e % 10))) & 7u) - 3;
+    for (int i = 0; i < 10; i++)
+        c[i] = vcvtq_f32_s32(vld1q_s32(all + 4 * i));
+}
+
+static float dot_q4(const aae_wmat *w, int32_t r, const float *xp)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    for (int32_t g = 0; g < ng; g++) {
+        float32x4_t c[8];
+        q4_group(qb + 16 * g, c);
+        const float *x = xp + 32 * g;
+        float32x4_t t0 = vmulq_f32(c[0], vld1q_f32(x)), t1 = vmulq_f32(c[1], vld1q_f32(x + 4));
+        for (int i = 2; i < 8; i += 2) {
+            t0 = vfmaq_f32(t0, c[i], vld1q_f32(x + 4 * i));
+            t1 = vfmaq_f32(t1, c[i + 1], vld1q_f32(x + 4 * i + 4));
+        }
+        float s = scale_of(w, (size_t)r * ng + g);
+        acc0 = vfmaq_n_f32(acc0, t0, s);
+        acc1 = vfmaq_n_f32(acc1, t1, s);
+    }
+    return vaddvq_f32(vaddq_f32(acc0, acc1));
+}
+
+static float dot_q3(const aae_wmat *w, int32_t r, const float *xp)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int32_t g = 0; g < ng; g++) {
+        float32x4_t c[10];
+        q3_group(q + 4 * g, c);
+        const float *x = xp + 40 * g;
+        float32x4_t t = vmulq_f32(c[0], vld1q_f32(x));
+        for (int i = 1; i < 10; i++)
+            t = vfmaq_f32(t, c[i], vld1q_f32(x + 4 * i));
+        acc = vfmaq_n_f32(acc, t, aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+    }
+    return vaddvq_f32(acc);
+}
+
+static float dot_f16(const aae_wmat *w, int32_t r, const float *xp)
+{
+    const float16_t *p = (const float16_t *)w->q + (size_t)r * w->k;
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    int32_t k = w->k, i = 0;
+    for (; i + 8 <= k; i += 8) {
+        float16x8_t h = vld1q_f16(p + i);
+        acc0 = vfmaq_f32(acc0, vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(xp + i));
+        acc1 = vfmaq_f32(acc1, vcvt_high_f32_f16(h), vld1q_f32(xp + i + 4));
+    }
+    float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < k; i++)
+        s += aae_k_f16_to_f32(((const uint16_t *)w->q)[(size_t)r * w->k + i]) * xp[i];
+    return s;
+}
+
+static void deq_row(const aae_wmat *w, int32_t r, float *out, int32_t kp)
+{
+    int32_t done;
+    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+        int32_t ng = (w->k + 31) / 32;
+        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+        for (int32_t g = 0; g < ng; g++) {
+            float32x4_t c[8];
+            float s = scale_of(w, (size_t)r * ng + g);
+            q4_group(qb + 16 * g, c);
+            for (int i = 0; i < 8; i++)
+                vst1q_f32(out + 32 * g + 4 * i, vmulq_n_f32(c[i], s));
+        }
+        done = 32 * ng;
+    } else if (w->type == AAE_W_Q3F16) {
+        int32_t ng = (w->k + 39) / 40;
+        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+        for (int32_t g = 0; g < ng; g++) {
+            float32x4_t c[10];
+            float s = aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]);
+            q3_group(q + 4 * g, c);
+            for (int i = 0; i < 10; i++)
+                vst1q_f32(out + 40 * g + 4 * i, vmulq_n_f32(c[i], s));
+        }
+        done = 40 * ng;
+    } else {
+        aae_k_get_row(w, r, out);
+        done = w->k;
+    }
+    for (int32_t i = done; i < kp; i++)
+        out[i] = 0.0f;
+}
+
+static void tile(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
+{
+    int32_t i = 0;
+    for (; i + 4 <= j->m; i += 4) {
+        const float *x0 = j->xp + (size_t)i * j->ldxp;
+        float32x4_t a[4][4];
+        for (int p = 0; p < 4; p++)
+            for (int q = 0; q < 4; q++)
+                a[p][q] = vdupq_n_f32(0);
+        for (int32_t k = 0; k < kp; k += 4) {
+            float32x4_t b[4];
+            for (int q = 0; q < 4; q++)
+                b[q] = vld1q_f32(wt + (size_t)q * kp + k);
+            for (int p = 0; p < 4; p++) {
+                float32x4_t xv = vld1q_f32(x0 + (size_t)p * j->ldxp + k);
+                for (int q = 0; q < 4; q++)
+                    a[p][q] = vfmaq_f32(a[p][q], xv, b[q]);
+            }
+        }
+        for (int p = 0; p < 4; p++)
+            for (int q = 0; q < nr; q++)
+                j->y[(size_t)(i + p) * j->ldy + r0 + q] = vaddvq_f32(a[p][q]);
+    }
+    for (; i < j->m; i++) {
+        const float *x0 = j->xp + (size_t)i * j->ldxp;
+        for (int q = 0; q < nr; q++) {
+            float32x4_t acc = vdupq_n_f32(0);
+            for (int32_t k = 0; k < kp; k += 4)
+                acc = vfmaq_f32(acc, vld1q_f32(x0 + k), vld1q_f32(wt + (size_t)q * kp + k));
+            j->y[(size_t)i * j->ldy + r0 + q] = vaddvq_f32(acc);
+        }
+    }
+}
+
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
-    (void)j, (void)task, (void)n0, (void)n1, (void)cpu;
-    return 0;
+    if (!(cpu & AAE_CPU_NEON))
+        return 0;
+    const aae_wmat *w = j->w;
+    if (j->m == 1) {
+        float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
+        if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
+            dot = dot_q4;
+        else if (w->type == AAE_W_Q3F16)
+            dot = dot_q3;
+        else if (w->type == AAE_W_F16)
+            dot = dot_f16;
+        if (dot) {
+            for (int32_t r = n0; r < n1; r++)
+                j->y[r] = dot(w, r, j->xp);
+            return 1;
+        }
+    }
+    int32_t kp = aae_mm_kpad(w->k);
+    float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
+    for (int32_t r0 = n0; r0 < n1; r0 += AAE_MM_TILE) {
+        int32_t nr = n1 - r0 < AAE_MM_TILE ? n1 - r0 : AAE_MM_TILE;
+        for (int32_t t = 0; t < AAE_MM_TILE; t++)
+            if (t < nr)
+                deq_row(w, r0 + t, wt + (size_t)t * kp, kp);
+            else
+                for (int32_t i = 0; i < kp; i++)
+                    wt[(size_t)t * kp + i] = 0.0f;
+        tile(j, wt, nr, kp, r0);
+    }
+    return 1;
 }
 #endif

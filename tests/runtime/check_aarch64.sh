@@ -1,0 +1,32 @@
+#!/bin/sh
+# Cross-builds the kernel tests and the model API test for aarch64 (NEON path)
+# with aarch64-linux-gnu-gcc, runs them under qemu-aarch64, and compares the
+# greedy ids of the model API test with the native run's.
+#   check_aarch64.sh SRC_ROOT WORK_DIR MODEL_DIR NATIVE_TEST_MODEL_API
+set -eu
+root=$1
+work=$2
+model=$3
+native=$4
+rt=$root/src/runtime
+mkdir -p "$work"
+cc=aarch64-linux-gnu-gcc
+flags="-std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -DAAE_VERSION_STRING=\"0.1.0\" -I$root/include -I$rt -I$root/tests"
+lib="$rt/base/*.c $rt/format/*.c $rt/kernels/*.c $rt/models/*.c $rt/loader/*.c"
+# shellcheck disable=SC2086
+$cc $flags $rt/kernels/*.c $rt/loader/pool.c $rt/loader/cpu.c $rt/base/error.c "$root/tests/runtime/test_kernels.c" \
+  -static -lm -lpthread -o "$work/test_kernels"
+# shellcheck disable=SC2086
+$cc $flags $lib "$root/tests/runtime/test_model_api.c" -static -lm -lpthread -ldl -o "$work/test_model_api"
+qemu-aarch64 "$work/test_kernels"
+qemu-aarch64 "$work/test_model_api" "$model" | tee "$work/arm.out"
+"$native" "$model" > "$work/native.out"
+a=$(grep '^ids:' "$work/arm.out")
+b=$(grep '^ids:' "$work/native.out")
+if [ "$a" != "$b" ]; then
+  echo "FAIL aarch64 greedy ids differ from native: $a vs $b"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "ok   aarch64 greedy ids equal native"
+echo "1 passed, 0 failed"
