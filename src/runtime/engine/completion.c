@@ -146,16 +146,37 @@ static aae_status tokenize_prompt(run *r, int32_t **ids, size_t *n, aae_error *e
     aae_engine *e = r->e;
     aae_buf *text = &e->content;
     aae_buf_reset(text);
-    aae_status st = aae_conv_render(e->tmpl, r->req->messages, r->req->n_messages, e->bos_text, e->eos_text, text, err);
+    const aae_chat_request *q = r->req;
+    aae_status st = e->mlc ? aae_conv_mlc_render(e->mlc, q->messages, q->n_messages, text, err)
+                           : aae_conv_render(e->tmpl, q->messages, q->n_messages, e->bos_text, e->eos_text, text, err);
     if (st != AAE_OK)
         return st;
-    uint32_t flags = e->tmpl->tokenizer_adds_special ? AAE_ENCODE_ADD_SPECIAL_TOKENS : 0;
-    st = aae_tokenizer_encode_alloc(e->tok, text->data ? text->data : "", text->len, flags, ids, n);
+    uint32_t flags = e->tmpl && e->tmpl->tokenizer_adds_special ? AAE_ENCODE_ADD_SPECIAL_TOKENS : 0;
+    int32_t *body = NULL;
+    size_t nb = 0;
+    st = aae_tokenizer_encode_alloc(e->tok, text->data ? text->data : "", text->len, flags, &body, &nb);
     aae_buf_reset(text);
     if (st != AAE_OK)
         return aae_error_set(err, st, "tokenizing the prompt: %s", aae_tokenizer_errmsg(e->tok));
-    if (*n == 0)
+    /* our own copy (freed with free()), after the MLC template's
+     * system_prefix_token_ids (e.g. BOS) if any */
+    size_t np = e->mlc ? e->mlc->n_prefix : 0;
+    *ids = malloc((np + nb + 1) * sizeof **ids);
+    if (!*ids) {
+        aae_tokenizer_free(body);
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory for the prompt ids");
+    }
+    if (np)
+        memcpy(*ids, e->mlc->prefix_ids, np * sizeof **ids);
+    if (nb)
+        memcpy(*ids + np, body, nb * sizeof **ids);
+    aae_tokenizer_free(body);
+    *n = np + nb;
+    if (*n == 0) {
+        free(*ids);
+        *ids = NULL;
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "/messages: the prompt is empty (0 tokens)");
+    }
     return AAE_OK;
 }
 
@@ -214,8 +235,10 @@ static aae_status setup_stops(run *r, aae_error *err)
     aae_engine *e = r->e;
     aae_stop_reset(&e->stop);
     aae_status st = AAE_OK;
-    for (int i = 0; st == AAE_OK && e->tmpl->stop_str[i]; i++)
+    for (int i = 0; st == AAE_OK && e->tmpl && e->tmpl->stop_str[i]; i++)
         st = aae_stop_add(&e->stop, e->tmpl->stop_str[i], strlen(e->tmpl->stop_str[i]), err);
+    for (size_t i = 0; st == AAE_OK && e->mlc && i < e->mlc->n_stop_str; i++)
+        st = aae_stop_add(&e->stop, e->mlc->stop_str[i], strlen(e->mlc->stop_str[i]), err);
     for (size_t i = 0; st == AAE_OK && i < r->req->n_stop; i++)
         st = aae_stop_add(&e->stop, r->req->stop[i], r->req->stop_len[i], err);
     return st;
@@ -310,14 +333,14 @@ static aae_status run_request(run *r, aae_error *err)
     int64_t window = e->ops->max_positions(e->model);
     r->n_prompt = n;
     if ((int64_t)n >= window) {
-        aae_tokenizer_free(ids);
+        free(ids);
         return aae_error_set(err, AAE_ERR_LIMIT,
                              "/messages: the prompt is %zu tokens and the context window holds %lld; shorten the "
                              "conversation (drop early turns) or load the model with a larger context window",
                              n, (long long)window);
     }
     if ((st = setup_sampling(r, err)) != AAE_OK || (st = setup_stops(r, err)) != AAE_OK) {
-        aae_tokenizer_free(ids);
+        free(ids);
         return st;
     }
     aae_sampler_add_prompt(e->sampler, ids, n);
@@ -327,7 +350,7 @@ static aae_status run_request(run *r, aae_error *err)
     aae_buf_reset(&e->content);
     r->t_start = now_s();
     st = prefill_prompt(r, ids, n, err);
-    aae_tokenizer_free(ids);
+    free(ids);
     r->t_prefilled = now_s();
     if (st == AAE_ERR_ABORTED) {
         r->finish = "abort";

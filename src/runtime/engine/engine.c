@@ -71,6 +71,8 @@ void aae_engine_unload(aae_engine *e)
     e->n_stop_ids = 0;
     e->have_logits = 0;
     e->tmpl = NULL;
+    aae_conv_mlc_free(e->mlc);
+    e->mlc = NULL;
     e->model_name[0] = '\0';
 }
 
@@ -129,7 +131,15 @@ static aae_status setup_chat(aae_engine *e, const aae_chat_config *cfg, aae_erro
 {
     const char *name = cfg && cfg->conv_template && cfg->conv_template[0] ? cfg->conv_template : "LM";
     e->tmpl = aae_conv_template_find(name);
-    if (!e->tmpl)
+    const aae_json *obj = cfg && cfg->doc ? aae_json_get(aae_json_root(cfg->doc), "conv_template") : NULL;
+    if (!e->tmpl && aae_json_is(obj, AAE_JSON_OBJECT)) {
+        aae_status st = aae_conv_mlc_parse(obj, cfg->path ? cfg->path : "chat config", &e->mlc, err);
+        if (st != AAE_OK)
+            return st;
+        aae_log(AAE_LOG_INFO, "engine: conversation template \"%s\" taken from the chat config (MLC-LLM rules)",
+                name);
+    }
+    if (!e->tmpl && !e->mlc)
         return aae_error_set(err, AAE_ERR_NOT_FOUND,
                              "%s: /conv_template: unknown conversation template \"%.64s\"; use one of: %s",
                              cfg && cfg->path ? cfg->path : "chat config", name, aae_conv_template_names_joined());
@@ -141,7 +151,9 @@ static aae_status setup_chat(aae_engine *e, const aae_chat_config *cfg, aae_erro
         for (size_t i = 0; i < cfg->n_eos_token_ids; i++)
             add_stop_id(e, cfg->eos_token_ids[i]);
     add_stop_id(e, aae_tokenizer_eos_id(e->tok));
-    for (int i = 0; e->tmpl->stop_token_str[i]; i++) {
+    for (size_t i = 0; e->mlc && i < e->mlc->n_stop_ids; i++)
+        add_stop_id(e, e->mlc->stop_ids[i]);
+    for (int i = 0; e->tmpl && e->tmpl->stop_token_str[i]; i++) {
         int32_t id;
         const char *s = e->tmpl->stop_token_str[i];
         if (aae_tokenizer_token_to_id(e->tok, s, strlen(s), &id) == AAE_OK)
@@ -193,7 +205,7 @@ aae_status aae_engine_attach(aae_engine *e, const aae_engine_model_ops *ops, voi
     }
     snprintf(e->model_name, sizeof e->model_name, "%s", model_name ? model_name : "model");
     aae_log(AAE_LOG_INFO, "engine: %s loaded: vocabulary %d, context window %lld, template %s, %zu stop token ids",
-            e->model_name, (int)e->vocab, (long long)ops->max_positions(model), e->tmpl->name, e->n_stop_ids);
+            e->model_name, (int)e->vocab, (long long)ops->max_positions(model), e->tmpl ? e->tmpl->name : e->mlc->name, e->n_stop_ids);
     return AAE_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "engine/conv_mlc.h"
 #include "engine/conv_template.h"
 #include "engine/engine_model.h"
 #include "engine/sampler.h"
@@ -33,7 +34,8 @@ struct aae_engine {
     void *model;
     aae_tokenizer *tok;
     aae_detokenizer *detok;
-    const aae_conv_template *tmpl;
+    const aae_conv_template *tmpl; /* ours, or NULL when mlc is set */
+    aae_conv_mlc *mlc;             /* a template object from mlc-chat-config.json */
     aae_sampler *sampler;
     aae_engine_defaults defaults;
     int32_t vocab;
