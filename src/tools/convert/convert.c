@@ -3,6 +3,10 @@
  * source tensor -> per output tensor, blocks of rows converted / quantized by
  * worker threads -> streamed into shards (tc_writer.c) -> atomic install (outdir.c).
  */
+#if defined(__GNUC__) && !defined(__clang__)
+/* the per-row conversion loops are hot; see quant.c */
+#pragma GCC optimize("O3", "no-trapping-math")
+#endif
 #include "convert.h"
 
 #include <inttypes.h>
@@ -24,15 +28,6 @@
 
 #define BLOCK_BYTES ((size_t)8 << 20) /* output bytes per block of rows */
 #define MAX_THREADS 64
-
-static float F16_TABLE[65536];
-static pthread_once_t F16_ONCE = PTHREAD_ONCE_INIT;
-
-static void init_f16_table(void)
-{
-    for (uint32_t i = 0; i < 65536; i++)
-        F16_TABLE[i] = aae_f16_to_f32((uint16_t)i);
-}
 
 /* What one output tensor is made from, resolved against the checkpoint. */
 typedef struct job {
@@ -90,6 +85,49 @@ static const aae_st_tensor *source_of_row(const job *j, int64_t r)
     return j->src[i];
 }
 
+/* 1 if the row's source bytes are already the stored bytes (no conversion). */
+static int row_is_copy(const job *j, const aae_st_tensor *t)
+{
+    if (j->quantize || j->plan->xform == AAE_XF_PLUS_ONE)
+        return 0;
+    return j->out_f16 ? t->dtype == AAE_ST_F16 : t->dtype == AAE_ST_F32;
+}
+
+/* Index of the first Inf/NaN among n float16 / float32 bit patterns, or -1. */
+static int64_t first_non_finite_bits(const uint8_t *s, int64_t n, int f16)
+{
+    uint32_t bad = 0;
+    if (f16) {
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, s + 2 * i, 2);
+            bad |= (h & 0x7c00u) == 0x7c00u;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, s + 4 * i, 4);
+            bad |= (b & 0x7f800000u) == 0x7f800000u;
+        }
+    }
+    if (!bad)
+        return -1;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        if (f16) {
+            uint16_t h;
+            memcpy(&h, s + 2 * i, 2);
+            b = (h & 0x7c00u) == 0x7c00u;
+        } else {
+            memcpy(&b, s + 4 * i, 4);
+            b = (b & 0x7f800000u) == 0x7f800000u;
+        }
+        if (b)
+            return i;
+    }
+    return -1;
+}
+
 /* Row r as model-dtype values in float32; returns the index of the first
  * non-finite value, or -1. */
 static int64_t load_row(const job *j, int64_t r, float *dst)
@@ -97,14 +135,19 @@ static int64_t load_row(const job *j, int64_t r, float *dst)
     const aae_st_tensor *t = source_of_row(j, r);
     const uint8_t *s = source_row(j, r);
     int64_t n = j->plan->cols;
+    int exact = 0; /* the source values are already model-dtype values */
     switch (t->dtype) {
-    case AAE_ST_F32: memcpy(dst, s, (size_t)n * 4); break;
+    case AAE_ST_F32:
+        memcpy(dst, s, (size_t)n * 4);
+        exact = !j->out_f16;
+        break;
     case AAE_ST_F16:
         for (int64_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, s + 2 * i, 2);
-            dst[i] = F16_TABLE[h];
+            dst[i] = aae_f16_to_f32_fast(h);
         }
+        exact = 1;
         break;
     default: /* BF16 */
         for (int64_t i = 0; i < n; i++) {
@@ -112,12 +155,15 @@ static int64_t load_row(const job *j, int64_t r, float *dst)
             memcpy(&h, s + 2 * i, 2);
             dst[i] = aae_bf16_to_f32(h);
         }
+        exact = !j->out_f16;
         break;
     }
-    if (j->plan->xform == AAE_XF_PLUS_ONE)
+    if (j->plan->xform == AAE_XF_PLUS_ONE) {
         for (int64_t i = 0; i < n; i++)
             dst[i] = dst[i] + 1.0f;
-    if (j->out_f16)
+        exact = !j->out_f16;
+    }
+    if (j->out_f16 && !exact)
         for (int64_t i = 0; i < n; i++)
             dst[i] = aae_round_f16(dst[i]);
     uint32_t bad = 0;
@@ -138,12 +184,30 @@ static void store_row(const job *j, int64_t r, const float *v, uint8_t *out)
         uint32_t *qw = (uint32_t *)(void *)out;
         aae_quant_row(j->q, v, n, qw, j->scales + r * j->groups);
     } else if (j->out_f16) {
-        uint16_t *o = (uint16_t *)(void *)out;
-        for (int64_t i = 0; i < n; i++)
-            o[i] = aae_f32_to_f16(v[i]);
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h = aae_f16_bits_exact(v[i]);
+            memcpy(out + 2 * i, &h, 2);
+        }
     } else {
         memcpy(out, v, (size_t)n * 4);
     }
+}
+
+/* Converts row r into out; -1 or the column of a non-finite value. */
+static int64_t convert_row(const job *j, int64_t r, float *scratch, uint8_t *out)
+{
+    const aae_st_tensor *t = source_of_row(j, r);
+    if (row_is_copy(j, t)) {
+        const uint8_t *s = source_row(j, r);
+        int64_t bad = first_non_finite_bits(s, j->plan->cols, j->out_f16);
+        if (bad < 0)
+            memcpy(out, s, j->row_out_bytes);
+        return bad;
+    }
+    int64_t bad = load_row(j, r, scratch);
+    if (bad < 0)
+        store_row(j, r, scratch, out);
+    return bad;
 }
 
 typedef struct worker_arg {
@@ -157,7 +221,7 @@ static void *work(void *arg)
     worker_arg *a = arg;
     job *j = a->j;
     for (int64_t r = a->r0; r < a->r1; r++) {
-        int64_t bad = load_row(j, r, a->row);
+        int64_t bad = convert_row(j, r, a->row, j->out + (size_t)(r - j->r0) * j->row_out_bytes);
         if (bad >= 0) {
             pthread_mutex_lock(&j->bad_lock);
             if (j->bad_row < 0 || r < j->bad_row) {
@@ -167,7 +231,6 @@ static void *work(void *arg)
             pthread_mutex_unlock(&j->bad_lock);
             break;
         }
-        store_row(j, r, a->row, j->out + (size_t)(r - j->r0) * j->row_out_bytes);
     }
     return NULL;
 }
@@ -429,7 +492,6 @@ aae_status aae_convert_weight(const aae_convert_options *opt, aae_convert_stats 
     ctx c;
     memset(&c, 0, sizeof c);
     c.opt = opt;
-    pthread_once(&F16_ONCE, init_f16_table);
     c.q = aae_quant_find(opt->quantization);
     if (!c.q)
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--quantization %s: unknown; choose one of %s",

@@ -49,6 +49,25 @@ static inline float aae_round_f16(float x)
     return aae_f32_from_bits(r | sign);
 }
 
+/* float16 -> float32, branch-free (vectorises): the 15 low bits shifted into a float32
+ * are the value times 2^-112 for normal and subnormal inputs alike. */
+static inline float aae_f16_to_f32_fast(uint16_t h)
+{
+    uint32_t a = (uint32_t)(h & 0x7fffu) << 13;
+    uint32_t b = aae_f32_bits(aae_f32_from_bits(a) * 0x1p112f);
+    b = (h & 0x7c00u) == 0x7c00u ? (a | 0x7f800000u) : b; /* Inf, NaN */
+    return aae_f32_from_bits(b | ((uint32_t)(h & 0x8000u) << 16));
+}
+
+/* The float16 bits of x, which must already be a finite float16 value (e.g. the
+ * result of aae_round_f16); the inverse of the trick above. */
+static inline uint16_t aae_f16_bits_exact(float x)
+{
+    uint32_t b = aae_f32_bits(x);
+    uint32_t a = aae_f32_bits(aae_f32_from_bits(b & 0x7fffffffu) * 0x1p-112f);
+    return (uint16_t)((a >> 13) | ((b >> 16) & 0x8000u));
+}
+
 uint16_t aae_f32_to_f16(float x);
 float aae_f16_to_f32(uint16_t h);
 uint16_t aae_f32_to_bf16(float x);

@@ -1,11 +1,16 @@
 /*
  * tc_writer.c - shard files and tensor-cache.json (format in docs/format.md).
+ *
+ * A shard's MD5 is computed by a hasher thread that reads the closed shard back
+ * (from the page cache) while the next shards are being converted, so hashing
+ * overlaps with conversion instead of adding to it.
  */
 #include "tc_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +41,14 @@ struct aae_tc_writer {
     int fd;          /* current shard, -1 if none open */
     char path[4200]; /* its path */
     uint64_t pos;    /* bytes in the current shard so far */
-    aae_md5 md5;
+    /* hasher thread: hashes shards [hashed, closed) */
+    pthread_t hasher;
+    int hasher_started, stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t closed, hashed;
+    int hash_failed;
+    char hash_error[512];
     uint8_t *buf;    /* write buffer */
     size_t fill;
     shard_info *shards;
@@ -57,8 +69,85 @@ aae_status aae_tc_writer_open(const char *dir, aae_tc_writer **out, aae_error *e
     }
     snprintf(w->dir, sizeof w->dir, "%s", dir);
     w->fd = -1;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
     *out = w;
     return AAE_OK;
+}
+
+/* MD5 of one closed shard file, read back in large pieces. */
+static int hash_file(const char *path, char hex[33], char *msg, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(msg, cap, "%s: cannot reopen to checksum: %s", path, strerror(errno));
+        return 0;
+    }
+    static const size_t piece = (size_t)4 << 20;
+    uint8_t *buf = malloc(piece);
+    aae_md5 m;
+    aae_md5_init(&m);
+    int ok = buf != NULL;
+    while (ok) {
+        ssize_t n = read(fd, buf, piece);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(msg, cap, "%s: read failed: %s", path, strerror(errno));
+            ok = 0;
+        }
+        if (n <= 0)
+            break;
+        aae_md5_update(&m, buf, (size_t)n);
+    }
+    if (!buf)
+        snprintf(msg, cap, "out of memory");
+    free(buf);
+    close(fd);
+    uint8_t dig[16];
+    aae_md5_final(&m, dig);
+    aae_md5_digest_to_hex(dig, hex);
+    return ok;
+}
+
+static void *hasher_main(void *arg)
+{
+    aae_tc_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->hashed == w->closed && !w->stop)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (w->hashed == w->closed)
+            break;
+        size_t k = w->hashed;
+        char path[4200], hex[33], msg[512] = "";
+        snprintf(path, sizeof path, "%s/params_shard_%zu.bin", w->dir, k);
+        pthread_mutex_unlock(&w->lock);
+        int ok = hash_file(path, hex, msg, sizeof msg);
+        pthread_mutex_lock(&w->lock);
+        memcpy(w->shards[k].md5, hex, sizeof hex);
+        if (!ok && !w->hash_failed) {
+            w->hash_failed = 1;
+            snprintf(w->hash_error, sizeof w->hash_error, "%s", msg);
+        }
+        w->hashed++;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Waits for the hasher to finish every closed shard and stops it. */
+static void stop_hasher(aae_tc_writer *w)
+{
+    if (!w->hasher_started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->hasher, NULL);
+    w->hasher_started = 0;
 }
 
 static aae_status flush_buf(aae_tc_writer *w, aae_error *err)
@@ -80,7 +169,6 @@ static aae_status flush_buf(aae_tc_writer *w, aae_error *err)
 static aae_status put(aae_tc_writer *w, const void *data, size_t len, aae_error *err)
 {
     const uint8_t *p = data;
-    aae_md5_update(&w->md5, p, len);
     w->pos += len;
     while (len) {
         if (w->fill == 0 && len >= OUT_BUF_SIZE) { /* large piece: write it straight */
@@ -122,20 +210,32 @@ static aae_status close_shard(aae_tc_writer *w, aae_error *err)
     w->fd = -1;
     if (st)
         return st;
-    shard_info *s = &w->shards[w->nshards - 1];
-    s->nbytes = w->pos;
-    uint8_t dig[16];
-    aae_md5_final(&w->md5, dig);
-    aae_md5_digest_to_hex(dig, s->md5);
+    pthread_mutex_lock(&w->lock);
+    w->shards[w->nshards - 1].nbytes = w->pos;
+    w->closed = w->nshards;
+    if (!w->hasher_started)
+        w->hasher_started = pthread_create(&w->hasher, NULL, hasher_main, w) == 0;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (!w->hasher_started) { /* no thread: hash here */
+        shard_info *s = &w->shards[w->nshards - 1];
+        char msg[512];
+        if (!hash_file(w->path, s->md5, msg, sizeof msg))
+            return aae_error_set(err, AAE_ERR_IO, "%s", msg);
+        w->hashed = w->closed;
+    }
     return AAE_OK;
 }
 
 static aae_status open_shard(aae_tc_writer *w, aae_error *err)
 {
+    pthread_mutex_lock(&w->lock); /* the hasher writes into w->shards */
     shard_info *ns = realloc(w->shards, (w->nshards + 1) * sizeof *ns);
+    if (ns)
+        w->shards = ns;
+    pthread_mutex_unlock(&w->lock);
     if (!ns)
         return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
-    w->shards = ns;
     memset(&w->shards[w->nshards], 0, sizeof *ns);
     w->shards[w->nshards].first_record = w->nrecords;
     snprintf(w->path, sizeof w->path, "%s/params_shard_%zu.bin", w->dir, w->nshards);
@@ -145,7 +245,6 @@ static aae_status open_shard(aae_tc_writer *w, aae_error *err)
         return aae_error_set(err, AAE_ERR_IO, "%s: cannot create: %s", w->path, strerror(errno));
     w->pos = 0;
     w->fill = 0;
-    aae_md5_init(&w->md5);
     return AAE_OK;
 }
 
@@ -226,8 +325,11 @@ static void json_record(aae_buf *b, const record *r)
 aae_status aae_tc_finish(aae_tc_writer *w, const char *metadata_json, aae_error *err)
 {
     aae_status st = close_shard(w, err);
+    stop_hasher(w);
     if (st)
         return st;
+    if (w->hash_failed)
+        return aae_error_set(err, AAE_ERR_IO, "%s", w->hash_error);
     aae_buf b;
     aae_buf_init(&b);
     aae_buf_printf(&b, "{\n  \"metadata\": {%s},\n  \"records\": [\n", metadata_json);
@@ -280,6 +382,9 @@ void aae_tc_writer_free(aae_tc_writer *w)
 {
     if (!w)
         return;
+    stop_hasher(w);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
     if (w->fd >= 0)
         close(w->fd);
     for (size_t i = 0; i < w->nrecords; i++)
