@@ -2,7 +2,8 @@
 """Compare the runtime (`sphere_aae generate`) with the NumPy reference forward pass.
 
     /usr/bin/python3 tests/runtime_ref/test_forward.py --cli build/bin/sphere_aae \
-        --data build/testdata [--arch llama ...] [--modes q0f32 ...] [-v]
+        --data build/testdata [--arch llama ...] [--modes q0f32 ...]
+        [--extra "--threads 1"] [-v]
 
 Needs DATA/hf/tiny-<arch>-f32 (scripts/gen_checkpoints.py, fixture hf_checkpoints)
 and DATA/aae/tiny-<arch>-<mode> (convert_weight + gen_config, fixture
@@ -32,6 +33,7 @@ Prints "N passed, N failed" last; exits 1 on any failure.
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,7 @@ MAX_TIES = 2
 
 RESULTS = [0, 0]
 VERBOSE = False
+EXTRA = []
 
 
 def report(name, ok, detail=""):
@@ -85,7 +88,7 @@ def run_cli(cli, model_dir, prompt, n, extra=()):
         dump = os.path.join(tmp, "logits.f32")
         cmd = [cli, "generate", model_dir, "--prompt-ids", ",".join(map(str, prompt)),
                "--max-new-tokens", str(n), "--temperature", "0", "--json",
-               "--dump-logits", dump] + list(extra)
+               "--dump-logits", dump] + list(extra) + EXTRA
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         if p.returncode != 0:
             raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), p.returncode,
@@ -247,9 +250,12 @@ def main(argv):
     ap.add_argument("--data", required=True, help="test data folder (holds hf/ and aae/)")
     ap.add_argument("--arch", nargs="*", default=ARCHS)
     ap.add_argument("--modes", nargs="*", default=MODES)
+    ap.add_argument("--extra", default="",
+                    help="more generate options for every run, e.g. \"--threads 1\"")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
+    EXTRA[:] = shlex.split(args.extra)
     for arch in args.arch:
         hf_dir = os.path.join(args.data, "hf", "tiny-%s-f32" % arch)
         if not os.path.isdir(hf_dir):
