@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Runtime speed on models of real dimensions, against the memory-bandwidth bound.
+
+    run_bench.py --build BUILD_DIR [--work DIR] [--dims 1.1b 110m] [--quant q4f16_1 q3f16_1 q0f16]
+                 [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64]
+
+Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
+dimensions, float16) once under WORK (default BUILD/bench-models), converts them
+with `sphere_aae convert_weight` + `gen_config`, measures read bandwidth with
+aae_membw (1 and 2 threads) in the same invocation, then runs
+`sphere_aae bench --json` RUNS times per (model, quantization, threads), taking
+medians. Runs alternate between configurations so that drifts of the machine's
+speed spread over all of them. Prints a table with decode tok/s as a fraction of
+the bound bandwidth / (weight bytes read per token).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw).stdout.decode()
+
+
+def ensure_model(cli, work, dims, quant, tokenizer_from):
+    hf = os.path.join(work, "hf-" + dims)
+    if not os.path.exists(os.path.join(hf, "model.safetensors")):
+        print("generating %s checkpoint ..." % dims, flush=True)
+        sh(["/usr/bin/python3", os.path.join(HERE, "make_model.py"), "--dims", dims,
+            "--tokenizer-from", tokenizer_from, "--out", hf])
+    out = os.path.join(work, "%s-%s" % (dims, quant))
+    if not os.path.exists(os.path.join(out, "sphere-aae-chat-config.json")):
+        print("converting %s %s ..." % (dims, quant), flush=True)
+        sh([cli, "convert_weight", hf, "--quantization", quant, "-o", out])
+        sh([cli, "gen_config", hf, "--quantization", quant, "--conv-template", "LM", "-o", out])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--work")
+    ap.add_argument("--dims", nargs="+", default=["1.1b", "110m"])
+    ap.add_argument("--quant", nargs="+", default=["q4f16_1", "q3f16_1", "q0f16"])
+    ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--prompt-len", type=int, default=128)
+    ap.add_argument("--gen-len", type=int, default=64)
+    ap.add_argument("--tokenizer-from", help="a dir with a 32000-token tokenizer.json "
+                    "(default BUILD/testdata/hf/tiny-llama-f32)")
+    a = ap.parse_args()
+    cli = os.path.join(a.build, "bin", "sphere_aae")
+    membw = os.path.join(a.build, "bin", "aae_membw")
+    work = a.work or os.path.join(a.build, "bench-models")
+    os.makedirs(work, exist_ok=True)
+    tok = a.tokenizer_from or os.path.join(a.build, "testdata", "hf", "tiny-llama-f32")
+    models = {(d, q): ensure_model(cli, work, d, q, tok) for d in a.dims for q in a.quant}
+    bw = json.loads(sh([membw, "--json"] + sum([["--threads", str(t)] for t in a.threads], [])))
+    for t in a.threads:
+        print("read bandwidth, %d thread(s): %.2f GB/s" % (t, bw[str(t)]))
+    results = {}
+    for r in range(a.runs):
+        for (d, q), path in models.items():
+            for t in a.threads:
+                out = sh([cli, "bench", path, "--prompt-len", str(a.prompt_len), "--gen-len",
+                          str(a.gen_len), "--threads", str(t), "--json"])
+                results.setdefault((d, q, t), []).append(json.loads(out))
+        print("run %d of %d done" % (r + 1, a.runs), flush=True)
+    print()
+    print("%-5s %-8s %3s %10s %10s %8s %8s %10s %9s %8s" % ("model", "quant", "thr", "prefill/s", "decode/s",
+                                                            "ttft s", "RSS MB", "MB/token", "bound/s", "of bound"))
+    for (d, q, t), runs in results.items():
+        pf = statistics.median(x["prefill_tokens_per_s"] for x in runs)
+        dc = statistics.median(x["decode_tokens_per_s"] for x in runs)
+        ttft = statistics.median(x["time_to_first_token_s"] for x in runs)
+        rss = max(x["peak_rss_mb"] for x in runs)
+        per_tok = runs[0]["weight_bytes_per_token"]
+        bound = bw[str(t)] * 1e9 / per_tok
+        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %10.1f %9.1f %7.0f%%" %
+              (d, q, t, pf, dc, ttft, rss, per_tok / 1e6, bound, 100 * dc / bound))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
