@@ -16,6 +16,7 @@ checkpoint and outputs are deleted at the end unless --keep.
 import argparse
 import json
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -93,15 +94,18 @@ def read_speed(path):
 
 def convert_speed(cli, src, mode, out, nbytes):
     shutil.rmtree(out, ignore_errors=True)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     r = subprocess.run([cli, "convert_weight", src, "-q", mode, "-o", out, "--quiet"], capture_output=True,
                        text=True)
     dt = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     if r.returncode != 0:
         print("convert_weight failed: %s" % r.stderr.strip())
         return None, None
     out_bytes = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-    return nbytes / dt / 1e6, (dt, out_bytes)
+    return nbytes / dt / 1e6, (dt, out_bytes, cpu)
 
 
 def main():
@@ -127,13 +131,15 @@ def main():
                 speed, info = convert_speed(args.cli, src, mode, out, nbytes)
                 if speed is None:
                     return 1
-                print("convert %-7s %s: %7.0f MB/s of input (%.2f s, %.1f MB written)" %
-                      (mode, label, speed, info[0], info[1] / 1e6))
+                print("convert %-7s %s: %7.0f MB/s of input (%.2f s wall, %.2f s CPU, %.1f MB written; "
+                      "load average %.1f)" % (mode, label, speed, info[0], info[2], info[1] / 1e6,
+                                             os.getloadavg()[0]))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    print("cores: %d; page cache %s" % (os.cpu_count(), "dropped (root)" if os.geteuid() == 0 else
-                                       "not dropped (not root): numbers are warm"))
+    print("cores: %d; page cache %s; on a busy machine (load average above the core count) wall-clock "
+          "MB/s mostly measures the wait for a CPU: compare input MB / CPU s" %
+          (os.cpu_count(), "dropped (root)" if os.geteuid() == 0 else "not dropped (not root): numbers are warm"))
     return 0
 
 
