@@ -1,10 +1,14 @@
 /* libFuzzer harness: the chat-completions request parser on arbitrary bytes;
  * every accepted request is rendered with every conversation template, and its
- * stop strings are run through the stop matcher over the rendered text. */
+ * stop strings are run through the stop matcher over the rendered text. The
+ * same bytes are also read as an MLC-LLM conv_template object (from an
+ * untrusted mlc-chat-config.json) and, when valid, rendered. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/json.h"
+#include "engine/conv_mlc.h"
 #include "engine/conv_template.h"
 #include "engine/request.h"
 #include "engine/stop.h"
@@ -35,6 +39,27 @@ static void exercise(const aae_chat_request *r)
     aae_buf_free(&b);
 }
 
+static void mlc_object(const uint8_t *data, size_t size)
+{
+    aae_json_doc *doc = NULL;
+    if (aae_json_parse((const char *)data, size, &doc, NULL) != AAE_OK)
+        return;
+    aae_conv_mlc *t = NULL;
+    if (aae_conv_mlc_parse(aae_json_root(doc), "fuzz", &t, NULL) == AAE_OK) {
+        static const aae_conv_message msgs[] = {{AAE_ROLE_SYSTEM, "s{system_message}", 17},
+                                                {AAE_ROLE_USER, "{user_message}{function_string}", 31},
+                                                {AAE_ROLE_ASSISTANT, "a", 1},
+                                                {AAE_ROLE_USER, "", 0}};
+        aae_buf b;
+        aae_buf_init(&b);
+        aae_conv_mlc_render(t, msgs, 4, &b, NULL);
+        aae_conv_mlc_render(t, msgs + 1, 1, &b, NULL);
+        aae_buf_free(&b);
+        aae_conv_mlc_free(t);
+    }
+    aae_json_free(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     aae_chat_request *r = NULL;
@@ -42,5 +67,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         exercise(r);
         aae_chat_request_free(r);
     }
+    mlc_object(data, size);
     return 0;
 }
