@@ -188,6 +188,11 @@ aae_status aae_engine_attach(aae_engine *e, const aae_engine_model_ops *ops, voi
                            "together", (int)tv, (int)e->vocab);
     if (st == AAE_OK)
         st = aae_sampler_create(e->vocab, &e->sampler, err);
+    if (st == AAE_OK) { /* requests without a seed draw from a stream seeded by the clock */
+        aae_sampling d;
+        aae_sampling_defaults(&d);
+        st = aae_sampler_reset(e->sampler, &d, 1, aae_rng_next(&e->id_rng), err);
+    }
     if (st == AAE_OK) {
         e->logits = calloc((size_t)e->vocab, sizeof *e->logits);
         e->work = calloc((size_t)e->vocab, sizeof *e->work);
