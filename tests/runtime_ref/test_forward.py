@@ -61,6 +61,7 @@ MAX_TIES = 2
 RESULTS = [0, 0]
 VERBOSE = False
 EXTRA = []
+LIB = []     # --model-lib for the model being compared
 
 
 def report(name, ok, detail=""):
@@ -88,7 +89,7 @@ def run_cli(cli, model_dir, prompt, n, extra=()):
         dump = os.path.join(tmp, "logits.f32")
         cmd = [cli, "generate", model_dir, "--prompt-ids", ",".join(map(str, prompt)),
                "--max-new-tokens", str(n), "--temperature", "0", "--json",
-               "--dump-logits", dump] + list(extra) + EXTRA
+               "--dump-logits", dump] + list(extra) + EXTRA + LIB
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         if p.returncode != 0:
             raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), p.returncode,
@@ -252,6 +253,10 @@ def main(argv):
     ap.add_argument("--modes", nargs="*", default=MODES)
     ap.add_argument("--extra", default="",
                     help="more generate options for every run, e.g. \"--threads 1\"")
+    ap.add_argument("--model-lib", metavar="PATTERN",
+                    help="also pass --model-lib PATTERN with {arch} and {mode} filled in "
+                    "(e.g. libs/{arch}-{mode}.so from sphere_aae compile); models whose "
+                    "library file does not exist are skipped")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
@@ -267,6 +272,13 @@ def main(argv):
         for mode in args.modes:
             mdir = os.path.join(args.data, "aae", "tiny-%s-%s" % (arch, mode))
             name = "%s.%s" % (arch, mode)
+            lib = []
+            if args.model_lib:
+                path = args.model_lib.format(arch=arch, mode=mode)
+                if not os.path.exists(path):
+                    continue
+                lib = ["--model-lib", path]
+                name += ".lib"
             if not os.path.isdir(mdir):
                 report(name, False, "%s missing (fixture converted_models)" % mdir)
                 continue
@@ -279,11 +291,14 @@ def main(argv):
             except (OSError, ValueError, KeyError) as e:
                 report(name, False, "cannot read %s: %s" % (mdir, e))
                 continue
+            LIB[:] = lib
             cands = window_candidates(arch, chat)
             chunk_default = chat.get("prefill_chunk_size")
             if chunk_default in (None, -1):
                 chunk_default = None
             compare(name, args.cli, mdir, w, cfg, prompt, mode, cands, None, chunk_default)
+            if lib:
+                continue    # a model library is specialised to its chunk and window plan
             if mode in ("q0f32", "q4f16_1"):
                 compare(name + ".chunk3", args.cli, mdir, w, cfg, prompt, mode, cands, 3,
                         chunk_default)
