@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tests/runtime_ref/test_forward.py --cli build/bin/sphere_aae \
         --data build/testdata [--arch llama ...] [--modes q0f32 ...]
-        [--extra "--threads 1"] [-v]
+        [--extra "--threads 1"] [--model-lib PATTERN | --compile DEVICE] [-v]
 
 Needs DATA/hf/tiny-<arch>-f32 (scripts/gen_checkpoints.py, fixture hf_checkpoints)
 and DATA/aae/tiny-<arch>-<mode> (convert_weight + gen_config, fixture
@@ -257,8 +257,25 @@ def main(argv):
                     help="also pass --model-lib PATTERN with {arch} and {mode} filled in "
                     "(e.g. libs/{arch}-{mode}.so from sphere_aae compile); models whose "
                     "library file does not exist are skipped")
+    ap.add_argument("--compile", metavar="DEVICE",
+                    help="first build each model's library with `sphere_aae compile MODEL "
+                    "--device DEVICE -o TMP/{arch}-{mode}.so`, then compare it (as --model-lib)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if args.compile:
+        with tempfile.TemporaryDirectory() as tmp:
+            for arch in args.arch:
+                for mode in args.modes:
+                    mdir = os.path.join(args.data, "aae", "tiny-%s-%s" % (arch, mode))
+                    out = os.path.join(tmp, "%s-%s.so" % (arch, mode))
+                    p = subprocess.run([args.cli, "compile", mdir, "--device", args.compile,
+                                        "-o", out], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, timeout=300)
+                    if p.returncode != 0:
+                        report("%s.%s.compile" % (arch, mode), False,
+                               p.stderr.decode(errors="replace")[-1500:])
+            rest = [a for a in argv if a != "--compile" and a != args.compile]
+            return main(rest + ["--model-lib", os.path.join(tmp, "{arch}-{mode}.so")])
     VERBOSE = args.verbose
     EXTRA[:] = shlex.split(args.extra)
     for arch in args.arch:
