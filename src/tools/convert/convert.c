@@ -7,6 +7,7 @@
 /* the per-row conversion loops are hot; see quant.c */
 #pragma GCC optimize("O3", "no-trapping-math")
 #endif
+#define _DEFAULT_SOURCE /* madvise */
 #include "convert.h"
 
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "arch_plan.h"
@@ -386,6 +388,20 @@ static aae_status run_blocks(ctx *c, job *j, aae_error *err)
     return AAE_OK;
 }
 
+/* Drops a converted source tensor's pages from this process's mapping, so that the
+ * resident size stays near one tensor instead of growing to the whole checkpoint
+ * (the pages stay in the page cache; nothing is read twice). */
+static void release_source(const aae_st_tensor *t)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || t->nbytes == 0)
+        return;
+    uintptr_t begin = ((uintptr_t)t->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)t->data + (uintptr_t)t->nbytes) & ~((uintptr_t)page - 1);
+    if (end > begin)
+        madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
+
 /* Replaces the trailing ".weight" of name with suffix. */
 static void quant_name(const char *name, const char *suffix, char *out, size_t cap)
 {
@@ -449,6 +465,9 @@ static aae_status convert_one(ctx *c, const aae_tensor_plan *p, aae_error *err)
         if (!st)
             st = aae_tc_end(c->w, err);
     }
+    for (int k = 0; k < p->nsrc; k++)
+        if (j.src[k])
+            release_source(j.src[k]);
     free(j.scales);
     pthread_mutex_destroy(&j.bad_lock);
     return st;
