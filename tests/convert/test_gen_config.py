@@ -154,6 +154,19 @@ def check_shared_out_dir(cli, hf_root, work):
     shutil.rmtree(os.path.dirname(out), ignore_errors=True)
 
 
+def check_help(cli):
+    for cmd, opts in (("convert_weight", ["--quantization", "-o", "--threads", "--quiet", "exit codes"]),
+                      ("gen_config", ["--quantization", "--conv-template", "--context-window-size",
+                                      "--prefill-chunk-size", "--sliding-window-size", "--attention-sink-size",
+                                      "-o", "exit codes"])):
+        r = run(cli, cmd, "--help")
+        missing = [o for o in opts if o not in r.stdout]
+        check("%s --help documents every option" % cmd, r.returncode == 0 and not missing, missing)
+    r = run(cli, "--help")
+    check("sphere_aae --help lists convert_weight and gen_config",
+          "convert_weight" in r.stdout and "gen_config" in r.stdout, r.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
@@ -164,6 +177,7 @@ def main():
     for arch in ARCHS:
         check_arch(args.cli, args.hf, args.work, arch)
     check_overrides(args.cli, args.hf, args.work)
+    check_help(args.cli)
     check_shared_out_dir(args.cli, args.hf, args.work)
     print("%d passed, %d failed" % tuple(RESULTS))
     return 1 if RESULTS[1] else 0
