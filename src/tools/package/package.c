@@ -194,7 +194,7 @@ static aae_status get_weights(run *r, model_state *s, aae_error *err)
             st = aae_pkg_manifest_check(m->local_dir, &s->man, 0, err);
         if (st != AAE_OK) {
             r->failure = AAE_PKG_FAIL_INPUT;
-            return aae_error_prefix(err, "%s%s/model (\"%s\")", r->cfg->path, m->pointer, m->model);
+            return aae_error_prefix(err, "%s: %s/model (\"%s\")", r->cfg->path, m->pointer, m->model);
         }
         return AAE_OK;
     }
@@ -203,8 +203,8 @@ static aae_status get_weights(run *r, model_state *s, aae_error *err)
                            &s->downloaded, err);
     aae_pkg_ui_bar_end(r->ui);
     if (st != AAE_OK) {
-        r->failure = st == AAE_ERR_FORMAT ? AAE_PKG_FAIL_INPUT : AAE_PKG_FAIL_NETWORK;
-        return aae_error_prefix(err, "%s%s/model (\"%s\")", r->cfg->path, m->pointer, m->model);
+        r->failure = st == AAE_ERR_IO ? AAE_PKG_FAIL_NETWORK : AAE_PKG_FAIL_INPUT;
+        return aae_error_prefix(err, "%s: %s/model (\"%s\")", r->cfg->path, m->pointer, m->model);
     }
     aae_pkg_ui_note(r->ui, 0, "%s: weights in %s%s", m->model_id, s->weights_dir,
                     s->downloaded ? " (downloaded)" : " (cached)");
@@ -213,7 +213,12 @@ static aae_status get_weights(run *r, model_state *s, aae_error *err)
 
 static void show_memory(run *r, model_state *s)
 {
-    aae_pkg_memory_estimate(&s->man, &s->m->overrides, &s->mem);
+    aae_error perr;
+    if (aae_pkg_lib_memory(s->weights_dir, &s->m->overrides, &s->mem, &perr) != AAE_OK) {
+        aae_pkg_ui_note(r->ui, 0, "%s: no library plan (%s); memory estimated from the config", s->m->model_id,
+                        perr.msg);
+        aae_pkg_memory_estimate(&s->man, &s->m->overrides, &s->mem);
+    }
     char w[32], k[32], a[32], t[32], e[32];
     aae_pkg_ui_bytes(s->mem.weights, w, sizeof w);
     aae_pkg_ui_bytes(s->mem.kv_cache, k, sizeof k);
@@ -224,7 +229,7 @@ static void show_memory(run *r, model_state *s)
                               "chunk %lld)", s->m->model_id, t, w, k, (long long)s->mem.kv_len, a,
                     (long long)s->mem.prefill_chunk);
     if (s->m->estimated_vram_bytes < s->mem.total)
-        aae_pkg_ui_warn(r->ui, "%s%s/estimated_vram_bytes: %s (%lld) is below the %s (%lld) the model needs "
+        aae_pkg_ui_warn(r->ui, "%s: %s/estimated_vram_bytes: %s (%lld) is below the %s (%lld) the model needs "
                                "(weights %s + KV cache %s + activations %s); raise it to at least %lld, or lower "
                                "overrides.context_window_size / prefill_chunk_size",
                         r->cfg->path, s->m->pointer, e, (long long)s->m->estimated_vram_bytes, t,
@@ -245,19 +250,19 @@ static aae_status get_libs(run *r, aae_error *err)
             st = aae_pkg_lib_check_prepared(prepared, device, m->model_lib, err);
             if (st != AAE_OK) {
                 r->failure = AAE_PKG_FAIL_INPUT;
-                return aae_error_prefix(err, "%s/model_lib_path_for_prepare_libs/%s", r->cfg->path, m->model_lib);
+                return aae_error_prefix(err, "%s: /model_lib_path_for_prepare_libs/%s", r->cfg->path, m->model_lib);
             }
             aae_pkg_sfmt(s->lib.model_lib, sizeof s->lib.model_lib, "%s", m->model_lib);
             aae_pkg_sfmt(s->lib.path, sizeof s->lib.path, "%s", prepared);
             s->lib.prepared = 1;
         } else {
-            aae_pkg_ui_bar(r->ui, "compile", (int64_t)i, (int64_t)r->cfg->n_models);
+            aae_pkg_ui_count(r->ui, "compile model libraries", (int64_t)i, (int64_t)r->cfg->n_models);
             st = aae_pkg_lib_jit(device, s->weights_dir, &m->overrides, m->model_lib[0] ? m->model_lib : NULL,
-                                 r->ui->verbose, &s->lib, err);
+                                 r->source_dir, r->ui->verbose, &s->lib, err);
             aae_pkg_ui_bar_end(r->ui);
             if (st != AAE_OK) {
                 r->failure = AAE_PKG_FAIL_OTHER;
-                return aae_error_prefix(err, "%s%s: model library", r->cfg->path, m->pointer);
+                return aae_error_prefix(err, "%s: %s: model library", r->cfg->path, m->pointer);
             }
             r->libs_compiled += s->lib.compiled;
         }
@@ -267,7 +272,7 @@ static aae_status get_libs(run *r, aae_error *err)
                 strcmp(r->models[j].lib.path, s->lib.path) != 0) {
                 r->failure = AAE_PKG_FAIL_INPUT;
                 return aae_error_set(err, AAE_ERR_MISMATCH,
-                                     "%s%s/model_lib: \"%s\" is also the model_lib of %s, but the two models need "
+                                     "%s: %s/model_lib: \"%s\" is also the model_lib of %s, but the two models need "
                                      "different libraries (architecture, quantization or overrides differ); give "
                                      "each its own model_lib or remove it to use the default",
                                      r->cfg->path, m->pointer, s->lib.model_lib, r->models[j].m->pointer);
@@ -275,6 +280,52 @@ static aae_status get_libs(run *r, aae_error *err)
         aae_pkg_ui_note(r->ui, 0, "%s: model library %s (%s)", m->model_id, s->lib.model_lib, s->lib.path);
     }
     return AAE_OK;
+}
+
+/* What libmodel_<device>.a is built from: each library's path, size and mtime (JIT
+ * cache files are named by their key, so this changes whenever a library does). */
+static void libmodel_inputs(run *r, const aae_pkg_lib *libs, size_t n, aae_buf *b)
+{
+    aae_buf_printf(b, "libmodel v1 %s %s\n", AAE_VERSION_STRING, r->cfg->device);
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        int ok = stat(libs[i].path, &st) == 0;
+        aae_buf_printf(b, "%s %s %lld %lld.%09ld\n", libs[i].model_lib, libs[i].path,
+                       ok ? (long long)st.st_size : -1LL, ok ? (long long)st.st_mtim.tv_sec : 0LL,
+                       ok ? st.st_mtim.tv_nsec : 0L);
+    }
+}
+
+/* Builds the archive, or hard-links the previous output's when its inputs are the
+ * same (building it compiles the registry: the slow part of a no-change re-run). */
+static aae_status write_or_keep_libmodel(run *r, const char *path, const aae_pkg_lib *libs, size_t n, aae_error *err)
+{
+    char stamp[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX], prev_stamp[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(stamp, sizeof stamp, "%s/lib/.libmodel_%s.inputs", r->staging, r->cfg->device);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libmodel_%s.a", r->out, r->cfg->device);
+    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.libmodel_%s.inputs", r->out, r->cfg->device);
+    aae_buf want;
+    aae_buf_init(&want);
+    libmodel_inputs(r, libs, n, &want);
+    char *have = NULL;
+    size_t have_len = 0;
+    aae_error ignore;
+    aae_status st;
+    if (aae_buf_ok(&want) && aae_read_file(prev_stamp, (size_t)1 << 20, &have, &have_len, &ignore) == AAE_OK &&
+        have_len == want.len && memcmp(have, want.data, want.len) == 0 && link(prev, path) == 0) {
+        r->copy.files_kept++;
+        st = AAE_OK;
+    } else {
+        aae_pkg_ui_bar(r->ui, "archive libmodel", 0, 0);
+        st = aae_pkg_libmodel_write(path, r->cfg->device, libs, n, err);
+        aae_pkg_ui_bar_end(r->ui);
+    }
+    free(have);
+    if (st == AAE_OK)
+        st = aae_buf_ok(&want) ? aae_pkg_write_file_atomic(stamp, want.data, want.len, err)
+                               : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    aae_buf_free(&want);
+    return st;
 }
 
 static aae_status write_libmodel(run *r, aae_error *err)
@@ -298,7 +349,7 @@ static aae_status write_libmodel(run *r, aae_error *err)
             uniq[n++] = r->models[i].lib;
         }
     }
-    aae_status st = aae_pkg_libmodel_write(path, r->cfg->device, uniq, n, err);
+    aae_status st = write_or_keep_libmodel(r, path, uniq, n, err);
     if (st == AAE_OK) {
         st = aae_pkg_libmodel_validate(path, r->cfg->device, names, n, err);
         if (st != AAE_OK) {
@@ -346,8 +397,9 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
         return st;
     aae_buf pc;
     aae_buf_init(&pc);
-    /* The model archive and the runtime reference each other (the registry and the
-     * runtime's callbacks), so each is named twice; no --whole-archive is needed. */
+    /* The runtime refers to the registry weakly (an app without model libraries still
+     * links), so -u makes the linker take the registry out of libmodel_<device>.a; the
+     * registry then pulls in every library it lists. No --whole-archive is needed. */
     aae_buf_printf(&pc,
                    "# Written by sphere_aae package for device %s.\n"
                    "prefix=${pcfiledir}/../..\n"
@@ -358,8 +410,8 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
                    "Description: Astro Agent Edge runtime with the packaged model libraries\n"
                    "Version: %s\n"
                    "Cflags: -I${includedir}\n"
-                   "Libs: -L${libdir} -lmodel_%s -lsphere_aae -lmodel_%s -lsphere_aae -lpthread -lm\n",
-                   r->cfg->device, AAE_VERSION_STRING, r->cfg->device, r->cfg->device);
+                   "Libs: -L${libdir} -Wl,-u,aae_model_lib_registry -lmodel_%s -lsphere_aae -lpthread -lm\n",
+                   r->cfg->device, AAE_VERSION_STRING, r->cfg->device);
     aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig/sphere_aae.pc", r->staging);
     st = aae_buf_ok(&pc) ? aae_pkg_write_file_atomic(dst, pc.data, pc.len, err)
                          : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");

@@ -265,7 +265,7 @@ static void check_model(checker *c, const aae_json *e, size_t idx, aae_pkg_model
     aae_json_pointer_push_index(m->pointer, sizeof m->pointer, idx);
     m->line = e->line;
     m->col = e->col;
-    m->overrides = (aae_pkg_overrides){-1, -1, -1, -1, -1};
+    m->overrides = (aae_pkg_overrides){AAE_PKG_UNSET, AAE_PKG_UNSET, AAE_PKG_UNSET, AAE_PKG_UNSET, AAE_PKG_UNSET};
     if (!aae_json_is(e, AAE_JSON_OBJECT)) {
         bad(c, e, m->pointer, "expected an object {\"model\", \"model_id\", \"estimated_vram_bytes\", ...}, got %s",
             aae_json_type_name(e->type));

@@ -32,7 +32,8 @@
 #define AAE_PKG_PATH_MAX 4096
 #define AAE_PKG_NAME_MAX 256
 
-/* -1 = not given. */
+/* AAE_PKG_UNSET = not given (-1 is a value: "off" for the window sizes). */
+#define AAE_PKG_UNSET INT64_MIN
 typedef struct aae_pkg_overrides {
     int64_t context_window_size;
     int64_t prefill_chunk_size;

@@ -643,6 +643,7 @@ aae_status aae_hub_get_model(aae_hub *h, const char *user, const char *repo, cha
                              aae_pkg_manifest *man_out, int *downloaded, aae_error *err)
 {
     *downloaded = 0;
+    memset(man_out, 0, sizeof *man_out);
     char why[2048] = "", d[AAE_PKG_PATH_MAX];
     int use_cache = h->policy == AAE_DL_ON || h->policy == AAE_DL_READONLY;
     for (size_t i = 0; use_cache && i < h->n_ro; i++) {
@@ -678,6 +679,8 @@ aae_status aae_hub_get_model(aae_hub *h, const char *user, const char *repo, cha
     }
     int before = h->files_downloaded;
     st = download_model(h, user, repo, d, man_out, err);
+    if (st != AAE_OK)
+        aae_pkg_manifest_free(man_out);
     if (st == AAE_OK) {
         aae_pkg_manifest_free(man_out);
         st = cache_has(d, 0, man_out, why, sizeof why)

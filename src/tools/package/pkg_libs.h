@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "package/pkg_config.h"
+#include "package/pkg_manifest.h"
 
 typedef struct aae_pkg_lib {
     char model_lib[AAE_PKG_NAME_MAX]; /* the symbol prefix */
@@ -23,7 +24,14 @@ typedef struct aae_pkg_lib {
  * the JIT cache ($SPHERE_AAE_JIT_POLICY). prefix: the entry's model_lib, or NULL
  * for the default prefix, which out->model_lib then names. */
 aae_status aae_pkg_lib_jit(const char *device, const char *model_dir, const aae_pkg_overrides *ov,
-                           const char *prefix, int verbose, aae_pkg_lib *out, aae_error *err);
+                           const char *prefix, const char *source_dir, int verbose, aae_pkg_lib *out,
+                           aae_error *err);
+
+/* The memory the model's library plan needs (weights, KV cache at the context
+ * window after overrides, activations at the prefill chunk): compile's own plan,
+ * so what is printed is what the library allocates. */
+aae_status aae_pkg_lib_memory(const char *model_dir, const aae_pkg_overrides *ov, aae_pkg_memory *out,
+                              aae_error *err);
 
 /* Checks a prepared library: a model-library archive for device whose symbols
  * carry model_lib's prefix and whose descriptor is present. */

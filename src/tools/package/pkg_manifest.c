@@ -79,7 +79,11 @@ aae_status aae_pkg_manifest_from_text(const char *where, const char *chat_name, 
     aae_pkg_sfmt(label, sizeof label, "%s/%s", where, tc_name);
     if ((st = aae_tensor_cache_parse(tc_text, tc_len, label, &tc, err)) != AAE_OK)
         goto out;
-    out->files = calloc(MAX_FILES, sizeof *out->files);
+    if (cc->n_tokenizer_files + tc->n_shards > MAX_FILES - 2) {
+        st = aae_error_set(err, AAE_ERR_LIMIT, "%s: more than %d files", where, MAX_FILES);
+        goto out;
+    }
+    out->files = calloc(2 + cc->n_tokenizer_files + tc->n_shards, sizeof *out->files);
     if (!out->files) {
         st = aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
         goto out;
@@ -130,6 +134,7 @@ static aae_status read_either(const char *dir, const char *a, const char *b, con
 
 aae_status aae_pkg_manifest_load(const char *dir, aae_pkg_manifest *out, aae_error *err)
 {
+    memset(out, 0, sizeof *out);
     const char *cn, *tn;
     char *ct = NULL, *tt = NULL;
     size_t cl = 0, tl = 0;
@@ -175,7 +180,7 @@ aae_status aae_pkg_manifest_check(const char *dir, const aae_pkg_manifest *m, in
     return AAE_OK;
 }
 
-static int64_t pick(int64_t over, int64_t base) { return over != -1 ? over : base; }
+static int64_t pick(int64_t over, int64_t base) { return over != AAE_PKG_UNSET ? over : base; }
 
 void aae_pkg_memory_estimate(const aae_pkg_manifest *m, const aae_pkg_overrides *ov, aae_pkg_memory *out)
 {

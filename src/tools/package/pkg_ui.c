@@ -65,13 +65,8 @@ void aae_pkg_ui_warn(aae_pkg_ui *ui, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-void aae_pkg_ui_bar(aae_pkg_ui *ui, const char *label, int64_t done, int64_t total)
+static void draw(aae_pkg_ui *ui, const char *label, int64_t done, int64_t total, const char *d, const char *t)
 {
-    if (!ui->tty)
-        return;
-    char d[32], t[32];
-    aae_pkg_ui_bytes(done, d, sizeof d);
-    aae_pkg_ui_bytes(total, t, sizeof t);
     int width = 30, fill = total > 0 ? (int)((double)done / (double)total * width) : 0;
     if (fill > width)
         fill = width;
@@ -83,6 +78,26 @@ void aae_pkg_ui_bar(aae_pkg_ui *ui, const char *label, int64_t done, int64_t tot
             ui->color ? "\033[0m" : "", bar, d, total > 0 ? t : "?");
     fflush(stderr);
     ui->bar_shown = 1;
+}
+
+void aae_pkg_ui_bar(aae_pkg_ui *ui, const char *label, int64_t done, int64_t total)
+{
+    if (!ui->tty)
+        return;
+    char d[32], t[32];
+    aae_pkg_ui_bytes(done, d, sizeof d);
+    aae_pkg_ui_bytes(total, t, sizeof t);
+    draw(ui, label, done, total, d, t);
+}
+
+void aae_pkg_ui_count(aae_pkg_ui *ui, const char *label, int64_t done, int64_t total)
+{
+    if (!ui->tty)
+        return;
+    char d[32], t[32];
+    aae_pkg_sfmt(d, sizeof d, "%lld", (long long)done);
+    aae_pkg_sfmt(t, sizeof t, "%lld", (long long)total);
+    draw(ui, label, done, total, d, t);
 }
 
 void aae_pkg_ui_bar_end(aae_pkg_ui *ui) { clear_bar(ui); }

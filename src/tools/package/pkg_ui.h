@@ -24,6 +24,8 @@ void aae_pkg_ui_note(aae_pkg_ui *ui, int important, const char *fmt, ...) __attr
 void aae_pkg_ui_warn(aae_pkg_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Draws "label [#####.....] done/total"; total 0 = unknown. */
 void aae_pkg_ui_bar(aae_pkg_ui *ui, const char *label, int64_t done, int64_t total);
+/* The same for a count of things (models compiled: "1/2"). */
+void aae_pkg_ui_count(aae_pkg_ui *ui, const char *label, int64_t done, int64_t total);
 void aae_pkg_ui_bar_end(aae_pkg_ui *ui);
 /* "1.5 GB" style, into out. */
 void aae_pkg_ui_bytes(int64_t n, char *out, size_t cap);

@@ -51,6 +51,8 @@ const char *aae_pkg_did_you_mean(const char *word, const char *const *candidates
         size_t d = aae_pkg_edit_distance(word, candidates[i]);
         if (strcasecmp(word, candidates[i]) == 0)
             d = 0;
+        else if (len >= 4 && strncmp(word, candidates[i], len) == 0)
+            d = 1; /* a prefix of a key ("context_window") */
         if (d < best_d) {
             best_d = d;
             best = candidates[i];
