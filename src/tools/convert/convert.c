@@ -31,6 +31,10 @@
 #define BLOCK_BYTES ((size_t)8 << 20) /* output bytes per block of rows */
 #define MAX_THREADS 64
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the shards are written in host byte order, which must be little-endian (docs/format.md)"
+#endif
+
 /* What one output tensor is made from, resolved against the checkpoint. */
 typedef struct job {
     const aae_tensor_plan *plan;
@@ -529,6 +533,11 @@ aae_status aae_convert_weight(const aae_convert_options *opt, aae_convert_stats 
         report_unused(&c);
         st = aae_outdir_begin(&od, opt->out_dir, AAE_OUT_WEIGHTS, err);
     }
+    char other_q[32];
+    if (!st && aae_outdir_other_quantization(opt->out_dir, AAE_OUT_WEIGHTS, other_q, sizeof other_q) &&
+        strcmp(other_q, c.q->name) != 0)
+        note(&c, "note: %s/sphere-aae-chat-config.json says quantization %s; run gen_config with --quantization %s "
+             "so that they agree", opt->out_dir, other_q, c.q->name);
     if (!st)
         st = convert_all(&c, od.tmp, err);
     aae_tc_writer_free(c.w);

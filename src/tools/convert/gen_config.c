@@ -445,6 +445,12 @@ aae_status aae_gen_config(const aae_gen_config_options *opt, aae_error *err)
         st = derive_sizes(&g, err);
     if (!st)
         st = aae_outdir_begin(&od, opt->out_dir, AAE_OUT_CONFIG, err);
+    char other_q[32];
+    if (!st && aae_outdir_other_quantization(opt->out_dir, AAE_OUT_CONFIG, other_q, sizeof other_q) &&
+        strcmp(other_q, opt->quantization) != 0)
+        note(&g, "note: the weights in %s are %s (tensor-cache.json), not %s; convert them again with "
+             "--quantization %s, or pass --quantization %s here", opt->out_dir, other_q, opt->quantization,
+             opt->quantization, other_q);
     if (!st)
         st = write_config(&g, od.tmp, err);
     if (!st)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/json.h"
 
 static const char *const CONFIG_FILES[] = {"sphere-aae-chat-config.json", "mlc-chat-config.json", "tokenizer.json",
                                            "tokenizer.model", "tokenizer_config.json", "vocab.json", "merges.txt",
@@ -297,4 +298,21 @@ void aae_outdir_abort(aae_outdir *od)
         return;
     remove_flat_dir(od->tmp);
     od->active = 0;
+}
+
+int aae_outdir_other_quantization(const char *out_dir, aae_out_owner owner, char *out, size_t cap)
+{
+    char path[4200];
+    const char *file = owner == AAE_OUT_WEIGHTS ? "sphere-aae-chat-config.json" : "tensor-cache.json";
+    if (!aae_path_join(path, sizeof path, out_dir, file) || !aae_is_file(path))
+        return 0;
+    aae_json_doc *doc = NULL;
+    if (aae_json_parse_file(path, &doc, NULL) != AAE_OK)
+        return 0;
+    const aae_json *root = aae_json_root(doc);
+    const char *q = aae_json_str(aae_json_get(owner == AAE_OUT_WEIGHTS ? root : aae_json_get(root, "metadata"),
+                                              "quantization"));
+    int found = q != NULL && fmt_to(out, cap, "%s", q);
+    aae_json_free(doc);
+    return found;
 }

@@ -37,6 +37,10 @@ aae_status aae_outdir_commit(aae_outdir *od, aae_error *err);
 /* Removes the temporary folder and what is in it (no-op after commit). */
 void aae_outdir_abort(aae_outdir *od);
 
+/* The "quantization" recorded by the other writer in OUT_DIR (the chat config's
+ * top-level field, or tensor-cache.json's metadata), into out; 0 if none. */
+int aae_outdir_other_quantization(const char *out_dir, aae_out_owner owner, char *out, size_t cap);
+
 /* 1 if `name` is a file that `owner` writes. */
 int aae_outdir_owns(aae_out_owner owner, const char *name);
 
