@@ -8,8 +8,8 @@
  *   compile_tool mkar gnu|bsd OUT FILE...   an archive of raw files (member = base name)
  *   compile_tool mklib OUT DEVICE SLICE TAR...   libmodel archive with registry (lib_archive.h)
  *   compile_tool checklib ARCHIVE DEVICE NAME...  lib_archive.h's symbol-table check
- *   compile_tool jit MODEL DEVICE EXT PREFIX OVERRIDES   "path", "compiled", "key" lines
- *     (PREFIX and OVERRIDES may be "-" for none)
+ *   compile_tool jit MODEL DEVICE EXT PREFIX OVERRIDES [OPT]   "path", "compiled", "key" lines
+ *     (PREFIX and OVERRIDES may be "-" for none; OPT 0-3, default 3)
  * Exit status 0, or 1 with the error message on stderr.
  */
 #include <stdio.h>
@@ -108,7 +108,8 @@ static int jit(char **a)
     aae_overrides_init(&ov);
     if (strcmp(a[4], "-") != 0 && aae_overrides_parse(a[4], &ov, &err) != AAE_OK)
         return fail(&err);
-    aae_jit_request req = {a[0], a[1], &ov, strcmp(a[3], "-") ? a[3] : NULL, -1, a[2], NULL, -1, stderr};
+    int opt = a[5] ? atoi(a[5]) : -1;
+    aae_jit_request req = {a[0], a[1], &ov, strcmp(a[3], "-") ? a[3] : NULL, opt, a[2], NULL, -1, stderr};
     aae_jit_result r;
     if (aae_jit_get_library(&req, &r, &err) != AAE_OK)
         return fail(&err);
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
             return dev ? fail(&err) : 1;
         return 0;
     }
-    if (argc == 7 && !strcmp(argv[1], "jit"))
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "jit"))
         return jit(argv + 2);
     fprintf(stderr, "usage: see the comment at the top of compile_tool.c\n");
     return 2;

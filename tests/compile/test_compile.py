@@ -228,7 +228,7 @@ def case_archive(c):
         tars = []
         for arch in ("llama", "gemma"):
             out = os.path.join(c.work, "am-%s-%s.tar" % (arch, dev))
-            c.compile(c.model(arch), dev, out, ["--system-lib-prefix", arch + "_lib"])
+            c.compile(c.model(arch), dev, out, ["--system-lib-prefix", arch + "_lib", "--opt", "O1"])
             tars.append(out)
         lib = os.path.join(c.work, "libmodel_%s.a" % dev)
         run([c.tool, "mklib", lib, dev, "0"] + tars)
@@ -345,7 +345,8 @@ def case_qemu(c):
 def jit(c, env, ext="tar", prefix="-", overrides="-", ok=True, model=None):
     e = dict(c.env)
     e.update(env)
-    r = run([c.tool, "jit", model or c.model("llama"), "linux", ext, prefix, overrides], env=e, ok=False)
+    # -O1: the cache logic does not depend on the optimisation level, and it is faster
+    r = run([c.tool, "jit", model or c.model("llama"), "linux", ext, prefix, overrides, "1"], env=e, ok=False)
     if ok and r.returncode != 0:
         raise RuntimeError("jit failed: " + r.stderr)
     out = dict(ln.split(" ", 1) for ln in r.stdout.splitlines() if " " in ln)
@@ -402,7 +403,7 @@ def case_jit(c):
     home2 = os.path.join(c.work, "jit-home-race")
     shutil.rmtree(home2, ignore_errors=True)
     e = dict(os.environ, SPHERE_AAE_HOME=home2, **c.env)
-    cmd = [c.tool, "jit", c.model("gemma"), "linux", "tar", "-", "-"]
+    cmd = [c.tool, "jit", c.model("gemma"), "linux", "tar", "-", "-", "1"]
     procs = [subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate() for p in procs]
     check(all(p.returncode == 0 for p in procs), "concurrent compiles both succeed: %s" % [o[1] for o in outs])

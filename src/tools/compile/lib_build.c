@@ -151,9 +151,24 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* Compiles one source (absolute path) for slice s and records the object. */
-static aae_status compile_one(build_ctx *c, int s, const char *src, const char *stem, const char *config_h,
-                              aae_error *err)
+/* Parallel compiles: at most this many compilers at once ($SPHERE_AAE_COMPILE_JOBS, else
+ * the online CPUs, at most 8). */
+static int job_limit(void)
+{
+    const char *e = getenv("SPHERE_AAE_COMPILE_JOBS");
+    long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+typedef struct pending {
+    aae_job job;
+    size_t obj;     /* index into c->objs */
+    int is_desc;
+} pending;
+
+/* Records the object of one source and starts its compiler. */
+static aae_status start_one(build_ctx *c, int s, const char *src, const char *stem, const char *config_h, pending *p,
+                            aae_error *err)
 {
     const aae_lib_build_args *a = c->a;
     const aae_slice *sl = &a->device->slices[s];
@@ -171,23 +186,69 @@ static aae_status compile_one(build_ctx *c, int s, const char *src, const char *
     aae_pathf(inc_pub, sizeof inc_pub, "-I%s/include", a->source_root);
     const char *extra[] = {"-DAAE_SPEC", "-include", config_h, inc_rt, inc_pub, NULL};
     remember(c, o->path);
-    aae_status st = aae_compile_c(a->cc, sl, a->opt_level, src, o->path, extra, a->diag, err);
+    p->obj = c->nobjs - 1;
+    p->is_desc = strcmp(stem, "aae_model_lib") == 0;
+    return aae_compile_c_start(a->cc, sl, a->opt_level, src, o->path, extra, &p->job, err);
+}
+
+/* Waits for one compile, then reads its object back and checks it. */
+static aae_status finish_one(build_ctx *c, int s, pending *p, aae_error *err)
+{
+    const aae_lib_build_args *a = c->a;
+    aae_status st = aae_job_finish(&p->job, a->diag, err);
     if (st != AAE_OK)
         return st;
+    const built_obj *o = &c->objs[p->obj];
     aae_obj_info *infos = realloc(c->infos, (c->ninfos + 1) * sizeof *infos);
     if (!infos)
         return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     c->infos = infos;
     aae_obj_info info;
-    st = aae_obj_read_file(o->path, &info, err);
-    if (st != AAE_OK)
+    if ((st = aae_obj_read_file(o->path, &info, err)) != AAE_OK)
         return st;
     c->infos[c->ninfos++] = info;
     int has_desc = 0;
-    st = aae_lib_check_object(&info, o->member, sl, a->device->format, a->plan->prefix, 0, &has_desc, err);
-    if (st == AAE_OK && strcmp(stem, "aae_model_lib") == 0 && !has_desc)
+    st = aae_lib_check_object(&info, o->member, &a->device->slices[s], a->device->format, a->plan->prefix, 0,
+                              &has_desc, err);
+    if (st == AAE_OK && p->is_desc && !has_desc)
         st = aae_error_set(err, AAE_ERR_INTERNAL, "%s: the descriptor %s%s is missing", o->member, a->plan->prefix,
                            AAE_MODEL_LIB_SUFFIX);
+    return st;
+}
+
+/* Compiles srcs (absolute paths; stems name the objects) with at most job_limit()
+ * compilers running; the first failure stops new starts and is reported. */
+static aae_status compile_all(build_ctx *c, int s, char **srcs, char **stems, size_t n, const char *config_h,
+                              aae_error *err)
+{
+    int limit = job_limit();
+    pending *run = calloc((size_t)limit, sizeof *run);
+    if (!run)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    aae_status st = AAE_OK;
+    size_t next = 0;
+    int active = 0, head = 0;
+    while (next < n || active > 0) {
+        while (st == AAE_OK && next < n && active < limit) {
+            pending *p = &run[(head + active) % limit];
+            if ((st = start_one(c, s, srcs[next], stems[next], config_h, p, err)) != AAE_OK)
+                break;
+            next++;
+            active++;
+        }
+        if (active == 0)
+            break;
+        pending *p = &run[head]; /* finish in start order, so messages are deterministic */
+        if (st == AAE_OK)
+            st = finish_one(c, s, p, err);
+        else
+            aae_job_abandon(&p->job);
+        head = (head + 1) % limit;
+        active--;
+        if (st != AAE_OK)
+            next = n;
+    }
+    free(run);
     return st;
 }
 
@@ -214,16 +275,37 @@ static aae_status build_slice(build_ctx *c, int s, const aae_lib_sources *srcs, 
         st = write_text(c, desc_c, &b, err);
     }
     aae_buf_free(&b);
+    size_t n = srcs->n + 1;
+    char **paths = calloc(n, sizeof *paths), **stems = calloc(n, sizeof *stems);
+    if (st == AAE_OK && (!paths || !stems))
+        st = aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < srcs->n && st == AAE_OK; i++) {
-        char src[4300], stem[256];
-        aae_path_join(src, sizeof src, a->source_root, srcs->files[i]);
-        snprintf(stem, sizeof stem, "%.*s", (int)(strlen(base_name(srcs->files[i])) - 2), base_name(srcs->files[i]));
-        st = compile_one(c, s, src, stem, config_h, err);
+        const char *base = base_name(srcs->files[i]);
+        paths[i] = malloc(4300);
+        stems[i] = malloc(256);
+        if (!paths[i] || !stems[i]) {
+            st = aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+            break;
+        }
+        aae_path_join(paths[i], 4300, a->source_root, srcs->files[i]);
+        snprintf(stems[i], 256, "%.*s", (int)(strlen(base) - 2), base);
+    }
+    if (st == AAE_OK) {
+        paths[n - 1] = strdup(desc_c);
+        stems[n - 1] = strdup("aae_model_lib");
+        if (!paths[n - 1] || !stems[n - 1])
+            st = aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     }
     if (st == AAE_OK)
-        st = compile_one(c, s, desc_c, "aae_model_lib", config_h, err);
+        st = compile_all(c, s, paths, stems, n, config_h, err);
     if (st == AAE_OK)
         st = aae_lib_check_resolved(c->infos, c->ninfos, a->plan->prefix, err);
+    for (size_t i = 0; i < n && paths && stems; i++) {
+        free(paths[i]);
+        free(stems[i]);
+    }
+    free(paths);
+    free(stems);
     free_infos(c);
     return st;
 }

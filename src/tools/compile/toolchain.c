@@ -59,8 +59,10 @@ const char *aae_device_list(void) { return "iphone, iphone-simulator, android, l
 
 /* --------------------------------------------------------------- running --- */
 
-aae_status aae_run_capture(const char *const *argv, aae_buf *output, int *exit_code, aae_error *err)
+aae_status aae_job_start(const char *const *argv, const char *what, aae_job *job, aae_error *err)
 {
+    memset(job, 0, sizeof *job);
+    job->fd = -1;
     char tmpl[] = "/tmp/aae_tool_out_XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0)
@@ -72,67 +74,94 @@ aae_status aae_run_capture(const char *const *argv, aae_buf *output, int *exit_c
     posix_spawn_file_actions_adddup2(&fa, fd, 1);
     posix_spawn_file_actions_adddup2(&fa, fd, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    int rc = posix_spawnp(&job->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         close(fd);
         return aae_error_set(err, AAE_ERR_NOT_FOUND, "cannot run '%s': %s", argv[0], strerror(rc));
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    job->fd = fd;
+    aae_buf_init(&job->cmd);
+    for (size_t i = 0; argv[i]; i++) {
+        if (i)
+            aae_buf_putc(&job->cmd, ' ');
+        aae_buf_puts(&job->cmd, argv[i]);
     }
-    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    if (output) {
-        char chunk[8192];
-        ssize_t n;
-        lseek(fd, 0, SEEK_SET);
-        while ((n = read(fd, chunk, sizeof chunk)) > 0)
-            aae_buf_append(output, chunk, (size_t)n);
-        if (!output->data)
-            aae_buf_append(output, "", 0);
-    }
-    close(fd);
+    snprintf(job->what, sizeof job->what, "%s", what);
     return AAE_OK;
 }
 
-static void join_argv(const char *const *argv, aae_buf *b)
+static int job_wait(aae_job *job, aae_buf *output)
 {
-    for (size_t i = 0; argv[i]; i++) {
-        if (i)
-            aae_buf_putc(b, ' ');
-        aae_buf_puts(b, argv[i]);
+    int status = 0;
+    while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR) {
     }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    char chunk[8192];
+    ssize_t n;
+    lseek(job->fd, 0, SEEK_SET);
+    while ((n = read(job->fd, chunk, sizeof chunk)) > 0)
+        aae_buf_append(output, chunk, (size_t)n);
+    if (!output->data)
+        aae_buf_append(output, "", 0);
+    close(job->fd);
+    job->fd = -1;
+    return code;
 }
 
-/* Runs a compiler command; on failure shows its output in full and builds the error. */
-static aae_status run_tool(const char *const *argv, const char *what, FILE *diag, aae_error *err)
+aae_status aae_job_finish(aae_job *job, FILE *diag, aae_error *err)
 {
     aae_buf out;
     aae_buf_init(&out);
-    int code = 0;
-    aae_status st = aae_run_capture(argv, &out, &code, err);
-    if (st != AAE_OK) {
-        aae_buf_free(&out);
-        return st;
-    }
+    int code = job_wait(job, &out);
+    aae_status st = AAE_OK;
     FILE *f = diag ? diag : stderr;
     size_t keep = out.len > 1500 ? 1500 : out.len;
     /* Success: warnings go to diag. Failure: the output goes into the error (all of it
      * when short; else its last part, with all of it written to diag first). */
     if (out.len && (code == 0 || keep < out.len))
         fwrite(out.data, 1, out.len, f);
-    if (code != 0) {
-        aae_buf cmd;
-        aae_buf_init(&cmd);
-        join_argv(argv, &cmd);
-        st = aae_error_set(err, AAE_ERR_IO, "%s failed (exit status %d). Command: %s\nCompiler output%s:\n%s", what,
-                           code, cmd.data ? cmd.data : "", keep < out.len ? " (last part; all of it is above)" : "",
+    if (code != 0)
+        st = aae_error_set(err, AAE_ERR_IO, "%s failed (exit status %d). Command: %s\nCompiler output%s:\n%s",
+                           job->what, code, job->cmd.data ? job->cmd.data : "",
+                           keep < out.len ? " (last part; all of it is above)" : "",
                            out.data ? out.data + (out.len - keep) : "(none)");
-        aae_buf_free(&cmd);
-    }
     aae_buf_free(&out);
+    aae_buf_free(&job->cmd);
     return st;
+}
+
+void aae_job_abandon(aae_job *job)
+{
+    if (job->fd < 0)
+        return;
+    aae_buf out;
+    aae_buf_init(&out);
+    job_wait(job, &out);
+    aae_buf_free(&out);
+    aae_buf_free(&job->cmd);
+}
+
+aae_status aae_run_capture(const char *const *argv, aae_buf *output, int *exit_code, aae_error *err)
+{
+    aae_job job;
+    aae_status st = aae_job_start(argv, argv[0], &job, err);
+    if (st != AAE_OK)
+        return st;
+    aae_buf tmp;
+    aae_buf_init(&tmp);
+    *exit_code = job_wait(&job, output ? output : &tmp);
+    aae_buf_free(&tmp);
+    aae_buf_free(&job.cmd);
+    return AAE_OK;
+}
+
+/* Runs a tool to completion (aae_job_start + aae_job_finish). */
+static aae_status run_tool(const char *const *argv, const char *what, FILE *diag, aae_error *err)
+{
+    aae_job job;
+    aae_status st = aae_job_start(argv, what, &job, err);
+    return st == AAE_OK ? aae_job_finish(&job, diag, err) : st;
 }
 
 /* ------------------------------------------------------------- compiler --- */
@@ -223,8 +252,8 @@ void aae_compiler_free(aae_compiler *c)
     }
 }
 
-aae_status aae_compile_c(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
-                         const char *obj, const char *const *extra_args, FILE *diag, aae_error *err)
+aae_status aae_compile_c_start(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
+                               const char *obj, const char *const *extra_args, aae_job *job, aae_error *err)
 {
     static const char *const optflags[] = {"-O0", "-O1", "-O2", "-O3"};
     char target[128];
@@ -250,7 +279,15 @@ aae_status aae_compile_c(const aae_compiler *cc, const aae_slice *slice, int opt
     argv[n] = NULL;
     char what[256];
     snprintf(what, sizeof what, "compiling for %s", slice->triple);
-    return run_tool(argv, what, diag, err);
+    return aae_job_start(argv, what, job, err);
+}
+
+aae_status aae_compile_c(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
+                         const char *obj, const char *const *extra_args, FILE *diag, aae_error *err)
+{
+    aae_job job;
+    aae_status st = aae_compile_c_start(cc, slice, opt_level, src, obj, extra_args, &job, err);
+    return st == AAE_OK ? aae_job_finish(&job, diag, err) : st;
 }
 
 aae_status aae_link_shared(const aae_compiler *cc, const aae_slice *slice, const char *const *objs, size_t nobjs,

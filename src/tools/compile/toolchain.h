@@ -34,6 +34,7 @@
 #define AAE_TOOLS_TOOLCHAIN_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base/buf.h"
 #include "base/error.h"
@@ -79,6 +80,22 @@ typedef struct aae_compiler {
 aae_status aae_compiler_detect(aae_compiler *out, aae_error *err);
 void aae_compiler_free(aae_compiler *c);
 
+/* A started child process whose stdout and stderr go to a temporary file. */
+typedef struct aae_job {
+    pid_t pid;
+    int fd;
+    aae_buf cmd;   /* the command line, for messages */
+    char what[256];
+} aae_job;
+
+/* Starts argv (argv[0] looked up on PATH); `what` names it in messages. */
+aae_status aae_job_start(const char *const *argv, const char *what, aae_job *job, aae_error *err);
+/* Waits for the job. Success: its output (warnings) goes to diag (stderr when NULL).
+ * Failure: an error with the command and the program's own output. */
+aae_status aae_job_finish(aae_job *job, FILE *diag, aae_error *err);
+/* Waits for a started job and discards it (cleanup after another failure). */
+void aae_job_abandon(aae_job *job);
+
 /* Runs argv (argv[0] looked up on PATH), capturing stdout and stderr together into
  * output. *exit_code is the exit status (or 128 + signal). Fails only if the program
  * could not be started. */
@@ -90,6 +107,10 @@ aae_status aae_run_capture(const char *const *argv, aae_buf *output, int *exit_c
  * are written to diag too. */
 aae_status aae_compile_c(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
                          const char *obj, const char *const *extra_args, FILE *diag, aae_error *err);
+
+/* aae_compile_c's first half: starts the compiler and returns at once. */
+aae_status aae_compile_c_start(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
+                               const char *obj, const char *const *extra_args, aae_job *job, aae_error *err);
 
 /* Links objects into a shared object for a linux slice (clang -shared -fuse-ld=lld). */
 aae_status aae_link_shared(const aae_compiler *cc, const aae_slice *slice, const char *const *objs, size_t nobjs,
