@@ -39,13 +39,53 @@ static void axpy(float *y, float a, const float *x, int32_t n)
         y[i] += a * x[i];
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define T256 __attribute__((target("avx2,fma")))
+T256 static float dot_avx2(const float *x, const float *y, int32_t n)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    a0 = _mm256_add_ps(a0, a1);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    float r = _mm_cvtss_f32(s);
+    for (; i < n; i++)
+        r += x[i] * y[i];
+    return r;
+}
+
+T256 static void axpy_avx2(float *y, float a, const float *x, int32_t n)
+{
+    __m256 av = _mm256_set1_ps(a);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+#endif
+
+typedef struct vec_ops {
+    float (*dot)(const float *, const float *, int32_t);
+    void (*axpy)(float *, float, const float *, int32_t);
+} vec_ops;
+
 typedef struct attn_call {
     const aae_attn_args *a;
+    vec_ops ops;
     uint8_t *scratch;
     size_t per_task;
 } attn_call;
 
-static void one_head(const aae_attn_args *a, int32_t i, int32_t h, float *sc)
+static void one_head(const aae_attn_args *a, const vec_ops *ops, int32_t i, int32_t h, float *sc)
 {
     int32_t d = a->head_dim, kvw = a->n_kv * d;
     int32_t kvh = h / (a->n_heads / a->n_kv);
@@ -67,7 +107,7 @@ static void one_head(const aae_attn_args *a, int32_t i, int32_t h, float *sc)
             sc[s] = aae_bits_to_f32(0xff800000u);
             continue;
         }
-        sc[s] = dot(q, k, d) * a->scale;
+        sc[s] = ops->dot(q, k, d) * a->scale;
         if (sc[s] > mx)
             mx = sc[s];
     }
@@ -86,7 +126,7 @@ static void one_head(const aae_attn_args *a, int32_t i, int32_t h, float *sc)
             continue;
         const float *v = s < a->n_cached ? a->vcache + (size_t)s * kvw + (size_t)kvh * d
                                          : a->vc + (size_t)(s - a->n_cached) * a->ldkv + (size_t)kvh * d;
-        axpy(o, sc[s] * inv, v, d);
+        ops->axpy(o, sc[s] * inv, v, d);
     }
 }
 
@@ -98,13 +138,17 @@ static void attn_task(void *arg, int32_t task, int32_t n_tasks)
     int32_t p0 = (int32_t)((int64_t)total * task / n_tasks), p1 = (int32_t)((int64_t)total * (task + 1) / n_tasks);
     float *sc = (float *)(c->scratch + (size_t)task * c->per_task);
     for (int32_t p = p0; p < p1; p++)
-        one_head(a, p / a->n_heads, p % a->n_heads, sc);
+        one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc);
 }
 
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
 {
     int32_t n_threads = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
-    attn_call c = {.a = a, .scratch = scratch};
+    attn_call c = {.a = a, .scratch = scratch, .ops = {dot, axpy}};
+#if defined(__x86_64__)
+    if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))
+        c.ops = (vec_ops){dot_avx2, axpy_avx2};
+#endif
     c.per_task = ((size_t)(a->n_cached + a->m) * 4 + 63) & ~(size_t)63;
     int32_t total = a->m * a->n_heads;
     int32_t n_tasks = n_threads < total ? n_threads : total;

@@ -7,7 +7,21 @@
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-static size_t task_bytes(int32_t k) { return align64((size_t)AAE_MM_TILE * (size_t)aae_mm_kpad(k) * 4 + 256); }
+static int32_t xt_cols(int32_t m) { return (m + 63) / 64 * 64; }
+
+/* Per task: AAE_MM_TILE dequantized rows; for the transposed prefill kernel also
+ * a block of AAE_MM_XT_ROWS x xt_cols(m) results. */
+static size_t task_bytes(int32_t m, int32_t k)
+{
+    size_t rows = (size_t)AAE_MM_TILE * (size_t)aae_mm_kpad(k) * 4;
+    size_t xt = (size_t)AAE_MM_TILE * AAE_MM_KBLOCK * 4 + (size_t)AAE_MM_XT_ROWS * (size_t)xt_cols(m) * 4;
+    return align64((rows > xt ? rows : xt) + 256);
+}
+
+static size_t xt_bytes(int32_t m, int32_t k)
+{
+    return m >= AAE_MM_XT_MIN_M ? align64((size_t)aae_mm_kpad(k) * (size_t)xt_cols(m) * 4) : 0;
+}
 
 static size_t x16_bytes(int32_t k) { return align64((size_t)aae_mm_kpad(k) * 2) + align64((size_t)aae_mm_kpad(k) / 8); }
 
@@ -15,7 +29,8 @@ size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
 {
     if (n_threads < 1)
         n_threads = 1;
-    return align64((size_t)m * (size_t)aae_mm_kpad(k) * 4) + x16_bytes(k) + (size_t)n_threads * task_bytes(k);
+    return align64((size_t)m * (size_t)aae_mm_kpad(k) * 4) + x16_bytes(k) + xt_bytes(m, k) +
+           (size_t)n_threads * task_bytes(m, k);
 }
 
 /* x (kp values, nibble order) as int16 with one scale per group of 32:
@@ -137,8 +152,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     j->m = m;
     j->w = w;
     j->bias = bias;
-    j->task_bytes = task_bytes(w->k);
-    j->task_scratch = s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k);
+    j->task_bytes = task_bytes(m, w->k);
+    j->task_scratch = s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k) + xt_bytes(m, w->k);
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
         int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32;
@@ -151,6 +166,19 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
             j->x16 = (const int16_t *)q;
             j->xscale = (const float *)(q + align64((size_t)kp * 2));
+        }
+        if (m >= AAE_MM_XT_MIN_M && (kc->cpu & AAE_CPU_AVX512)) {
+            float *xt = (float *)(s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k));
+            int32_t ld = xt_cols(m);
+            for (int32_t t = 0; t < kp; t++) {
+                float *row = xt + (size_t)t * ld;
+                for (int32_t i = 0; i < m; i++)
+                    row[i] = xp[(size_t)i * kp + t];
+                for (int32_t i = m; i < ld; i++)
+                    row[i] = 0.0f;
+            }
+            j->xt = xt;
+            j->ldxt = ld;
         }
     }
     c.n_tiles = (w->n + AAE_MM_TILE - 1) / AAE_MM_TILE;

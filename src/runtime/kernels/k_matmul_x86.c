@@ -254,6 +254,135 @@ T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int3
     }
 }
 
+/* Groups [k0, k1) of row r as float32 in path order into out (k1 - k0 values,
+ * zero past the row's data). k0 is a multiple of AAE_MM_KBLOCK. */
+T512 static void deq_range_512(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out)
+{
+    int32_t done = k0;
+    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+        int32_t ng = (w->k + 31) / 32, g1 = k1 / 32 < ng ? k1 / 32 : ng;
+        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+        for (int32_t g = k0 / 32; g < g1; g++) {
+            __m512 lo, hi, s = _mm512_set1_ps(scale_of(w, (size_t)r * ng + g));
+            q4_group_512(qb + 16 * g, &lo, &hi);
+            _mm512_storeu_ps(out + 32 * g - k0, _mm512_mul_ps(lo, s));
+            _mm512_storeu_ps(out + 32 * g - k0 + 16, _mm512_mul_ps(hi, s));
+            done = 32 * (g + 1);
+        }
+    } else if (w->type == AAE_W_Q3F16) {
+        int32_t ng = (w->k + 39) / 40, g1 = k1 / 40 < ng ? k1 / 40 : ng;
+        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+        for (int32_t g = k0 / 40; g < g1; g++) {
+            __m512 c[3], s = _mm512_set1_ps(_cvtsh_ss(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+            q3_group_512(q + 4 * g, c);
+            _mm512_storeu_ps(out + 40 * g - k0, _mm512_mul_ps(c[0], s));
+            _mm512_storeu_ps(out + 40 * g - k0 + 16, _mm512_mul_ps(c[1], s));
+            _mm256_storeu_ps(out + 40 * g - k0 + 32, _mm512_castps512_ps256(_mm512_mul_ps(c[2], s)));
+            done = 40 * (g + 1);
+        }
+    } else {
+        int32_t e = k1 < w->k ? k1 : w->k;
+        size_t base = (size_t)r * w->k;
+        for (int32_t t = k0; t < e; t++) {
+            float v;
+            if (w->type == AAE_W_F32)
+                v = ((const float *)w->q)[base + t];
+            else if (w->type == AAE_W_F16)
+                v = _cvtsh_ss(((const uint16_t *)w->q)[base + t]);
+            else
+                v = aae_k_bf16_to_f32(((const uint16_t *)w->q)[base + t]);
+            out[t - k0] = v;
+        }
+        done = e > k0 ? e : k0;
+    }
+    for (int32_t t = done; t < k1; t++)
+        out[t - k0] = 0.0f;
+}
+
+#define XT_FMA4(q, b)                                                                                     \
+    do {                                                                                                   \
+        a##q##0 = _mm512_fmadd_ps(b, x0, a##q##0);                                                         \
+        a##q##1 = _mm512_fmadd_ps(b, x1, a##q##1);                                                         \
+        a##q##2 = _mm512_fmadd_ps(b, x2, a##q##2);                                                         \
+        a##q##3 = _mm512_fmadd_ps(b, x3, a##q##3);                                                         \
+    } while (0)
+
+/* Stores (first k-block) or adds 64 token results into a row of the result block. */
+T512 static inline void xt_acc(float *dst, int first, __m512 v0, __m512 v1, __m512 v2, __m512 v3)
+{
+    if (!first) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(dst));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(dst + 16));
+        v2 = _mm512_add_ps(v2, _mm512_loadu_ps(dst + 32));
+        v3 = _mm512_add_ps(v3, _mm512_loadu_ps(dst + 48));
+    }
+    _mm512_storeu_ps(dst, v0);
+    _mm512_storeu_ps(dst + 16, v1);
+    _mm512_storeu_ps(dst + 32, v2);
+    _mm512_storeu_ps(dst + 48, v3);
+}
+
+/* 4 weight rows (wt, kn values each) x 64 tokens from column ib of x^T, 16
+ * accumulators in registers. */
+T512 static void xt_block_512(const aae_mm_job *j, const float *wt, int32_t kn, int32_t k0, int32_t ld, int32_t ib,
+                              float *res, int first)
+{
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    const float *xc = j->xt + (size_t)k0 * ld + ib;
+    const float *w0 = wt, *w1 = wt + kn, *w2 = wt + 2 * (size_t)kn, *w3 = wt + 3 * (size_t)kn;
+    for (int32_t k = 0; k < kn; k++, xc += ld) {
+        __m512 x0 = _mm512_loadu_ps(xc), x1 = _mm512_loadu_ps(xc + 16);
+        __m512 x2 = _mm512_loadu_ps(xc + 32), x3 = _mm512_loadu_ps(xc + 48);
+        __m512 b = _mm512_set1_ps(w0[k]);
+        XT_FMA4(0, b);
+        b = _mm512_set1_ps(w1[k]);
+        XT_FMA4(1, b);
+        b = _mm512_set1_ps(w2[k]);
+        XT_FMA4(2, b);
+        b = _mm512_set1_ps(w3[k]);
+        XT_FMA4(3, b);
+    }
+    xt_acc(res + ib, first, a00, a01, a02, a03);
+    xt_acc(res + ld + ib, first, a10, a11, a12, a13);
+    xt_acc(res + 2 * (size_t)ld + ib, first, a20, a21, a22, a23);
+    xt_acc(res + 3 * (size_t)ld + ib, first, a30, a31, a32, a33);
+}
+
+/* Prefill on AVX-512: y^T blocks as outer products of dequantized weight
+ * elements (broadcast) and columns of x^T: 4 weight rows x 64 tokens in 16
+ * accumulators; k-blocked so that an x^T block stays in L2. Results of
+ * AAE_MM_XT_ROWS rows are gathered in scratch, then written to y one token row
+ * at a time (contiguous: strided single stores into y thrash the L1 sets). */
+T512 static void run_xt_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int32_t kp = aae_mm_kpad(w->k), ld = j->ldxt;
+    float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
+    float *res = wt + (size_t)AAE_MM_TILE * AAE_MM_KBLOCK;
+    for (int32_t rg = n0; rg < n1; rg += AAE_MM_XT_ROWS) {
+        int32_t rows = n1 - rg < AAE_MM_XT_ROWS ? n1 - rg : AAE_MM_XT_ROWS;
+        for (int32_t k0 = 0; k0 < kp; k0 += AAE_MM_KBLOCK) {
+            int32_t kn = k0 + AAE_MM_KBLOCK < kp ? AAE_MM_KBLOCK : kp - k0;
+            for (int32_t r0 = 0; r0 < rows; r0 += AAE_MM_TILE) {
+                for (int32_t t = 0; t < AAE_MM_TILE; t++)
+                    if (r0 + t < rows)
+                        deq_range_512(w, rg + r0 + t, k0, k0 + kn, wt + (size_t)t * kn);
+                    else
+                        for (int32_t i = 0; i < kn; i++)
+                            wt[(size_t)t * kn + i] = 0.0f;
+                for (int32_t ib = 0; ib < j->m; ib += 64)
+                    xt_block_512(j, wt, kn, k0, ld, ib, res + (size_t)r0 * ld, k0 == 0);
+            }
+        }
+        for (int32_t i = 0; i < j->m; i++) {
+            float *y = j->y + (size_t)i * j->ldy + rg;
+            for (int32_t q = 0; q < rows; q++)
+                y[q] = res[(size_t)q * ld + i];
+        }
+    }
+}
+
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
@@ -275,6 +404,10 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
                 j->y[r] = dot(w, r, j->xp);
             return 1;
         }
+    }
+    if (j->xt) {
+        run_xt_512(j, task, n0, n1);
+        return 1;
     }
     int32_t kp = aae_mm_kpad(w->k);
     float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);

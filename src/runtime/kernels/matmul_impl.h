@@ -18,6 +18,9 @@
 #include "kernels/kernels.h"
 
 #define AAE_MM_TILE 4
+#define AAE_MM_XT_MIN_M 16
+#define AAE_MM_XT_ROWS 16 /* weight rows whose results are gathered before writing y */
+#define AAE_MM_KBLOCK 2080 /* k-block of the transposed prefill kernel: 65 groups of 32, 52 of 40 */
 
 typedef struct aae_mm_job {
     float *y;
@@ -30,6 +33,10 @@ typedef struct aae_mm_job {
      * x16[t] * xscale[t / 32] ~= xp[t] (kp values and kp / 32 scales), or NULL */
     const int16_t *x16;
     const float *xscale;
+    /* m >= AAE_MM_XT_MIN_M on AVX-512: xp transposed, [kp][ldxt] with ldxt = m
+     * rounded up to 64 (zero columns past m), or NULL */
+    const float *xt;
+    int32_t ldxt;
     int32_t m;
     const aae_wmat *w;
     const aae_vec *bias;
