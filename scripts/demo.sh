@@ -7,3 +7,5 @@ bash scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)"
 ./build/bin/sphere_aae --version
+# Package a converted model for linux, build a chat app from dist/ alone, and chat with it.
+bash scripts/package_demo.sh build
