@@ -64,6 +64,7 @@ class Ctx:
         self.cli = a.cli
         self.tool = a.tool
         self.runtime = a.runtime
+        self.link_flags = a.link_flags.split()
         self.src = a.src
         self.aae = a.aae
         self.work = a.work
@@ -254,6 +255,8 @@ def generic_ids(c, model):
 
 
 def build_runner(c, lib, out, cc="cc", runtime=None, extra=()):
+    if runtime is None:
+        extra = list(extra) + c.link_flags
     run([cc, "-O2", "-std=c11", "-I", os.path.join(c.src, "include"),
          os.path.join(c.src, "tests", "compile", "run_model_lib.c"),
          "-Wl,-u,aae_model_lib_registry", lib, runtime or c.runtime, "-lm", "-lpthread", "-o", out] + list(extra))
@@ -482,6 +485,7 @@ def main():
     p.add_argument("--aae", required=True, help="converted models (fixture converted_models)")
     p.add_argument("--work", required=True)
     p.add_argument("--case", required=True, choices=sorted(CASES))
+    p.add_argument("--link-flags", default="", help="extra flags for linking against --runtime (sanitizers)")
     a = p.parse_args()
     a.work = os.path.join(a.work, a.case)
     c = Ctx(a)

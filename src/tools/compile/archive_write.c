@@ -215,7 +215,8 @@ static void put_bsd_header(aae_buf *b, const char *name, size_t total_size)
 static aae_status build_bsd(const aae_ar_input *m, size_t n, sym_list *s, aae_buf *out, aae_error *err)
 {
     static const char *symdef = "__.SYMDEF SORTED";
-    qsort(s->v, s->n, sizeof *s->v, cmp_sym);
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, cmp_sym);
     size_t strbytes = 0;
     for (size_t i = 0; i < s->n; i++)
         strbytes += strlen(s->v[i].name) + 1;

@@ -82,7 +82,8 @@ aae_status aae_lib_sources_list(const char *root, int headers_too, aae_lib_sourc
         }
         closedir(dp);
     }
-    qsort(s->files, s->n, sizeof *s->files, cmp_str);
+    if (s->n)
+        qsort(s->files, s->n, sizeof *s->files, cmp_str);
     return AAE_OK;
 }
 

@@ -89,7 +89,8 @@ aae_status aae_tar_build(const aae_tar_input *files, size_t n, aae_buf *out, aae
         octal(h + 148, 7, sum); /* six digits, NUL ... */
         h[155] = ' ';           /* ... and a space, as POSIX tar writes it */
         aae_buf_append(out, h, BLOCK);
-        aae_buf_append(out, files[i].data, files[i].size);
+        if (files[i].size)
+            aae_buf_append(out, files[i].data, files[i].size);
         aae_buf_append(out, zeros, (BLOCK - files[i].size % BLOCK) % BLOCK);
     }
     aae_buf_append(out, zeros, BLOCK);
