@@ -14,9 +14,13 @@
  *      (1 = all; the token that crosses top_p is kept), renormalise, draw one.
  *
  * The random source is the PRNG below (xoshiro256** seeded through splitmix64),
- * so a seed gives the same draws on every platform. The draw itself compares a
- * uniform double with float probabilities computed with expf, so the same seed
- * gives the same tokens wherever the logits and expf agree.
+ * so a seed gives the same draws on every platform. Weights use our own exp
+ * (no libm, the same in every SIMD lane), so the same seed gives the same
+ * tokens wherever the logits agree.
+ *
+ * Cost: greedy is one pass; sampling one 4-lane SIMD exp pass; top_p keeps only
+ * tokens that can be in the nucleus and pops them from a heap until the mass is
+ * reached (O(V + k log V) for a nucleus of k); top_k a k-heap (O(V log k)).
  *
  * Memory: every buffer is sized once from the vocabulary at creation; a step
  * never allocates.
@@ -76,7 +80,7 @@ void aae_sampler_apply_penalties(const aae_sampler *s, float *logits);
 /* The final distribution of step 5 (after steps 1-3 are applied in place on
  * logits): the candidate ids with their renormalised probabilities, in order
  * of decreasing probability when top_k or top_p is active (ties: lower id
- * first), else every non-NaN id in id order. Returns the count; the arrays belong to the
+ * first), else every id of non-zero weight in id order. Returns the count; the arrays belong to the
  * sampler and stay valid until its next call. For temperature 0 it is the
  * argmax with probability 1. */
 size_t aae_sampler_distribution(aae_sampler *s, float *logits, const int32_t **ids, const float **probs);
