@@ -81,6 +81,7 @@ typedef struct vec_ops {
 typedef struct attn_call {
     const aae_attn_args *a;
     vec_ops ops;
+    int32_t per; /* (token, head) pairs per task */
     uint8_t *scratch;
     size_t per_task;
 } attn_call;
@@ -130,13 +131,12 @@ static void one_head(const aae_attn_args *a, const vec_ops *ops, int32_t i, int3
     }
 }
 
-static void attn_task(void *arg, int32_t task, int32_t n_tasks)
+static void attn_task(void *arg, int32_t task, int32_t thread)
 {
     const attn_call *c = arg;
     const aae_attn_args *a = c->a;
-    int32_t total = a->m * a->n_heads;
-    int32_t p0 = (int32_t)((int64_t)total * task / n_tasks), p1 = (int32_t)((int64_t)total * (task + 1) / n_tasks);
-    float *sc = (float *)(c->scratch + (size_t)task * c->per_task);
+    int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
+    float *sc = (float *)(c->scratch + (size_t)thread * c->per_task);
     for (int32_t p = p0; p < p1; p++)
         one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc);
 }
@@ -151,9 +151,12 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
 #endif
     c.per_task = ((size_t)(a->n_cached + a->m) * 4 + 63) & ~(size_t)63;
     int32_t total = a->m * a->n_heads;
-    int32_t n_tasks = n_threads < total ? n_threads : total;
-    if (n_tasks <= 1 || !kc->th || !kc->th->parallel_for)
-        attn_task(&c, 0, 1);
+    int32_t parts = n_threads > 1 ? 4 * n_threads : 1;
+    c.per = (total + parts - 1) / parts;
+    int32_t n_tasks = (total + c.per - 1) / c.per;
+    if (n_tasks <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
+        for (int32_t t = 0; t < n_tasks; t++)
+            attn_task(&c, t, 0);
     else
         kc->th->parallel_for(kc->th->pool, attn_task, &c, n_tasks);
 }

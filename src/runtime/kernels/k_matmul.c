@@ -99,23 +99,20 @@ void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_
 typedef struct mm_call {
     const aae_kctx *kc;
     aae_mm_job job;
-    int32_t n_tiles;
+    int32_t chunk_rows;
 } mm_call;
 
-static void mm_task(void *arg, int32_t task, int32_t n_tasks)
+/* One task = one chunk of rows; scratch belongs to the thread. */
+static void mm_task(void *arg, int32_t ch, int32_t thread)
 {
     const mm_call *c = arg;
     const aae_mm_job *j = &c->job;
-    int32_t t0 = (int32_t)((int64_t)c->n_tiles * task / n_tasks);
-    int32_t t1 = (int32_t)((int64_t)c->n_tiles * (task + 1) / n_tasks);
-    int32_t n0 = t0 * AAE_MM_TILE, n1 = t1 * AAE_MM_TILE;
+    int32_t n0 = ch * c->chunk_rows, n1 = n0 + c->chunk_rows;
     if (n1 > j->w->n)
         n1 = j->w->n;
-    if (n0 >= n1)
-        return;
-    int done = aae_k_matmul_x86(j, task, n0, n1, c->kc->cpu) || aae_k_matmul_neon(j, task, n0, n1, c->kc->cpu);
+    int done = aae_k_matmul_x86(j, thread, n0, n1, c->kc->cpu) || aae_k_matmul_neon(j, thread, n0, n1, c->kc->cpu);
     if (!done)
-        aae_k_matmul_portable(j, task, n0, n1);
+        aae_k_matmul_portable(j, thread, n0, n1);
     if (j->bias && j->bias->p)
         for (int32_t i = 0; i < j->m; i++)
             for (int32_t r = n0; r < n1; r++)
@@ -181,11 +178,15 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->ldxt = ld;
         }
     }
-    c.n_tiles = (w->n + AAE_MM_TILE - 1) / AAE_MM_TILE;
-    int32_t n_tasks = n_threads < c.n_tiles ? n_threads : c.n_tiles;
-    j->n_tasks = n_tasks;
-    if (n_tasks <= 1 || !kc->th || !kc->th->parallel_for)
-        mm_task(&c, 0, 1);
+    /* about 8 chunks per thread (one when single-threaded), each a multiple of 16 rows */
+    int32_t parts = n_threads > 1 ? 8 * n_threads : 1;
+    int32_t per = (w->n + parts - 1) / parts;
+    c.chunk_rows = (per + 15) / 16 * 16;
+    int32_t n_chunks = (w->n + c.chunk_rows - 1) / c.chunk_rows;
+    j->n_tasks = n_threads;
+    if (n_chunks <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
+        for (int32_t ch = 0; ch < n_chunks; ch++)
+            mm_task(&c, ch, 0);
     else
-        kc->th->parallel_for(kc->th->pool, mm_task, &c, n_tasks);
+        kc->th->parallel_for(kc->th->pool, mm_task, &c, n_chunks);
 }

@@ -23,7 +23,7 @@
  *
  * Threading: a kernel splits its work into tasks and calls
  * th->parallel_for(th->pool, fn, arg, n_tasks), which returns when all ran.
- * With parallel_for == NULL the tasks run on the calling thread.
+ * With parallel_for == NULL the tasks run on the calling thread (thread 0).
  */
 #ifndef AAE_KERNELS_H
 #define AAE_KERNELS_H
@@ -58,10 +58,15 @@ typedef struct aae_vec {
     int32_t type;
 } aae_vec;
 
-typedef void (*aae_task_fn)(void *arg, int32_t task, int32_t n_tasks);
+/* One task of a parallel_for: thread is the index, in [0, n_threads), of the
+ * thread running it (for per-thread scratch); no two tasks run at once on one
+ * thread index. */
+typedef void (*aae_task_fn)(void *arg, int32_t task, int32_t thread);
 
 typedef struct aae_threads {
-    /* Runs fn(arg, t, n_tasks) for t in [0, n_tasks), returns when all are done. */
+    /* Runs fn(arg, t, thread) for every t in [0, n_tasks), returns when all are
+     * done. Tasks are handed out one at a time, so kernels split work into more
+     * tasks than threads and a thread the OS parks delays only its own task. */
     void (*parallel_for)(void *pool, aae_task_fn fn, void *arg, int32_t n_tasks);
     void *pool;
     int32_t n_threads;

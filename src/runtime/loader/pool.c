@@ -2,11 +2,14 @@
 #include "loader/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SPIN_ITERS 200000
+/* Between jobs a worker spins this many pause instructions (tens of
+ * microseconds: a decode step's jobs come back to back), then sleeps. */
+#define SPIN_ITERS 4000
 
 struct aae_pool {
     int32_t n_threads;
@@ -21,24 +24,36 @@ struct aae_pool {
     aae_task_fn fn;
     void *arg;
     int32_t n_tasks;
-    atomic_int next;       /* next task index to claim */
+    /* claims: job generation in the high 32 bits, next task index in the low
+     * 32, so a worker still finishing an old job can never claim a task of the
+     * next one */
+    _Atomic uint64_t next;
     atomic_int done;       /* tasks finished */
 };
 
-static void run_tasks(aae_pool *p)
+static void run_tasks(aae_pool *p, unsigned gen, int32_t thread)
 {
     for (;;) {
-        int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel);
-        if (t >= p->n_tasks)
+        uint64_t v = atomic_load_explicit(&p->next, memory_order_acquire);
+        if ((unsigned)(v >> 32) != gen || (int32_t)(uint32_t)v >= p->n_tasks)
             return;
-        p->fn(p->arg, t, p->n_tasks);
+        if (!atomic_compare_exchange_weak_explicit(&p->next, &v, v + 1, memory_order_acq_rel, memory_order_acquire))
+            continue;
+        p->fn(p->arg, (int32_t)(uint32_t)v, thread);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel);
     }
 }
 
+typedef struct worker_arg {
+    aae_pool *pool;
+    int32_t index;
+} worker_arg;
+
 static void *worker(void *arg)
 {
-    aae_pool *p = arg;
+    worker_arg wa = *(worker_arg *)arg;
+    free(arg);
+    aae_pool *p = wa.pool;
     unsigned seen = atomic_load(&p->gen);
     for (;;) {
         unsigned g;
@@ -63,7 +78,7 @@ static void *worker(void *arg)
         if (atomic_load(&p->stop))
             return NULL;
         seen = g;
-        run_tasks(p);
+        run_tasks(p, g, wa.index);
     }
 }
 
@@ -84,7 +99,11 @@ aae_status aae_pool_create(int32_t n_threads, aae_pool **out, aae_error *err)
             return aae_error_set(err, AAE_ERR_NOMEM, "out of memory creating a thread pool");
         }
         for (int32_t i = 0; i < n_threads - 1; i++) {
-            if (pthread_create(&p->workers[i], NULL, worker, p) != 0) {
+            worker_arg *wa = malloc(sizeof *wa);
+            if (wa)
+                *wa = (worker_arg){p, i + 1};
+            if (!wa || pthread_create(&p->workers[i], NULL, worker, wa) != 0) {
+                free(wa);
                 aae_pool_free(p);
                 return aae_error_set(err, AAE_ERR_NOMEM, "cannot start worker thread %d of %d", i + 1,
                                      n_threads - 1);
@@ -117,22 +136,29 @@ void aae_pool_parallel_for(void *pool, aae_task_fn fn, void *arg, int32_t n_task
     aae_pool *p = pool;
     if (!p || p->n_started == 0 || n_tasks <= 1) {
         for (int32_t t = 0; t < n_tasks; t++)
-            fn(arg, t, n_tasks);
+            fn(arg, t, 0);
         return;
     }
+    unsigned gen = atomic_load(&p->gen) + 1;
     p->fn = fn;
     p->arg = arg;
     p->n_tasks = n_tasks;
     atomic_store(&p->done, 0);
-    atomic_store(&p->next, 0);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    atomic_store_explicit(&p->next, (uint64_t)gen << 32, memory_order_release);
+    atomic_store_explicit(&p->gen, gen, memory_order_release);
     if (atomic_load(&p->sleeping) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    run_tasks(p);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
+    run_tasks(p, gen, 0);
+    /* the last tasks run on other threads: spin briefly, then give the CPU to
+     * them (on a busy machine the thread we wait for may need it) */
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks; spins++) {
+        if (spins > 2000) {
+            sched_yield();
+            continue;
+        }
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #elif defined(__aarch64__)
