@@ -14,7 +14,7 @@ the C code). For every converted folder this checks:
   - each shard's size and md5sum match tensor-cache.json, byteOffsets are 64-byte
     aligned and in bounds, shards obey the 32 MiB rule.
 Folders: the fixture (f32 checkpoints, every arch and mode), the f16 and bf16
-checkpoints (q4f16_1 and q0f32), the sharded checkpoint, and a generated llama with
+checkpoints (q4f16_1, q0f32, q3f16_1, q4f32_1), the sharded checkpoint, and a generated llama with
 tensors larger than 32 MiB (each alone in its shard).
 """
 import argparse
@@ -277,7 +277,8 @@ def main():
         for mode in MODES:
             compare("fixture tiny-%s-%s" % (arch, mode), os.path.join(args.aae, "tiny-%s-%s" % (arch, mode)),
                     os.path.join(args.hf, "tiny-%s-f32" % arch), mode)
-    extra = [("tiny-%s-%s" % (a, dt), m) for a in ARCHS for dt in ("f16", "bf16") for m in ("q4f16_1", "q0f32")]
+    extra = [("tiny-%s-%s" % (a, dt), m) for a in ARCHS for dt in ("f16", "bf16")
+             for m in ("q4f16_1", "q0f32", "q3f16_1", "q4f32_1")]
     extra += [("tiny-llama-f32-sharded", m) for m in ("q3f16_1", "q0f16")]
     for name, mode in extra:
         hf, out = os.path.join(args.hf, name), os.path.join(args.work, "%s-%s" % (name, mode))

@@ -87,6 +87,10 @@ GROUP_CODES(codes32_f16, 32, aae_round_f16)
 GROUP_CODES(codes32_f32, 32, same)
 GROUP_CODES(codes40_f16, 40, aae_round_f16)
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* one AVX2 copy picked at load time on CPUs that have it (8 lanes instead of 4) */
+__attribute__((target_clones("avx2", "default")))
+#endif
 void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
 {
     int64_t ng = aae_quant_groups(q, k);
