@@ -52,7 +52,7 @@ static void deliver(run *r)
     if (!r->cb || !aae_buf_ok(b))
         return;
     if (r->cb(b->data, b->len, r->user) != 0)
-        atomic_store(&r->e->abort_flag, 1);
+        aae_engine_stop_running(r->e);
 }
 
 static void head(run *r, const char *object)
@@ -281,7 +281,7 @@ static aae_status generate(run *r, int64_t max_tokens, aae_error *err)
     aae_detokenizer_reset(e->detok);
     int64_t window = e->ops->max_positions(e->model);
     for (;;) {
-        if (atomic_load(&e->abort_flag)) {
+        if (aae_engine_aborted(e)) {
             r->finish = "abort";
             break;
         }

@@ -33,8 +33,9 @@ aae_status aae_engine_create(const aae_engine_params *params, aae_engine **out)
     if (!e)
         return AAE_ERR_NOMEM;
     e->params = p;
-    atomic_init(&e->abort_flag, 0);
     atomic_init(&e->busy, 0);
+    atomic_init(&e->running, 0u);
+    atomic_init(&e->abort_call, 0u);
     aae_buf_init(&e->out);
     aae_buf_init(&e->content);
     aae_stop_init(&e->stop);
@@ -94,8 +95,9 @@ const char *aae_engine_errmsg(const aae_engine *e)
 
 void aae_engine_abort(aae_engine *e)
 {
-    if (e && atomic_load(&e->busy))
-        atomic_store(&e->abort_flag, 1);
+    /* names the call running now, so that it cannot stop a later one */
+    if (e)
+        aae_engine_stop_running(e);
 }
 
 /* ------------------------------------------------------------- loading --- */
@@ -261,14 +263,16 @@ static aae_status enter(aae_engine *e)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&e->busy, &expected, 1))
         return AAE_ERR_STATE; /* the running call owns e->err: leave it alone */
-    atomic_store(&e->abort_flag, 0);
+    if (++e->last_call == 0)
+        e->last_call = 1;
+    atomic_store(&e->running, e->last_call);
     aae_error_clear(&e->err);
     return AAE_OK;
 }
 
 static void leave(aae_engine *e)
 {
-    atomic_store(&e->abort_flag, 0);
+    atomic_store(&e->running, 0u);
     atomic_store(&e->busy, 0);
 }
 
@@ -339,7 +343,7 @@ aae_status aae_engine_feed(aae_engine *e, const int32_t *ids, size_t n, aae_erro
     if (chunk <= 0)
         chunk = 1;
     for (size_t done = 0; done < n;) {
-        if (atomic_load(&e->abort_flag))
+        if (aae_engine_aborted(e))
             return aae_error_set(err, AAE_ERR_ABORTED, "aborted during prefill (%zu of %zu tokens done)", done, n);
         size_t k = n - done < (size_t)chunk ? n - done : (size_t)chunk;
         st = e->ops->prefill(e->model, ids + done, k, e->logits, err);

@@ -27,8 +27,10 @@ typedef struct aae_engine_defaults {
 struct aae_engine {
     aae_engine_params params;
     aae_error err;
-    atomic_int abort_flag;
-    atomic_int busy;
+    atomic_int busy;         /* 1 while a public call runs */
+    atomic_uint running;     /* the number of the running call, 0 when idle */
+    atomic_uint abort_call;  /* the number of the call asked to stop */
+    unsigned last_call;      /* numbers calls (only touched while busy) */
     /* the loaded model (ops == NULL: none) */
     const aae_engine_model_ops *ops;
     void *model;
@@ -53,6 +55,21 @@ struct aae_engine {
     aae_buf out, content;
     aae_stop_matcher stop;
 };
+
+/* 1 if the running call was asked to stop (aae_engine_abort or the callback). */
+static inline int aae_engine_aborted(aae_engine *e)
+{
+    unsigned id = atomic_load(&e->running);
+    return id != 0 && atomic_load(&e->abort_call) == id;
+}
+
+/* Asks the running call to stop. */
+static inline void aae_engine_stop_running(aae_engine *e)
+{
+    unsigned id = atomic_load(&e->running);
+    if (id != 0)
+        atomic_store(&e->abort_call, id);
+}
 
 /* Installs a model (the engine takes ownership of model, tok and the
  * template choice). For reload and the unit tests' test double. */
