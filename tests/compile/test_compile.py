@@ -301,6 +301,25 @@ def case_link_run(c):
     check(r.returncode != 0 and "kv_cap" in r.stderr, "plan mismatch refused: %s" % r.stderr)
 
 
+def case_matrix(c):
+    """Every architecture (q4f16_1, -O3) and every other quantization (llama, -O1) through a
+    specialised .so: greedy ids equal the generic runtime's."""
+    combos = [(a, "q4f16_1", "O3") for a in ("llama", "mistral", "gemma", "gpt_neox", "phi", "qwen2")]
+    combos += [("llama", q, "O1") for q in ("q0f32", "q0f16", "q3f16_1", "q4f32_1")]
+    for arch, q, opt in combos:
+        model = c.model(arch, q)
+        if not os.path.isdir(model):
+            check(False, "missing converted model %s" % model)
+            continue
+        so = os.path.join(c.work, "m-%s-%s.so" % (arch, q))
+        c.compile(model, "linux", so, ["--opt", opt])
+        want = generic_ids(c, model)
+        r = run([c.cli, "generate", model, "--prompt-ids", PROMPT, "--max-new-tokens", str(N_NEW),
+                 "--temperature", "0", "--json", "--model-lib", so], ok=False)
+        got = json.loads(r.stdout)["output_ids"] if r.returncode == 0 else r.stderr
+        check(got == want and len(want) > 0, "%s %s: specialised %s, generic %s" % (arch, q, got, want))
+
+
 def cross_runtime(c, cc):
     """libsphere_aae.a for aarch64 (the parts a model program needs), built with cc."""
     out = os.path.join(c.work, "rt-aarch64")
@@ -473,6 +492,7 @@ def case_cli(c):
 
 
 CASES = {"devices": case_devices, "archive": case_archive, "link_run": case_link_run, "qemu": case_qemu,
+         "matrix": case_matrix,
          "jit": case_jit, "cli": case_cli}
 
 

@@ -262,7 +262,7 @@ static aae_status build_slice(build_ctx *c, int s, const aae_lib_sources *srcs, 
     if (st != AAE_OK)
         return st;
     aae_model_desc d;
-    aae_lib_desc_fill(a->plan, aae_lib_wtype_for(a->plan->quant), &d);
+    aae_lib_desc_fill(a->plan, a->plan->wtype, &d);
     aae_buf b;
     aae_buf_init(&b);
     aae_lib_desc_config_header(&d, a->plan->prefix, &b);

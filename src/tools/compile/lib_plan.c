@@ -276,10 +276,17 @@ static uint64_t estimate_params(const aae_model_dims *d, int64_t vocab)
 static void plan_memory(const aae_chat_config *cfg, const char *model_dir, aae_lib_plan *p)
 {
     p->memory.weights_bytes = 0;
+    p->wtype = aae_lib_wtype_for(p->quant);
     aae_tensor_cache *tc = NULL;
     if (model_dir && aae_tensor_cache_load(model_dir, &tc, NULL) == AAE_OK) {
-        for (size_t i = 0; i < tc->n_tensors; i++)
-            p->memory.weights_bytes += tc->tensors[i].nbytes;
+        int q0 = p->quant == AAE_QUANT_Q0F32 || p->quant == AAE_QUANT_Q0F16;
+        for (size_t i = 0; i < tc->n_tensors; i++) {
+            const aae_tc_tensor *t = &tc->tensors[i];
+            p->memory.weights_bytes += t->nbytes;
+            /* MLC's "f32-to-bf16" records (or bf16 tensors): the runtime runs bf16 weights */
+            if (q0 && t->ndim == 2 && (t->format == AAE_RECORD_F32_TO_BF16 || t->dtype == AAE_DTYPE_BF16))
+                p->wtype = AAE_W_BF16;
+        }
         p->weights_from_tensor_cache = 1;
         aae_tensor_cache_free(tc);
     } else {
@@ -288,7 +295,7 @@ static void plan_memory(const aae_chat_config *cfg, const char *model_dir, aae_l
     }
     aae_model_desc d;
     aae_mem_plan mp;
-    aae_lib_desc_fill(p, aae_lib_wtype_for(p->quant), &d);
+    aae_lib_desc_fill(p, p->wtype, &d);
     aae_model_plan(&d, AAE_PLAN_THREADS, &mp);
     p->memory.kv_cache_bytes = mp.kv_bytes * (uint64_t)p->max_batch_size;
     p->memory.activation_bytes = mp.act_bytes + mp.logits_bytes;

@@ -64,6 +64,7 @@ typedef struct aae_lib_plan {
     int64_t kv_capacity;
     aae_model_lib_memory memory;
     int weights_from_tensor_cache; /* 1: weights_bytes is the tensor-cache sum; 0: estimated */
+    int32_t wtype;                 /* kernels.h aae_wtype of the linear weights (bf16 records seen in q0 modes) */
     char *config_json;             /* normalised (owned) */
     char config_hash[65];
     char prefix[AAE_PREFIX_MAX + 1];
