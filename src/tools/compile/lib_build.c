@@ -428,6 +428,15 @@ aae_status aae_lib_build(const aae_lib_build_args *a, aae_error *err)
         return aae_error_set(err, AAE_ERR_UNSUPPORTED,
                              "-o %s: a .so is made for linux devices only; for %s use a .tar (static linking)",
                              a->out_path, a->device->name);
+    const char *slash = strrchr(a->out_path, '/');
+    if (slash && slash != a->out_path) { /* create the output's folder, as -o promises a file there */
+        char parent[4096];
+        aae_status pst = aae_pathf(parent, sizeof parent, "%.*s", (int)(slash - a->out_path), a->out_path)
+                             ? aae_mkdir_p(parent, err)
+                             : aae_error_set(err, AAE_ERR_LIMIT, "-o %s: path too long", a->out_path);
+        if (pst != AAE_OK)
+            return pst;
+    }
     build_ctx c;
     memset(&c, 0, sizeof c);
     c.a = a;
