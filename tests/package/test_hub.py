@@ -189,6 +189,20 @@ def scenario_auth(c):
         hub.close()
 
 
+def scenario_redirect(c):
+    hub = pkgtest.Hub(c.served, os.path.join(c.work, "hub-redirect"), redirect=True)
+    try:
+        h = c.home()
+        env = pkgtest.base_env(h, hub.endpoint)
+        p = subprocess.run([c.args.hub_fetch, "org", "tiny-AAE"], env=env, capture_output=True, text=True)
+        ok, diff = c.cache_ok(h, "tiny-AAE")
+        cdn = [r for r in hub.requests() if r["path"].startswith("/_cdn/")]
+        check("shards redirected to a CDN URL (as the Hub does) are followed", p.returncode == 0 and ok and cdn,
+              p.stderr)
+    finally:
+        hub.close()
+
+
 def scenario_policies(c):
     h = c.home()
     rc, _, err = c.fetch(h, "tiny-AAE", env=c.env(h, HF_HUB_OFFLINE=1))
@@ -300,7 +314,7 @@ def main():
     c = Ctx(args)
     try:
         for fn in (scenario_clean, scenario_retries, scenario_resume_after_drop, scenario_permanent_failures,
-                   scenario_auth, scenario_policies, scenario_cache_checked, scenario_names, scenario_concurrent,
+                   scenario_auth, scenario_redirect, scenario_policies, scenario_cache_checked, scenario_names, scenario_concurrent,
                    scenario_sigkill_resume):
             try:
                 fn(c)

@@ -129,6 +129,14 @@ static aae_status runtime_key(const char *src, const char *device, const char *c
     aae_status st = hash_tree(&m, src, "src/runtime", err);
     if (st == AAE_OK)
         st = hash_tree(&m, src, "include", err);
+    /* generated runtime sources (the Unicode tables) come from this script */
+    char gen[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(gen, sizeof gen, "%s/scripts/gen_unicode_tables.py", src);
+    char *gtext = NULL;
+    size_t glen = 0;
+    if (st == AAE_OK && aae_is_file(gen) && (st = aae_read_file(gen, (size_t)16 << 20, &gtext, &glen, err)) == AAE_OK)
+        aae_md5_update(&m, gtext, glen);
+    free(gtext);
     char top[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(top, sizeof top, "%s/CMakeLists.txt", src);
     char *text = NULL;

@@ -9,7 +9,8 @@
  * $CC for the host). The result is cached in
  *   $SPHERE_AAE_HOME/runtime_lib/<device>-<key>/libsphere_aae.a
  * where key = md5 of the device, the compiler's identity (`cc --version`), the AAE
- * version and every file of src/runtime, include/ and the top CMakeLists.txt, so a
+ * version and every file of src/runtime, include/, the top CMakeLists.txt and
+ * scripts/gen_unicode_tables.py (generated sources), so a
  * changed source or toolchain never reuses a stale library.
  */
 #ifndef AAE_PKG_RUNTIME_H
