@@ -347,6 +347,11 @@ AAE_API void aae_engine_abort(aae_engine *engine);
 /* Forgets the conversation kept in the KV cache (the next call prefills all). */
 AAE_API void aae_engine_reset_chat(aae_engine *engine);
 
+/* Changes the number of worker threads (0 = one per online CPU), e.g. fewer
+ * while the app is in the background. Kept for later reloads. AAE_ERR_STATE
+ * while a call runs. */
+AAE_API aae_status aae_engine_set_threads(aae_engine *engine, int32_t n_threads);
+
 /* The detailed message of the last failure ("" if none). Never NULL. */
 AAE_API const char *aae_engine_errmsg(const aae_engine *engine);
 

@@ -31,6 +31,7 @@ typedef struct fake {
     size_t n_script;
     int sleep_us;   /* per decode step */
     int random;     /* logits from a hash of the position instead of the script */
+    int32_t threads;
 } fake;
 
 static int32_t f_vocab(void *p) { return ((fake *)p)->vocab; }
@@ -96,8 +97,15 @@ static void f_destroy(void *p)
     (void)p; /* owned by the test */
 }
 
+static aae_status f_threads(void *p, int32_t n, aae_error *err)
+{
+    (void)err;
+    ((fake *)p)->threads = n;
+    return AAE_OK;
+}
+
 static const aae_engine_model_ops k_fake_ops = {f_vocab, f_max, f_chunk, f_cached, f_prefill, f_decode, f_truncate,
-                                                f_destroy};
+                                                f_destroy, f_threads};
 
 static fake g_fake;
 
@@ -448,6 +456,9 @@ AAE_TEST(low_level_calls)
     AAE_CHECK_EQ_INT(aae_engine_kv_length(e), 1);
     AAE_CHECK_EQ_INT(aae_engine_logits(e, &l, &v), AAE_ERR_STATE);
     AAE_CHECK(aae_engine_tokenizer(e) != NULL);
+    AAE_CHECK_EQ_INT(aae_engine_set_threads(e, 3), AAE_OK);
+    AAE_CHECK_EQ_INT(g_fake.threads, 3);
+    AAE_CHECK_EQ_INT(aae_engine_set_threads(e, -1), AAE_ERR_INVALID_ARGUMENT);
     aae_engine_destroy(e);
 }
 

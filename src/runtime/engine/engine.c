@@ -466,3 +466,17 @@ void aae_engine_reset_chat(aae_engine *e)
     if (e && e->ops && !atomic_load(&e->busy))
         aae_engine_truncate(e, 0);
 }
+
+aae_status aae_engine_set_threads(aae_engine *e, int32_t n_threads)
+{
+    if (!e || n_threads < 0)
+        return AAE_ERR_INVALID_ARGUMENT;
+    aae_status st = enter(e);
+    if (st != AAE_OK)
+        return st;
+    e->params.n_threads = n_threads;
+    if (e->ops && e->ops->set_threads)
+        st = e->ops->set_threads(e->model, n_threads, &e->err);
+    leave(e);
+    return st;
+}

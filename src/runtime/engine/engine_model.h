@@ -31,6 +31,7 @@ typedef struct aae_engine_model_ops {
     aae_status (*decode)(void *m, int32_t id, float *logits, aae_error *err);
     aae_status (*truncate)(void *m, int64_t n_keep, aae_error *err);
     void (*destroy)(void *m);
+    aae_status (*set_threads)(void *m, int32_t n_threads, aae_error *err); /* may be NULL */
 } aae_engine_model_ops;
 
 /* Opens model_dir (with model_lib: NULL or "" = the generic code) through the

@@ -97,8 +97,17 @@ static void ad_destroy(void *p)
     free(a);
 }
 
+static aae_status ad_set_threads(void *p, int32_t n_threads, aae_error *err)
+{
+    adapter *a = p;
+    aae_status st = aae_model_set_threads(a->m, n_threads);
+    if (st != AAE_OK)
+        return aae_error_set(err, st, "%s", aae_model_errmsg(a->m));
+    return AAE_OK;
+}
+
 static const aae_engine_model_ops k_ops = {
-    ad_vocab, ad_max_positions, ad_chunk, ad_n_cached, ad_prefill, ad_decode, ad_truncate, ad_destroy,
+    ad_vocab, ad_max_positions, ad_chunk, ad_n_cached, ad_prefill, ad_decode, ad_truncate, ad_destroy, ad_set_threads,
 };
 
 aae_status aae_engine_model_open(const char *model_dir, const char *model_lib, int n_threads,
