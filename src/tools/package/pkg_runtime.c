@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,7 +225,9 @@ aae_status aae_pkg_runtime_lib(const char *source_dir, const char *device, const
     aae_pkg_sfmt(dir, sizeof dir, "%s/runtime_lib/%s-%s", home, canon, key);
     aae_pkg_sfmt(lib, sizeof lib, "%s/libsphere_aae.a", dir);
     aae_pkg_sfmt(lib_out, cap, "%s", lib);
-    if (aae_is_file(lib))
+    const char *pol = aae_pkg_getenv("SPHERE_AAE_JIT_POLICY");
+    int redo = pol && strcasecmp(pol, "REDO") == 0; /* "force rebuild" covers the runtime too */
+    if (aae_is_file(lib) && !redo)
         return AAE_OK;
     char build[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(build, sizeof build, "%s/runtime_lib/build-%s-%ld", home, canon, (long)getpid());

@@ -11,7 +11,8 @@
  * where key = md5 of the device, the compiler's identity (`cc --version`), the AAE
  * version and every file of src/runtime, include/, the top CMakeLists.txt and
  * scripts/gen_unicode_tables.py (generated sources), so a
- * changed source or toolchain never reuses a stale library.
+ * changed source or toolchain never reuses a stale library. SPHERE_AAE_JIT_POLICY=REDO
+ * rebuilds it too.
  */
 #ifndef AAE_PKG_RUNTIME_H
 #define AAE_PKG_RUNTIME_H
