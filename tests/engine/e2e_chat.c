@@ -6,7 +6,8 @@
  *    "completion_tokens": N, "chunks": N}
  * fed_ids are the generated ids the engine ran through the model (all but the
  * last generated one), read from the engine's token history.
- * usage: e2e_chat MODEL_DIR MAX_TOKENS "USER MESSAGE"
+ * usage: e2e_chat MODEL_DIR MAX_TOKENS "USER MESSAGE" [EXTRA_MEMBERS]
+ * EXTRA_MEMBERS is JSON text put into the request, e.g. ,"stop":["x"] 
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +60,8 @@ static void print_ids(const int32_t *ids, size_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: e2e_chat MODEL_DIR MAX_TOKENS MESSAGE\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: e2e_chat MODEL_DIR MAX_TOKENS MESSAGE [EXTRA_MEMBERS]\n");
         return 2;
     }
     aae_engine *e = NULL;
@@ -74,7 +75,10 @@ int main(int argc, char **argv)
     aae_buf_puts(&req, argv[2]);
     aae_buf_puts(&req, ",\"messages\":[{\"role\":\"user\",\"content\":");
     aae_buf_json_string(&req, argv[3], strlen(argv[3]));
-    aae_buf_puts(&req, "}]}");
+    aae_buf_puts(&req, "}]");
+    if (argc == 5)
+        aae_buf_puts(&req, argv[4]);
+    aae_buf_puts(&req, "}");
     result r;
     memset(&r, 0, sizeof r);
     aae_buf_init(&r.text);

@@ -95,6 +95,23 @@ def check_mlc_object(e2e, cli, npm, root):
         return problems
 
 
+def check_stop_string(e2e, model_dir):
+    """A stop string taken from the middle of the greedy answer cuts it right there."""
+    full = run([e2e, model_dir, "24", MESSAGE])["text"]
+    for start in range(len(full) // 3, len(full) - 3):
+        stop = full[start:start + 3]
+        if stop.strip() and full.find(stop) == start:
+            break
+    else:
+        return [f"no usable stop string in {full!r}"]
+    extra = ',"stop":' + json.dumps([stop])
+    cut = run([e2e, model_dir, "24", MESSAGE, extra])
+    problems = []
+    if cut["text"] != full[:start] or cut["finish"] != "stop":
+        problems.append(f"stop {stop!r}: got {cut['text']!r} ({cut['finish']}), expected {full[:start]!r}")
+    return problems
+
+
 def main():
     e2e, cli, root, npm = sys.argv[1:5]
     passed = failed = 0
@@ -112,6 +129,18 @@ def main():
             else:
                 passed += 1
                 print(f"ok   {name}")
+    for arch in ARCHS:
+        d = os.path.join(root, f"tiny-{arch}-q0f32")
+        try:
+            problems = check_stop_string(e2e, d)
+        except Exception as ex:  # noqa: BLE001
+            problems = [str(ex)]
+        if problems:
+            failed += 1
+            print(f"FAIL stop string on tiny-{arch}-q0f32: " + "; ".join(problems))
+        else:
+            passed += 1
+            print(f"ok   stop string on tiny-{arch}-q0f32")
     try:
         problems = check_mlc_object(e2e, cli, npm, root)
     except Exception as ex:  # noqa: BLE001
