@@ -62,6 +62,8 @@ BASE = [
     "Mix of 中文, English, العربية and emoji 🎉!", "Price: €100 / £80 / ¥1000", "Temp: 25°C",
     "a\u00ad\u00adb", "zero\u200dwidth\u200cjoiners", "tab\tseparated\tvalues", "line1\nline2\r\nline3",
     "\x00", "\x01\x02", "\x7f", "control\x1bchars",
+    # a token of Gemma's holds ">▁</": word chunking must not cut there
+    "a > </b>", "<p> </p>", "x >  </y", "1 > 0", ">>> </<<<",
 ]
 
 WORDS = ["the", "of", "and", "token", "model", "phone", "edge", "fast", "weights", "ids", "Ünïcödé",

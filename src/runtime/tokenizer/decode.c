@@ -16,6 +16,7 @@
  * are dropped as they come, trailing ones are held until a different character
  * arrives or the stream ends.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,22 +52,25 @@ static int hexval(int c)
     return -1;
 }
 
+static int16_t g_rev[324];
+static pthread_once_t g_rev_once = PTHREAD_ONCE_INIT;
+
+static void init_rev(void)
+{
+    for (int i = 0; i < 324; i++)
+        g_rev[i] = -1;
+    int k = 0;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        g_rev[printable ? b : 256 + k++] = (int16_t)b;
+    }
+}
+
 /* GPT-2 printable character -> byte, for code points < 324; -1 if none. */
 static int unicode_to_byte(uint32_t cp)
 {
-    static int16_t rev[324];
-    static int ready;
-    if (!ready) {
-        for (int i = 0; i < 324; i++)
-            rev[i] = -1;
-        int k = 0;
-        for (int b = 0; b < 256; b++) {
-            int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            rev[printable ? b : 256 + k++] = (int16_t)b;
-        }
-        ready = 1;
-    }
-    return cp < 324 ? rev[cp] : -1;
+    pthread_once(&g_rev_once, init_rev);
+    return cp < 324 ? g_rev[cp] : -1;
 }
 
 /* ---- output stages ---- */

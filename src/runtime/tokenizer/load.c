@@ -523,6 +523,7 @@ static aae_status load_model(loader *L, const aae_json *root)
             aae_utf8_decode((const unsigned char *)v->pool + sl->off, sl->len, &cp) == sl->len && cp < 65536)
             b->bmp_char_id[cp] = sl->id;
     }
+    tok_bpe_prepare_chunking(tok);
     return AAE_OK;
 }
 

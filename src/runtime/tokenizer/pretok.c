@@ -8,6 +8,7 @@
  * delimiters: Removed, Isolated (own piece), MergedWithPrevious, MergedWithNext,
  * Contiguous (runs of delimiters form one piece). Empty matches are ignored.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,19 +39,22 @@ typedef struct bl_map {
     uint8_t n[256];
 } bl_map;
 
+static bl_map g_bl_map;
+static pthread_once_t g_bl_once = PTHREAD_ONCE_INIT;
+
+static void init_byte_level_map(void)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        size_t n;
+        byte_to_unicode(b, g_bl_map.s[b], &n);
+        g_bl_map.n[b] = (uint8_t)n;
+    }
+}
+
 static const bl_map *byte_level_map(void)
 {
-    static bl_map m;
-    static int ready; /* written once with identical values; benign if two threads race */
-    if (!ready) {
-        for (unsigned b = 0; b < 256; b++) {
-            size_t n;
-            byte_to_unicode(b, m.s[b], &n);
-            m.n[b] = (uint8_t)n;
-        }
-        ready = 1;
-    }
-    return &m;
+    pthread_once(&g_bl_once, init_byte_level_map);
+    return &g_bl_map;
 }
 
 typedef struct seg {

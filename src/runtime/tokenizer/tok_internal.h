@@ -105,6 +105,11 @@ typedef struct tok_bpe {
     tok_merges merges;
     int32_t byte_ids[256]; /* <0xXX>, or -1 */
     int32_t *bmp_char_id;  /* [65536]: the id of the one-character token, -1 if none */
+    /* Word chunking (see bpe.c): split a word before a U+2581 whose left neighbour
+     * c is neither U+2581 nor in `unsafe` (no token contains c + U+2581). */
+    int chunking;
+    uint32_t unsafe[32];
+    size_t n_unsafe;
 } tok_bpe;
 
 struct aae_tokenizer {
@@ -150,6 +155,8 @@ void tok_pattern_free(tok_pattern *pat);
 /* bpe.c: appends the ids of one pre-tokenized word. */
 aae_status tok_bpe_word(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
                         size_t *cap);
+/* bpe.c: decides whether words may be cut into chunks (after the vocabulary is loaded). */
+void tok_bpe_prepare_chunking(aae_tokenizer *tok);
 /* decode.c */
 void tok_decoder_steps_free(tok_decoder_step *d, size_t n);
 
