@@ -429,7 +429,9 @@ def case_jit(c):
     procs = [subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate() for p in procs]
     check(all(p.returncode == 0 for p in procs), "concurrent compiles both succeed: %s" % [o[1] for o in outs])
-    paths = {dict(ln.split(" ", 1) for ln in o[0].splitlines())["path"] for o in outs}
+    res = [dict(ln.split(" ", 1) for ln in o[0].splitlines()) for o in outs]
+    check(sorted(r["compiled"] for r in res) == ["0", "1"], "the second waits for the first and reuses its library")
+    paths = {r["path"] for r in res}
     check(len(paths) == 1, "one cache path")
     p = paths.pop()
     check(run([c.tool, "tarlist", p], ok=False).returncode == 0, "the cached file is a complete tar")

@@ -1,9 +1,12 @@
 /* jit.c - the model-library JIT cache (see jit.h). */
 #include "compile/jit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "compile/atomic_file.h"
@@ -159,6 +162,7 @@ aae_status aae_jit_get_library(const aae_jit_request *req, aae_jit_result *out, 
     char dir[4096], root[4096], home[4096], folder[4200], sources[65];
     aae_lib_plan plan;
     aae_compiler cc;
+    int lockfd = -1;
     memset(&cc, 0, sizeof cc);
     memset(&plan, 0, sizeof plan);
     FILE *diag = req->diag ? req->diag : stderr;
@@ -176,6 +180,20 @@ aae_status aae_jit_get_library(const aae_jit_request *req, aae_jit_result *out, 
     if ((size_t)snprintf(out->path, sizeof out->path, "%s/%s.%s", folder, out->key, ext) >= sizeof out->path) {
         st = aae_error_set(err, AAE_ERR_LIMIT, "cache path too long under %s", folder);
         goto out;
+    }
+    /* One compile per key at a time: a second process waits here, then finds the
+     * library the first one wrote. Without a writable cache (READONLY), no lock. */
+    if (policy != AAE_JIT_READONLY && aae_mkdir_p(folder, NULL) == AAE_OK) {
+        char lock[4300];
+        if (aae_pathf(lock, sizeof lock, "%s/%s.lock", folder, out->key) &&
+            (lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) >= 0) {
+            struct flock fl;
+            memset(&fl, 0, sizeof fl);
+            fl.l_type = F_WRLCK;
+            fl.l_whence = SEEK_SET;
+            while (fcntl(lockfd, F_SETLKW, &fl) != 0 && errno == EINTR) {
+            }
+        }
     }
     if (policy != AAE_JIT_REDO && aae_is_file(out->path)) {
         aae_error why;
@@ -201,6 +219,8 @@ aae_status aae_jit_get_library(const aae_jit_request *req, aae_jit_result *out, 
     st = aae_lib_build(&a, err);
     out->compiled = st == AAE_OK;
 out:
+    if (lockfd >= 0)
+        close(lockfd); /* releases the lock */
     aae_compiler_free(&cc);
     aae_lib_plan_free(&plan);
     aae_chat_config_free(cfg);

@@ -18,8 +18,9 @@
  * A cache entry is checked before use, not trusted: a .tar must parse and its
  * model_lib.json must name the same model_lib and key; a .so must be an ELF shared
  * object defining the descriptor. A bad entry is rebuilt (ON) or reported (READONLY).
- * Writes are atomic (temporary file + rename); two processes building the same key at
- * once both succeed and leave one complete file.
+ * Writes are atomic (temporary file + rename). A lock file (<key>.lock, fcntl) makes a
+ * second process wanting the same key wait for the first and reuse its library; both
+ * succeed and the cache holds one complete file.
  */
 #ifndef AAE_TOOLS_JIT_H
 #define AAE_TOOLS_JIT_H
