@@ -148,9 +148,17 @@ typedef struct chunks {
     int saw_role, saw_usage, bad_json, partial_utf8;
     long long completion_tokens, prompt_tokens, reused;
     int abort_after; /* return nonzero from the callback after this many content chunks (0 = never) */
+    int hold_at;     /* at this many content chunks, wait in the callback until released */
+    int holding, released;
     aae_engine *engine;
     aae_status nested;
 } chunks;
+
+static void nap(void)
+{
+    struct timespec ts = {0, 100000};
+    nanosleep(&ts, NULL);
+}
 
 static int collect(const char *json, size_t len, void *user)
 {
@@ -168,7 +176,9 @@ static int collect(const char *json, size_t len, void *user)
     if (aae_json_str(aae_json_get(delta, "role")))
         c->saw_role++;
     const aae_json *content = aae_json_get(delta, "content");
+    int got_text = 0;
     if (aae_json_is(content, AAE_JSON_STRING) && content->u.str.len) {
+        got_text = 1;
         c->n_content++;
         if (strstr(content->u.str.s, "\xef\xbf\xbd")) /* U+FFFD: a split character was replaced */
             c->partial_utf8++;
@@ -193,6 +203,11 @@ static int collect(const char *json, size_t len, void *user)
         c->reused = v;
     }
     aae_json_free(doc);
+    if (c->hold_at && got_text && c->n_content == c->hold_at) {
+        __atomic_store_n(&c->holding, 1, __ATOMIC_SEQ_CST);
+        while (!__atomic_load_n(&c->released, __ATOMIC_SEQ_CST))
+            nap();
+    }
     if (c->engine && c->n == 2) /* a call on a busy engine is refused */
         c->nested = aae_engine_chat_completion(c->engine, "{}", NULL, NULL);
     return c->abort_after && c->n_content >= c->abort_after;
@@ -320,6 +335,9 @@ AAE_TEST(bad_request_sends_nothing)
     aae_engine_destroy(NULL);
 }
 
+/* The other thread: waits until the stream is in the middle (the callback
+ * holds the engine at its 3rd piece of text), calls aae_engine_abort, then
+ * lets the callback return. The handshake makes the test independent of timing. */
 typedef struct aborter {
     aae_engine *e;
     chunks *c;
@@ -328,11 +346,10 @@ typedef struct aborter {
 static void *abort_thread(void *p)
 {
     aborter *a = p;
-    while (__atomic_load_n(&a->c->n_content, __ATOMIC_SEQ_CST) < 3) {
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
-    }
+    while (!__atomic_load_n(&a->c->holding, __ATOMIC_SEQ_CST))
+        nap();
     aae_engine_abort(a->e);
+    __atomic_store_n(&a->c->released, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
@@ -346,8 +363,8 @@ AAE_TEST(abort_from_another_thread)
         script[i] = 264;
     g_fake.script = script;
     g_fake.n_script = 2000;
-    g_fake.sleep_us = 500;
     chunks c = {0};
+    c.hold_at = 3;
     aborter a = {e, &c};
     pthread_t th;
     pthread_create(&th, NULL, abort_thread, &a);
@@ -356,10 +373,10 @@ AAE_TEST(abort_from_another_thread)
     AAE_CHECK_EQ_INT(st, AAE_ERR_ABORTED);
     AAE_CHECK_EQ_STR(c.finish, "abort");
     AAE_CHECK_EQ_INT(c.saw_usage, 1);
-    AAE_CHECK(c.completion_tokens >= 3 && c.completion_tokens < 1000);
+    AAE_CHECK_EQ_INT(c.completion_tokens, 3); /* stopped at the next token boundary */
+    AAE_CHECK_EQ_STR(c.content, "a a a");
     /* the engine works again afterwards, and abort with nothing running is a no-op */
     aae_engine_abort(e);
-    g_fake.sleep_us = 0;
     static const int32_t s2[] = {264, 2};
     g_fake.script = s2;
     g_fake.n_script = 2;
