@@ -170,6 +170,9 @@ class Runner:
                                              env, args)
         finally:
             self.hub.set_faults({})
+        for name, text in (("run.stdout", so), ("run.stderr", se)):  # kept for reading after a failure
+            with open(os.path.join(ctx["case"], name), "w") as f:
+                f.write(text)
         return self.check(exp, ctx, rc, so, se, out_dir, before, time.time() - t0)
 
     def check(self, exp, ctx, rc, so, se, out_dir, before, dt):

@@ -312,7 +312,8 @@ static double backoff(const aae_hub *h, int attempt)
 static void job_retry(batch *b, job *j, double wait, const char *why)
 {
     if (j->attempt >= b->h->max_attempts) {
-        aae_pkg_sfmt(j->msg, sizeof j->msg, "%s: gave up after %d attempts; last: %s", j->url, j->attempt, why);
+        aae_pkg_sfmt(j->msg, sizeof j->msg, "%s: gave up after %d attempts (the cache keeps no partial or bad file); "
+                     "last: %s", j->url, j->attempt, why);
         aae_pkg_scrub(j->msg, b->h->token);
         j->state = JOB_FAILED;
         return;
