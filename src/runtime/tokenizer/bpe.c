@@ -302,6 +302,8 @@ void tok_bpe_prepare_chunking(aae_tokenizer *tok)
 
 static aae_status bpe_chunk(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
                             size_t *cap);
+static aae_status bpe_cached(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
+                             size_t *cap);
 
 /* Cuts w into chunks at the safe U+2581 boundaries (see the top of the file). */
 static aae_status bpe_chunked(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
@@ -323,7 +325,7 @@ static aae_status bpe_chunked(const aae_tokenizer *tok, const char *w, size_t le
             while (j < b->n_unsafe && b->unsafe[j] != prev)
                 j++;
             if (j == b->n_unsafe) {
-                aae_status st = bpe_chunk(tok, w + start, i - start, ids, n, cap);
+                aae_status st = bpe_cached(tok, w + start, i - start, ids, n, cap);
                 if (st != AAE_OK)
                     return st;
                 start = i;
@@ -332,15 +334,34 @@ static aae_status bpe_chunked(const aae_tokenizer *tok, const char *w, size_t le
         prev = cp;
         i += k;
     }
-    return bpe_chunk(tok, w + start, len - start, ids, n, cap);
+    return bpe_cached(tok, w + start, len - start, ids, n, cap);
+}
+
+/* bpe_chunk through the cache. */
+static aae_status bpe_cached(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
+                             size_t *cap)
+{
+    int32_t hit[TOK_CACHE_IDS];
+    size_t k = tok_cache_get(tok->cache, w, len, hit);
+    if (k > 0) {
+        for (size_t i = 0; i < k; i++)
+            if (!tok_ids_push(ids, n, cap, hit[i]))
+                return AAE_ERR_NOMEM;
+        return AAE_OK;
+    }
+    size_t before = *n;
+    aae_status st = bpe_chunk(tok, w, len, ids, n, cap);
+    if (st == AAE_OK && len <= TOK_CACHE_WORD)
+        tok_cache_put(tok->cache, w, len, *ids + before, *n - before);
+    return st;
 }
 
 aae_status tok_bpe_word(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,
                         size_t *cap)
 {
-    if (tok->bpe.chunking && len > 8)
+    if (tok->bpe.chunking && len > TOK_CACHE_WORD)
         return bpe_chunked(tok, w, len, ids, n, cap);
-    return bpe_chunk(tok, w, len, ids, n, cap);
+    return bpe_cached(tok, w, len, ids, n, cap);
 }
 
 static aae_status bpe_chunk(const aae_tokenizer *tok, const char *w, size_t len, int32_t **ids, size_t *n,

@@ -834,6 +834,7 @@ void tok_free_parts(aae_tokenizer *tok)
     free(tok->trie.terminal);
     free(tok->special);
     free(tok->is_added);
+    free(tok->cache);
 }
 
 aae_status tok_load_json(aae_tokenizer *tok, const aae_json *root, const aae_json *cfg, const char *name,
@@ -889,6 +890,7 @@ aae_status tok_load_json(aae_tokenizer *tok, const aae_json *root, const aae_jso
     }
     if (cfg && (st = load_config(&L, cfg)) != AAE_OK)
         return st;
+    tok->cache = calloc(1, sizeof *tok->cache); /* optional: encode works without it */
     tok->adds_bos = tok->post.present && tok->post.n_single > 0 && tok->post.single[0] >= 0 &&
                     tok->post.single[0] == tok->bos_id;
     return AAE_OK;

@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "sphere_aae.h"
+#include "tokenizer/cache.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/vocab.h"
 
@@ -128,6 +129,7 @@ struct aae_tokenizer {
     uint8_t *is_added; /* per id */
     int32_t bos_id, eos_id;
     int adds_bos;
+    tok_cache *cache; /* BPE results of short words; written by encode (lock-free) */
     aae_error err;
 };
 
