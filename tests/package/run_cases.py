@@ -8,8 +8,10 @@ Each folder cases/<name>/ holds case.json:
     "config_text": "..."       or its raw text (for syntax errors),
     "files": {"rel/path": "text"}      extra files written under the case's folder,
     "local": {"rel/dir": "catalogue name"}   converted models written under the case's folder,
-    "prepare_libs": {"rel/x.tar": {"model": "catalogue name", "device": "iphone", "prefix": "p"}}
-                               libraries built with `sphere_aae compile` before the run,
+    "prepare_libs": {"rel/x.tar": {"model": "catalogue name", "device": "iphone", "prefix": "p",
+                                   "drop_members": ["*glob*"]}}
+                               libraries built with `sphere_aae compile` before the run
+                               (drop_members: tar members taken out afterwards),
     "faults": {...}            fake_hub.py fault table during the run,
     "env": {...}, "unset_env": [...], "args": [...], "cwd": "app" (default),
     "fresh_home": true         an empty $SPHERE_AAE_HOME (default: shared by all cases),
@@ -29,13 +31,16 @@ Models are served by the loopback Hub (fake_hub.py) under the catalogue's repo n
 the default output is <case>/app/dist. Prints one line per case and "N passed, N failed".
 """
 import argparse
+import fnmatch
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,6 +75,15 @@ def make_catalogue_model(name, out, converted_dir):
         shutil.copytree(real, out)
         return
     pkgtest.make_model(out, arch=arch, quant=quant, **opts)
+
+
+def drop_tar_members(path, patterns):
+    with tarfile.open(path) as t:
+        keep = [(m, t.extractfile(m).read()) for m in t.getmembers()
+                if m.isfile() and not any(fnmatch.fnmatch(m.name, p) for p in patterns)]
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as t:
+        for m, data in keep:
+            t.addfile(m, io.BytesIO(data))
 
 
 def matches(got, want):
@@ -138,6 +152,8 @@ class Runner:
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
             if p.returncode != 0:
                 raise RuntimeError(f"sphere_aae compile failed: {p.stderr[-2000:]}")
+            if spec.get("drop_members"):  # a damaged library: some objects taken out
+                drop_tar_members(out, spec["drop_members"])
 
     def run_case(self, name):
         cdir = os.path.join(self.args.cases, name)

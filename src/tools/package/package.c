@@ -349,13 +349,13 @@ static aae_status write_libmodel(run *r, aae_error *err)
             uniq[n++] = r->models[i].lib;
         }
     }
+    /* Writing reads the archive back too; either check failing is a ValidationError. */
     aae_status st = write_or_keep_libmodel(r, path, uniq, n, err);
-    if (st == AAE_OK) {
+    if (st == AAE_OK)
         st = aae_pkg_libmodel_validate(path, r->cfg->device, names, n, err);
-        if (st != AAE_OK) {
-            r->failure = AAE_PKG_FAIL_VALIDATION;
-            aae_error_prefix(err, "ValidationError: %s", path);
-        }
+    if (st == AAE_ERR_MISMATCH) {
+        r->failure = AAE_PKG_FAIL_VALIDATION;
+        aae_error_prefix(err, "ValidationError");
     }
     free(uniq);
     free(names);
@@ -543,6 +543,24 @@ static void summary_json(run *r, double seconds, aae_buf *j)
 
 /* --------------------------------------------------------------------- run --- */
 
+/* Replaces every `from` in msg (capacity cap) by `to`, truncating safely. */
+static void replace_all(char *msg, size_t cap, const char *from, const char *to)
+{
+    aae_buf b;
+    aae_buf_init(&b);
+    size_t fl = strlen(from);
+    const char *p = msg, *hit;
+    while (fl && (hit = strstr(p, from)) != NULL) {
+        aae_buf_append(&b, p, (size_t)(hit - p));
+        aae_buf_puts(&b, to);
+        p = hit + fl;
+    }
+    aae_buf_puts(&b, p);
+    if (aae_buf_ok(&b))
+        aae_pkg_sfmt(msg, cap, "%s", b.data);
+    aae_buf_free(&b);
+}
+
 static aae_status build_output(run *r, aae_error *err)
 {
     char p[AAE_PKG_PATH_MAX];
@@ -619,6 +637,18 @@ static aae_status run_all(run *r, aae_buf *json, aae_error *err)
         if (!r->failure)
             r->failure = AAE_PKG_FAIL_OTHER;
         aae_pkg_rmtree(r->staging, &ignore);
+        if (err) { /* name the output, not the temporary folder that is gone */
+            replace_all(err->msg, sizeof err->msg, r->staging, r->out);
+            aae_buf note;
+            aae_buf_init(&note);
+            if (aae_is_dir(r->out))
+                aae_buf_printf(&note, "%s (nothing was installed: %s is as it was)", err->msg, r->out);
+            else
+                aae_buf_printf(&note, "%s (nothing was installed)", err->msg);
+            if (aae_buf_ok(&note))
+                aae_pkg_sfmt(err->msg, sizeof err->msg, "%s", note.data);
+            aae_buf_free(&note);
+        }
         return st;
     }
     double secs = aae_pkg_now() - r->ui->started;
