@@ -94,9 +94,10 @@ AAE_API void aae_set_log_callback(aae_log_callback callback, void *user_data);
  *    decoder's output) belong to the library; their lifetime is stated at the call.
  *  - A detokenizer keeps a pointer to its tokenizer: destroy it first.
  *
- * Threads: a loaded tokenizer is read-only. encode, decode and the lookups may run
- * on one handle from several threads at once; aae_tokenizer_errmsg then reports the
- * failure of any one of them. A detokenizer is used by one thread at a time.
+ * Threads: encode, decode and the lookups may run on one handle from several
+ * threads at once (a loaded tokenizer only changes an internal lock-free cache);
+ * aae_tokenizer_errmsg then reports the failure of any one of them. A detokenizer
+ * is used by one thread at a time.
  */
 typedef struct aae_tokenizer aae_tokenizer;
 typedef struct aae_detokenizer aae_detokenizer;

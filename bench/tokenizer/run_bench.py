@@ -70,14 +70,23 @@ def main():
     a = {r["tokenizer"]: r for r in map(json.loads, ours.split("\n")[:-1])}
     b = {r["tokenizer"]: r for r in map(json.loads, ref.split("\n")[:-1])}
     print("text: %s (%.2f MB)" % (text_path, size / 1e6))
-    print("%-8s %-26s %-26s %10s %10s %8s %s" % ("", "load ms (aae)", "load ms (lenml)", "aae MB/s", "lenml MB/s",
-                                              "speedup", "tokens"))
+    print("wall clock (the machine may be shared; see CPU below)")
+    print("%-8s %-26s %-28s %9s %10s %8s %s" % ("", "load ms (aae)", "load ms (lenml)", "aae MB/s", "lenml MB/s",
+                                             "speedup", "tokens"))
     for name in a:
         x, y = a[name], b.get(name, {})
-        print("%-8s %-26s %-26s %10.2f %10.2f %7.1fx %d%s" % (
+        print("%-8s %-26s %-28s %9.2f %10.2f %7.1fx %d%s" % (
             name, x["load_ms"], y.get("load_ms"), x["mb_per_s"], y.get("mb_per_s", 0),
             x["mb_per_s"] / y["mb_per_s"] if y.get("mb_per_s") else 0, x["tokens"],
             "" if x["tokens"] == y.get("tokens") else " (lenml: %s tokens!)" % y.get("tokens")))
+    print("process CPU time")
+    print("%-8s %-26s %-28s %9s %10s %8s" % ("", "load CPU ms (aae)", "load CPU ms (lenml)", "aae MB/s", "lenml MB/s",
+                                          "speedup"))
+    for name in a:
+        x, y = a[name], b.get(name, {})
+        print("%-8s %-26s %-28s %9.2f %10.2f %7.1fx" % (
+            name, x["load_cpu_ms"], y.get("load_cpu_ms"), x["cpu_mb_per_s"], y.get("cpu_mb_per_s", 0),
+            x["cpu_mb_per_s"] / y["cpu_mb_per_s"] if y.get("cpu_mb_per_s") else 0))
 
 
 if __name__ == "__main__":

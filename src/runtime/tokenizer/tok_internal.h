@@ -2,8 +2,8 @@
  * tok_internal.h - the in-memory form of a loaded tokenizer (private).
  *
  * load.c fills it from tokenizer.json; encode.c, bpe.c, pretok.c, normalize.c and
- * decode.c read it. After loading nothing in it changes, so one tokenizer can be
- * used from several threads (only `err` is written, on failures).
+ * decode.c read it. After loading only the BPE cache (lock-free, cache.h) and, on
+ * failures, `err` change, so one tokenizer can be used from several threads.
  */
 #ifndef AAE_TOKENIZER_INTERNAL_H
 #define AAE_TOKENIZER_INTERNAL_H
