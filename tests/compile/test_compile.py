@@ -11,6 +11,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -398,13 +399,19 @@ def case_jit(c):
     r, redo = jit(c, dict(env, SPHERE_AAE_JIT_POLICY="REDO"))
     check(redo["compiled"] == "1" and redo["path"] == first["path"] and os.stat(first["path"]).st_mtime_ns != mtime,
           "REDO recompiles and replaces")
-    # the key covers overrides, prefix, output kind
-    r, ov = jit(c, env, overrides="context_window_size=128")
-    check(ov["key"] != first["key"], "overrides change the key")
-    r, pf = jit(c, env, prefix="other_name")
-    check(pf["key"] != first["key"] and pf["model_lib"] == "other_name", "prefix changes the key")
-    r, so = jit(c, env, ext="so")
-    check(so["path"].endswith(".so") and so["key"] != first["key"], ".so is its own entry")
+    # the key covers overrides, prefix, output kind and the compiler: READONLY names the
+    # path it expected, which gives the key without compiling
+    def key_of(extra_env=None, **kw):
+        r, o = jit(c, dict(env, SPHERE_AAE_JIT_POLICY="READONLY", **(extra_env or {})), ok=False, **kw)
+        if r.returncode == 0:
+            return o["key"]
+        m = re.search(r"expected (\S+)\.(tar|so)\)", r.stderr)
+        return os.path.basename(m.group(1)) if m else r.stderr
+    check(key_of(overrides="context_window_size=128") != first["key"], "overrides change the key")
+    check(key_of(overrides="context_window_size=512") == first["key"],
+          "an override equal to the config's value is the same library")
+    check(key_of(prefix="other_name") != first["key"], "prefix changes the key")
+    check(key_of(ext="so") != first["key"], ".so is its own entry")
     # a changed compiler identity (same clang, another --version text) gives a new key
     wrap = os.path.join(c.work, "clang-wrapper.sh")
     clang = shutil.which("clang")
@@ -412,8 +419,9 @@ def case_jit(c):
         f.write('#!/bin/sh\nif [ "$1" = "--version" ]; then %s --version; echo "wrapped build 2"; exit 0; fi\n'
                 'exec %s "$@"\n' % (clang, clang))
     os.chmod(wrap, 0o755)
-    r, wr = jit(c, dict(env, SPHERE_AAE_CC=wrap))
-    check(wr["key"] != first["key"] and wr["compiled"] == "1", "new compiler identity -> new key")
+    wkey = key_of({"SPHERE_AAE_CC": wrap})
+    check(len(wkey) == 64 and wkey != first["key"], "new compiler identity -> new key: %s" % wkey)
+    check(key_of() == first["key"], "the key is stable")
     # a damaged entry is rebuilt under ON and reported under READONLY
     with open(first["path"], "r+b") as f:
         f.truncate(700)
