@@ -392,6 +392,17 @@ static aae_status run_blocks(ctx *c, job *j, aae_error *err)
     return AAE_OK;
 }
 
+/* Asks the kernel to start reading a source tensor now (asynchronously), so that
+ * a cold checkpoint is read ahead of the conversion instead of fault by fault. */
+static void prefetch_source(const aae_st_tensor *t)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || t->nbytes == 0)
+        return;
+    uintptr_t begin = (uintptr_t)t->data & ~((uintptr_t)page - 1);
+    madvise((void *)begin, (uintptr_t)t->data + (uintptr_t)t->nbytes - begin, MADV_WILLNEED);
+}
+
 /* Drops a converted source tensor's pages from this process's mapping, so that the
  * resident size stays near one tensor instead of growing to the whole checkpoint
  * (the pages stay in the page cache; nothing is read twice). */
@@ -492,8 +503,14 @@ static aae_status convert_all(ctx *c, const char *dir, aae_error *err)
     for (int t = 0; !st && t < c->threads; t++)
         if (!(c->rows[t] = malloc((size_t)max_cols * sizeof(float))))
             st = aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; !st && i < c->nplan; i++)
+    for (size_t i = 0; !st && i < c->nplan; i++) {
+        /* read this tensor and the next one ahead while converting */
+        for (size_t n = i; n < c->nplan && n <= i + 1; n++)
+            for (int k = 0; k < c->plan[n].nsrc; k++)
+                if (n > i || i == 0)
+                    prefetch_source(aae_st_model_get(c->model, c->plan[n].src[k]));
         st = convert_one(c, &c->plan[i], err);
+    }
     if (!st) {
         uint64_t bytes = aae_tc_total_bytes(c->w);
         char meta[512];
