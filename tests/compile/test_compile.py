@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 
 DEVICES = {
     # device: (object format, cpu, platform, archive kind)
@@ -429,6 +430,16 @@ def case_jit(c):
     check(r.returncode != 0 and "damaged" in r.stderr, "READONLY reports a damaged entry: %s" % r.stderr)
     r, fix = jit(c, env)
     check(fix["compiled"] == "1" and "rebuilding" in r.stderr, "ON rebuilds a damaged entry")
+    # temporaries a killed process left behind are removed after an hour, not before
+    folder = os.path.dirname(first["path"])
+    stale, fresh = os.path.join(folder, "x.tar.tmp.1.0"), os.path.join(folder, "y.tar.tmp.2.0")
+    for p in (stale, fresh):
+        with open(p, "w") as f:
+            f.write("half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    jit(c, env)
+    check(not os.path.exists(stale) and os.path.exists(fresh), "stale temporaries removed, fresh ones kept")
+    os.unlink(fresh)
     # two processes compiling the same key at once both succeed
     home2 = os.path.join(c.work, "jit-home-race")
     shutil.rmtree(home2, ignore_errors=True)

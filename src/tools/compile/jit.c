@@ -1,11 +1,14 @@
 /* jit.c - the model-library JIT cache (see jit.h). */
 #include "compile/jit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -111,6 +114,27 @@ static int entry_ok(const char *path, const char *ext, const char *prefix, const
     return ok;
 }
 
+/* Removes temporary files a killed process left in the cache folder (older than an
+ * hour, so that a compile in progress is never touched). */
+static void remove_stale_temporaries(const char *folder)
+{
+    DIR *d = opendir(folder);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".tmp."))
+            continue;
+        char p[4400];
+        struct stat st;
+        if (aae_pathf(p, sizeof p, "%s/%s", folder, e->d_name) && lstat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+            now - st.st_mtime > 3600)
+            unlink(p);
+    }
+    closedir(d);
+}
+
 static void fill_result(const aae_lib_plan *p, aae_jit_result *out)
 {
     snprintf(out->model_lib, sizeof out->model_lib, "%s", p->prefix);
@@ -194,6 +218,7 @@ aae_status aae_jit_get_library(const aae_jit_request *req, aae_jit_result *out, 
             while (fcntl(lockfd, F_SETLKW, &fl) != 0 && errno == EINTR) {
             }
         }
+        remove_stale_temporaries(folder);
     }
     if (policy != AAE_JIT_REDO && aae_is_file(out->path)) {
         aae_error why;
