@@ -136,6 +136,8 @@ typedef struct job {
     char name[AAE_PKG_NAME_MAX];
     int64_t expect_size; /* -1 unknown */
     char md5[33];
+    aae_md5 hash;    /* running md5 of the .part: the prefix already there, then each byte written */
+    int hash_ok;     /* hash covers every byte of the .part */
     int absent_ok;       /* a 404 is an answer (metadata fallbacks), not an error */
     job_state state;
     int attempt;
@@ -198,6 +200,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
             if (ftruncate(j->fd, 0) != 0 || lseek(j->fd, 0, SEEK_SET) != 0)
                 return 0;
             j->offset = 0;
+            aae_md5_init(&j->hash);
+            j->hash_ok = 1;
         }
         j->writing = 1;
     }
@@ -214,6 +218,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
             return 0;
         left -= (size_t)w;
     }
+    aae_md5_update(&j->hash, data, len);
     j->written += (int64_t)len;
     return len;
 }
@@ -224,10 +229,32 @@ static void job_message(batch *b, job *j, const char *detail)
     aae_pkg_scrub(j->msg, b->h->token);
 }
 
+/* Starts the running md5 with the bytes a resumed .part already holds (so the
+ * finished file is verified without reading it again). */
+static void hash_prefix(job *j)
+{
+    aae_md5_init(&j->hash);
+    j->hash_ok = 1;
+    static __thread unsigned char buf[1 << 16];
+    int64_t done = 0;
+    while (done < j->offset) {
+        size_t want = (size_t)(j->offset - done < (int64_t)sizeof buf ? j->offset - done : (int64_t)sizeof buf);
+        ssize_t n = pread(j->fd, buf, want, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            j->hash_ok = 0; /* verify by reading the file instead */
+            return;
+        }
+        aae_md5_update(&j->hash, buf, (size_t)n);
+        done += n;
+    }
+}
+
 static int job_start(batch *b, CURLM *multi, job *j)
 {
     aae_hub *h = b->h;
-    j->fd = open(j->part_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (j->fd < 0) {
         aae_pkg_sfmt(j->msg, sizeof j->msg, "%s: cannot create: %s", j->part_path, strerror(errno));
         j->state = JOB_FAILED;
@@ -244,6 +271,7 @@ static int job_start(batch *b, CURLM *multi, job *j)
         }
         j->offset = 0;
     }
+    hash_prefix(j);
     j->written = 0;
     j->writing = 0;
     j->overflow = 0;
@@ -335,7 +363,11 @@ static int job_verify(job *j, char *why, size_t cap)
     if (j->md5[0]) {
         char hex[33];
         aae_error e;
-        if (aae_pkg_md5_file(j->part_path, hex, &e) != AAE_OK) {
+        if (j->hash_ok) {
+            uint8_t d[16];
+            aae_md5_final(&j->hash, d);
+            aae_md5_digest_to_hex(d, hex);
+        } else if (aae_pkg_md5_file(j->part_path, hex, &e) != AAE_OK) {
             aae_pkg_sfmt(why, cap, "%s", e.msg);
             return 0;
         }
