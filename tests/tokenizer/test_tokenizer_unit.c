@@ -145,6 +145,13 @@ AAE_TEST(tiny_bpe_and_invalid_utf8)
     size_t len;
     int32_t bad_id = 99;
     AAE_CHECK_EQ_INT(aae_tokenizer_decode(tok, &bad_id, 1, 0, &text, &len), AAE_ERR_INVALID_ARGUMENT);
+    AAE_CHECK_CONTAINS(aae_tokenizer_errmsg(tok), "id 99 at index 0");
+    aae_detokenizer *d;
+    const char *piece;
+    AAE_CHECK_EQ_INT(aae_detokenizer_create(tok, 0, &d), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_detokenizer_push(d, -5, &piece, &len), AAE_ERR_INVALID_ARGUMENT);
+    AAE_CHECK_CONTAINS(aae_tokenizer_errmsg(tok), "id -5 is outside");
+    aae_detokenizer_destroy(d);
     AAE_CHECK_EQ_INT(aae_tokenizer_encode(tok, "", 0, 0, NULL, 0, &n), AAE_OK);
     AAE_CHECK_EQ_INT(n, 0);
     aae_tokenizer_destroy(tok);

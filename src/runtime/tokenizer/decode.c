@@ -357,15 +357,16 @@ aae_status aae_detokenizer_push(aae_detokenizer *d, int32_t id, const char **tex
     if (!d || !text || !len)
         return AAE_ERR_INVALID_ARGUMENT;
     if (id < 0 || id >= d->tok->vocab.n_ids)
-        return AAE_ERR_INVALID_ARGUMENT;
+        return aae_error_set((aae_error *)&d->tok->err, AAE_ERR_INVALID_ARGUMENT,
+                             "tokenizer: id %d is outside [0, %d)", (int)id, (int)d->tok->vocab.n_ids);
     aae_buf_reset(&d->out);
     if (!((d->flags & AAE_DECODE_SKIP_SPECIAL_TOKENS) && d->tok->special[id])) {
         aae_status st = push_token(d, id);
         if (st != AAE_OK)
-            return st;
+            return aae_error_set((aae_error *)&d->tok->err, st, "tokenizer: out of memory while decoding");
     }
     if (!aae_buf_ok(&d->out))
-        return AAE_ERR_NOMEM;
+        return aae_error_set((aae_error *)&d->tok->err, AAE_ERR_NOMEM, "tokenizer: out of memory while decoding");
     *text = d->out.data ? d->out.data : "";
     *len = d->out.len;
     return AAE_OK;
