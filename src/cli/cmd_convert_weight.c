@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "convert/convert.h"
@@ -41,6 +42,21 @@ static void print_note(void *ctx, const char *msg)
 {
     (void)ctx;
     fprintf(stderr, "sphere_aae convert_weight: %s\n", msg);
+}
+
+/* A one-line progress meter on a terminal. */
+static void print_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    int *last = ctx;
+    int pct = total ? (int)(done * 100 / total) : 100;
+    if (pct == *last)
+        return;
+    *last = pct;
+    fprintf(stderr, "\rsphere_aae convert_weight: %3d%% (%.0f / %.0f MB)", total ? (int)(done * 100 / total) : 100,
+            (double)done / 1e6, (double)total / 1e6);
+    if (done >= total)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
 }
 
 static double now(void)
@@ -94,6 +110,10 @@ int aae_cmd_convert_weight(int argc, char **argv)
         return AAE_EXIT_USAGE;
     }
     opt.note = print_note;
+    if (!quiet && isatty(STDERR_FILENO))
+        opt.progress = print_progress;
+    int last_pct = -1;
+    opt.progress_ctx = &last_pct;
     aae_error err = {0};
     aae_convert_stats stats;
     double t0 = now();

@@ -254,6 +254,7 @@ typedef struct ctx {
     uint8_t *block;
     size_t block_cap;
     aae_convert_stats stats;
+    uint64_t done_bytes; /* input bytes converted so far */
 } ctx;
 
 static void note(const ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -510,6 +511,10 @@ static aae_status convert_all(ctx *c, const char *dir, aae_error *err)
                 if (n > i || i == 0)
                     prefetch_source(aae_st_model_get(c->model, c->plan[n].src[k]));
         st = convert_one(c, &c->plan[i], err);
+        for (int k = 0; !st && k < c->plan[i].nsrc; k++)
+            c->done_bytes += aae_st_model_get(c->model, c->plan[i].src[k])->nbytes;
+        if (!st && c->opt->progress)
+            c->opt->progress(c->opt->progress_ctx, c->done_bytes, c->stats.input_bytes);
     }
     if (!st) {
         uint64_t bytes = aae_tc_total_bytes(c->w);

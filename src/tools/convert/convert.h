@@ -18,6 +18,9 @@ typedef struct aae_convert_options {
     /* Notes for the user (unused tensors, ...); may be NULL. */
     void (*note)(void *ctx, const char *msg);
     void *note_ctx;
+    /* Called after each tensor with the input bytes done and in total; may be NULL. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
 } aae_convert_options;
 
 typedef struct aae_convert_stats {
