@@ -100,15 +100,13 @@ static JNIEnv *callback_env(int *attached)
     if (r != JNI_EDETACHED)
         return NULL;
     JavaVMAttachArgs args = {JNI_VERSION_1_6, (char *)"aae-native", NULL};
-#ifdef __ANDROID__
-    r = (*g_vm)->AttachCurrentThreadAsDaemon(g_vm, &env, &args);
-#else
-    r = (*g_vm)->AttachCurrentThreadAsDaemon(g_vm, (void **)&env, &args);
-#endif
-    if (r != JNI_OK)
+    /* The NDK's jni.h takes JNIEnv ** here, OpenJDK's void **: a void * converts to both. */
+    void *penv = NULL;
+    r = (*g_vm)->AttachCurrentThreadAsDaemon(g_vm, (void *)&penv, &args);
+    if (r != JNI_OK || !penv)
         return NULL;
     *attached = 1;
-    return env;
+    return (JNIEnv *)penv;
 }
 
 static void callback_done(JNIEnv *env, int attached)
