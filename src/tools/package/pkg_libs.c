@@ -13,44 +13,12 @@
 
 #include "base/fs.h"
 #include "compile/jit.h"
+#include "compile/lib_archive.h"
 #include "compile/lib_plan.h"
 #include "compile/toolchain.h"
 #include "format/chat_config.h"
 #include "package/pkg_util.h"
 
-/* compile/lib_archive.h (the libmodel writer and symbol-table check) lands in its own
- * commit; until then the archive steps report that they are unavailable. */
-#if defined(__has_include)
-#if __has_include("compile/lib_archive.h")
-#include "compile/lib_archive.h"
-#define AAE_PKG_HAVE_LIB_ARCHIVE 1
-#endif
-#endif
-#ifndef AAE_PKG_HAVE_LIB_ARCHIVE
-static aae_status no_lib_archive(aae_error *err)
-{
-    return aae_error_set(err, AAE_ERR_UNSUPPORTED, "this build has no model-library archive support "
-                                                   "(compile/lib_archive.h)");
-}
-static aae_status aae_lib_tar_info(const char *tar_path, char *model_lib, size_t name_cap, char *device,
-                                   size_t device_cap, aae_error *err)
-{
-    (void)tar_path, (void)model_lib, (void)name_cap, (void)device, (void)device_cap;
-    return no_lib_archive(err);
-}
-static aae_status aae_lib_archive_write(const char *const *tars, size_t n, const aae_device *dev, int slice,
-                                        const char *out_a, FILE *diag, aae_error *err)
-{
-    (void)tars, (void)n, (void)dev, (void)slice, (void)out_a, (void)diag;
-    return no_lib_archive(err);
-}
-static aae_status aae_lib_archive_check(const char *archive_path, const aae_device *dev, const char *const *names,
-                                        size_t n, aae_error *err)
-{
-    (void)archive_path, (void)dev, (void)names, (void)n;
-    return no_lib_archive(err);
-}
-#endif
 
 static void to_overrides(const aae_pkg_overrides *ov, aae_overrides *o)
 {
