@@ -4,8 +4,11 @@
  * drives the model API directly, without the engine, the JNI layer or Java).
  *
  *   java -Xcheck:jni -Dai.sphere_aae.library=/path/libaae4j.so -cp CLASSES \
- *        ai.sphere_aae.AAE4JTest SPHERE_AAE_CLI MODEL_DIR
+ *        ai.sphere_aae.AAE4JTest SPHERE_AAE_CLI MODEL_DIR [MODEL_LIB]
  *
+ * MODEL_LIB (optional) is passed to reload(): the name of a model library linked
+ * into libaae4j.so (test_aae4j_packaged.py: a model `sphere_aae package` bundled,
+ * with its libmodel_linux.a); without it the runtime's generic code runs.
  * MODEL_DIR must use the llama-2 conversation template (tiny-llama-*): the test
  * renders that template by hand (docs/engine.md) to get the prompt ids. Prints one
  * line per check and "N passed, N failed"; exits 1 on a failure. Run under
@@ -27,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 public final class AAE4JTest {
     private static int passed;
     private static int failed;
+    private static String modelLib;
 
     private static void check(boolean ok, String what, Object detail) {
         if (ok) {
@@ -301,19 +305,29 @@ public final class AAE4JTest {
         }
         check(got != null && got.status() == AAEException.STATE, "a request after unload() fails with STATE",
                 got == null ? null : got.status() + " " + got.getMessage());
-        e.reload(model, null);
+        e.reload(model, modelLib);
         try (ChatCompletionStream s = e.chat.completions.create(greedy("Hi", 2))) {
             s.collectText();
             check(s.status() == 0, "reload after unload works", s.status());
         }
         AAEException bad = null;
         try {
-            e.reload(model + "/does-not-exist", null);
+            e.reload(model + "/does-not-exist", modelLib);
         } catch (AAEException ex) {
             bad = ex;
         }
         check(bad != null && bad.status() != 0 && !bad.getMessage().isEmpty(), "reload of a missing folder throws "
                 + "with the runtime's message", bad == null ? null : bad.getMessage());
+        if (modelLib != null) {
+            AAEException lib = null;
+            try {
+                e.reload(model, "no_such_model_lib");
+            } catch (AAEException ex) {
+                lib = ex;
+            }
+            check(lib != null && lib.getMessage().contains("no_such_model_lib"), "reload with a model_lib that is "
+                    + "not linked in throws, naming it", lib == null ? null : lib.getMessage());
+        }
         e.close();
         e.close();
         boolean closed = false;
@@ -326,12 +340,15 @@ public final class AAE4JTest {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: AAE4JTest SPHERE_AAE_CLI MODEL_DIR");
+        if (args.length != 2 && args.length != 3) {
+            System.err.println("usage: AAE4JTest SPHERE_AAE_CLI MODEL_DIR [MODEL_LIB]");
             System.exit(2);
         }
         String cli = args[0];
         String model = args[1];
+        modelLib = args.length == 3 ? args[2] : null;
+        System.out.println("model " + model + (modelLib == null ? " (generic code)" : " with model library "
+                + modelLib));
         long t0 = System.nanoTime();
         check(!AAEEngine.version().isEmpty(), "version " + AAEEngine.version(), null);
         nativeThreadLogs();
@@ -339,7 +356,7 @@ public final class AAE4JTest {
         p.nThreads = 2;
         AAEEngine e = new AAEEngine(p);
         try {
-            e.reload(model, null);
+            e.reload(model, modelLib);
             greedyEqualsGenerate(e, cli, model);
             unicodeRequest(e);
             abortFromListener(e);
