@@ -57,11 +57,16 @@ T512 static inline void q3_group_512(const uint32_t *q, __m512 out[3])
                                    6,  9,  12, 15, 18, 21, 24, 27, 0,  0,  0,  0,  0,  0,  0,  0};
     __m512i words = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
     const __m512i seven = _mm512_set1_epi32(7), three = _mm512_set1_epi32(3);
-    for (int v = 0; v < 3; v++) {
-        __m512i w = _mm512_permutexvar_epi32(_mm512_loadu_si512(idx + 16 * v), words);
-        w = _mm512_and_si512(_mm512_srlv_epi32(w, _mm512_loadu_si512(sh + 16 * v)), seven);
-        out[v] = _mm512_cvtepi32_ps(_mm512_sub_epi32(w, three));
-    }
+#define Q3_LANES(v)                                                                                         \
+    _mm512_cvtepi32_ps(_mm512_sub_epi32(                                                                    \
+        _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(_mm512_loadu_si512(idx + 16 * (v)), words), \
+                                           _mm512_loadu_si512(sh + 16 * (v))),                              \
+                         seven),                                                                            \
+        three))
+    out[0] = Q3_LANES(0);
+    out[1] = Q3_LANES(1);
+    out[2] = Q3_LANES(2);
+#undef Q3_LANES
 }
 
 T512 static float dot_q4_512(const aae_wmat *w, int32_t r, const float *xp)
@@ -91,22 +96,40 @@ T512 static float dot_q4_512(const aae_wmat *w, int32_t r, const float *xp)
     return hsum512(_mm512_add_ps(acc0, acc1));
 }
 
+/* 3-bit decode: the lane patterns are loaded once; each group is three
+ * permute + shift + mask steps on 32-bit lanes, widened to float32. */
 T512 static float dot_q3_512(const aae_wmat *w, int32_t r, const float *xp)
 {
+    static const int32_t idx[48] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+                                    1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                    3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const int32_t sh[48] = {0,  3,  6,  9,  12, 15, 18, 21, 24, 27, 0,  3,  6,  9,  12, 15,
+                                   18, 21, 24, 27, 0,  3,  6,  9,  12, 15, 18, 21, 24, 27, 0,  3,
+                                   6,  9,  12, 15, 18, 21, 24, 27, 0,  0,  0,  0,  0,  0,  0,  0};
+    const __m512i i0 = _mm512_loadu_si512(idx), i1 = _mm512_loadu_si512(idx + 16), i2 = _mm512_loadu_si512(idx + 32);
+    const __m512i s0 = _mm512_loadu_si512(sh), s1 = _mm512_loadu_si512(sh + 16), s2 = _mm512_loadu_si512(sh + 32);
+    const __m512i seven = _mm512_set1_epi32(7), three = _mm512_set1_epi32(3);
     int32_t ng = (w->k + 39) / 40;
     const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
     const uint16_t *sc = (const uint16_t *)w->scale + (size_t)r * ng;
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int32_t g = 0; g < ng; g++) {
-        __m512 c[3];
-        q3_group_512(q + 4 * g, c);
+        __m512i words = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(q + 4 * g)));
+        __m512i c0 = _mm512_sub_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(i0, words), s0), seven), three);
+        __m512i c1 = _mm512_sub_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(i1, words), s1), seven), three);
+        __m512i c2 = _mm512_sub_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(i2, words), s2), seven), three);
         const float *x = xp + 40 * g;
-        __m512 t = _mm512_mul_ps(c[0], _mm512_loadu_ps(x));
-        t = _mm512_fmadd_ps(c[1], _mm512_loadu_ps(x + 16), t);
-        t = _mm512_fmadd_ps(c[2], _mm512_maskz_loadu_ps(0x00ff, x + 32), t);
-        acc = _mm512_fmadd_ps(t, _mm512_set1_ps(_cvtsh_ss(sc[g])), acc);
+        __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(c0), _mm512_loadu_ps(x));
+        t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c1), _mm512_loadu_ps(x + 16), t);
+        /* lanes 8..15 of the third vector are zero codes - 3: mask them via x */
+        __m512 t2 = _mm512_mul_ps(_mm512_cvtepi32_ps(c2), _mm512_maskz_loadu_ps(0x00ff, x + 32));
+        __m512 s = _mm512_set1_ps(_cvtsh_ss(sc[g]));
+        if (g & 1)
+            acc1 = _mm512_fmadd_ps(_mm512_add_ps(t, t2), s, acc1);
+        else
+            acc0 = _mm512_fmadd_ps(_mm512_add_ps(t, t2), s, acc0);
     }
-    return hsum512(acc);
+    return hsum512(_mm512_add_ps(acc0, acc1));
 }
 
 T512 static float dot_f16_512(const aae_wmat *w, int32_t r, const float *xp)
@@ -134,9 +157,15 @@ T512 static void combined_scales(const aae_wmat *w, int32_t r, int32_t ng, int32
                                  float *cs)
 {
     size_t base = (size_t)r * ng + g0;
-    if (n == 16 && w->type == AAE_W_Q4F16) {
-        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w->scale + base)));
-        _mm512_storeu_ps(cs, _mm512_mul_ps(s, _mm512_loadu_ps(xs + g0)));
+    __mmask16 mk = (__mmask16)((1u << n) - 1u);
+    if (w->type == AAE_W_Q4F16) {
+        __m512 s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, (const uint16_t *)w->scale + base));
+        _mm512_storeu_ps(cs, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(mk, xs + g0)));
+        return;
+    }
+    if (w->type == AAE_W_Q4F32) {
+        __m512 s = _mm512_maskz_loadu_ps(mk, (const float *)w->scale + base);
+        _mm512_storeu_ps(cs, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(mk, xs + g0)));
         return;
     }
     for (int32_t i = 0; i < n; i++)
