@@ -157,6 +157,33 @@ AAE_TEST(quant_f16_rounds_each_step)
     }
 }
 
+AAE_TEST(quant_simd_path_equals_portable)
+{
+    static const char *const modes[] = {"q4f16_1", "q4f32_1", "q3f16_1"};
+    float w[333];
+    uint32_t a[64], b[64];
+    float sa[16], sb[16];
+    int bad = 0;
+    for (int m = 0; m < 3; m++) {
+        const aae_quant_spec *q = aae_quant_find(modes[m]);
+        for (int iter = 0; iter < 2000; iter++) {
+            int k = 1 + (int)(next_u32() % 333);
+            float amp = ldexpf(1.0f, (int)(next_u32() % 40) - 30);
+            for (int i = 0; i < k; i++) {
+                float v = ((float)(next_u32() >> 8) / 16777216.0f - 0.5f) * amp;
+                w[i] = q->model_f16 ? aae_round_f16(v) : v;
+            }
+            if (iter % 7 == 0)
+                memset(w, 0, (size_t)(k / 2) * sizeof *w); /* zero groups */
+            aae_quant_row(q, w, k, a, sa);
+            aae_quant_row_portable(q, w, k, b, sb);
+            size_t words = (size_t)aae_quant_words(q, k), groups = (size_t)aae_quant_groups(q, k);
+            bad += memcmp(a, b, words * 4) != 0 || memcmp(sa, sb, groups * 4) != 0;
+        }
+    }
+    AAE_CHECK_EQ_INT(bad, 0);
+}
+
 static size_t make_st(uint8_t *buf, const char *header, size_t data_len)
 {
     size_t n = strlen(header);

@@ -60,7 +60,7 @@ static inline float max_abs(const float *w, int n)
 }
 
 #define GROUP_CODES(NAME, G, ROUND)                                                                         \
-    static float NAME(const float *w, int32_t *codes, float max_int)                                        \
+    static inline __attribute__((always_inline)) float NAME(const float *w, int32_t *codes, float max_int) \
     {                                                                                                         \
         float scale = ROUND(max_abs(w, G) / max_int);                                                         \
         if (scale == 0.0f) {                                                                                  \
@@ -87,11 +87,8 @@ GROUP_CODES(codes32_f16, 32, aae_round_f16)
 GROUP_CODES(codes32_f32, 32, same)
 GROUP_CODES(codes40_f16, 40, aae_round_f16)
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-/* one AVX2 copy picked at load time on CPUs that have it (8 lanes instead of 4) */
-__attribute__((target_clones("avx2", "default")))
-#endif
-void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
+static inline __attribute__((always_inline)) void quant_row(const aae_quant_spec *q, const float *w, int64_t k,
+                                                             uint32_t *qw, float *scale)
 {
     int64_t ng = aae_quant_groups(q, k);
     int group = q->group, words = group / q->per_word;
@@ -125,3 +122,37 @@ void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t 
         }
     }
 }
+
+void aae_quant_row_portable(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
+{
+    quant_row(q, w, k, qw, scale);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+/* An AVX2 copy (8 lanes instead of 4), chosen at run time on CPUs that have it. A plain
+ * run-time check rather than an ifunc, which sanitizer runtimes do not survive. */
+__attribute__((target("avx2"))) static void quant_row_avx2(const aae_quant_spec *q, const float *w, int64_t k,
+                                                           uint32_t *qw, float *scale)
+{
+    quant_row(q, w, k, qw, scale);
+}
+
+void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
+{
+    static int have_avx2 = -1;
+    int have = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
+    if (have < 0) {
+        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&have_avx2, have, __ATOMIC_RELAXED);
+    }
+    if (have)
+        quant_row_avx2(q, w, k, qw, scale);
+    else
+        quant_row(q, w, k, qw, scale);
+}
+#else
+void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
+{
+    quant_row(q, w, k, qw, scale);
+}
+#endif

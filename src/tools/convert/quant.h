@@ -39,5 +39,7 @@ static inline int64_t aae_quant_words(const aae_quant_spec *q, int64_t k)
  * aae_quant_words() words to qw and aae_quant_groups() scales to scale (float32
  * holding model-dtype values). */
 void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale);
+/* The same without any CPU-specific path (aae_quant_row may pick an AVX2 copy). */
+void aae_quant_row_portable(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale);
 
 #endif
