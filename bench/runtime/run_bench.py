@@ -72,8 +72,9 @@ def main():
                 results.setdefault((d, q, t), []).append(json.loads(out))
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
     print()
-    print("%-5s %-8s %3s %10s %10s %8s %8s %10s %9s %8s" % ("model", "quant", "thr", "prefill/s", "decode/s",
-                                                            "ttft s", "RSS MB", "MB/token", "bound/s", "of bound"))
+    print("%-5s %-8s %3s %10s %10s %8s %8s %10s %9s %8s %5s" % ("model", "quant", "thr", "prefill/s", "decode/s",
+                                                                "ttft s", "RSS MB", "MB/token", "bound/s", "of bound",
+                                                                "cpu"))
     for (d, q, t), runs in results.items():
         pf = statistics.median(x["prefill_tokens_per_s"] for x in runs)
         dc = statistics.median(x["decode_tokens_per_s"] for x in runs)
@@ -81,8 +82,11 @@ def main():
         rss = max(x["peak_rss_mb"] for x in runs)
         per_tok = runs[0]["weight_bytes_per_token"]
         bound = bw[str(t)] * 1e9 / per_tok
-        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %10.1f %9.1f %7.0f%%" %
-              (d, q, t, pf, dc, ttft, rss, per_tok / 1e6, bound, 100 * dc / bound))
+        cpu = statistics.median(x.get("cpu_utilization", 0) for x in runs)
+        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %10.1f %9.1f %7.0f%% %5.2f" %
+              (d, q, t, pf, dc, ttft, rss, per_tok / 1e6, bound, 100 * dc / bound, cpu))
+    print("\ncpu = CPU seconds per wall second of a bench run (below the thread count when other "
+          "processes share the cores)")
     return 0
 
 

@@ -37,6 +37,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
 static int num(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -139,7 +147,7 @@ int aae_cmd_bench(int argc, char **argv)
         prompt[i] = (int32_t)((37 + 7919 * (i + 1)) % nv);
     const float *lg;
     size_t n;
-    double t0 = now_s();
+    double c0 = cpu_s(), t0 = now_s();
     st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
     int32_t tok = 0;
     if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
@@ -150,6 +158,9 @@ int aae_cmd_bench(int argc, char **argv)
         if ((st = aae_model_decode(m, tok)) == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
             tok = argmax(lg, n);
     double t_dec = now_s() - t1;
+    /* CPU seconds per wall second of the whole run: below the thread count when
+     * other processes share the cores (then the tok/s figures are pessimistic) */
+    double util = (cpu_s() - c0) / (now_s() - t0);
     free(prompt);
     if (st != AAE_OK) {
         aae_cli_error("bench", "%s", aae_model_errmsg(m));
@@ -166,15 +177,17 @@ int aae_cmd_bench(int argc, char **argv)
         printf("{\"model\": \"%s\", \"model_type\": \"%s\", \"quantization\": \"%s\", \"threads\": %d, "
                "\"kernels\": \"%s\", \"prompt_len\": %ld, \"gen_len\": %ld, \"prefill_tokens_per_s\": %.3f, "
                "\"decode_tokens_per_s\": %.3f, \"time_to_first_token_s\": %.6f, \"peak_rss_mb\": %.1f, "
-               "\"weight_bytes\": %llu, \"weight_bytes_per_token\": %llu, \"kv_cache_bytes\": %llu}\n",
+               "\"weight_bytes\": %llu, \"weight_bytes_per_token\": %llu, \"kv_cache_bytes\": %llu, "
+               "\"cpu_utilization\": %.3f}\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, o.gen_len,
                pf, dc, t_first, rss_mb, (unsigned long long)info.weight_bytes,
-               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes);
+               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes, util);
     else
         printf("%s (%s %s, %d threads, %s kernels)\n  prefill %ld tokens: %.1f tok/s (time to first token %.3f s)\n"
-               "  decode %ld tokens: %.2f tok/s\n  peak RSS %.1f MB; weights %.1f MB, read per token %.1f MB\n",
+               "  decode %ld tokens: %.2f tok/s\n  peak RSS %.1f MB; weights %.1f MB, read per token %.1f MB\n"
+               "  CPU utilization %.2f (CPU seconds per second; below the thread count when the cores are shared)\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, pf, t_first,
-               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, (double)info.weight_bytes_per_token / 1e6);
+               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, (double)info.weight_bytes_per_token / 1e6, util);
     aae_model_free(m);
     return AAE_EXIT_OK;
 }

@@ -46,10 +46,11 @@ static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
         }
         float s = mx / 32767.0f, inv = mx > 0 ? 32767.0f / mx : 0.0f;
         scale[g / 32] = s;
+        /* |v| <= 32767: adding and removing 1.5 * 2^23 rounds to nearest
+         * without a branch (needs IEEE float arithmetic: no -ffast-math) */
         for (int32_t e = 0; e < 32; e++) {
             float v = x[g + e] * inv;
-            int32_t r = (int32_t)(v >= 0 ? v + 0.5f : v - 0.5f);
-            q[g + e] = (int16_t)(r > 32767 ? 32767 : r < -32767 ? -32767 : r);
+            q[g + e] = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
         }
     }
 }
