@@ -100,7 +100,7 @@ static int row_is_copy(const job *j, const aae_st_tensor *t)
 }
 
 /* Index of the first Inf/NaN among n float16 / float32 bit patterns, or -1. */
-static int64_t first_non_finite_bits(const uint8_t *s, int64_t n, int f16)
+static inline __attribute__((always_inline)) int64_t first_non_finite_bits(const uint8_t *s, int64_t n, int f16)
 {
     uint32_t bad = 0;
     if (f16) {
@@ -136,7 +136,7 @@ static int64_t first_non_finite_bits(const uint8_t *s, int64_t n, int f16)
 
 /* Row r as model-dtype values in float32; returns the index of the first
  * non-finite value, or -1. */
-static int64_t load_row(const job *j, int64_t r, float *dst)
+static inline __attribute__((always_inline)) int64_t load_row(const job *j, int64_t r, float *dst)
 {
     const aae_st_tensor *t = source_of_row(j, r);
     const uint8_t *s = source_row(j, r);
@@ -183,7 +183,7 @@ static int64_t load_row(const job *j, int64_t r, float *dst)
     return -1;
 }
 
-static void store_row(const job *j, int64_t r, const float *v, uint8_t *out)
+static inline __attribute__((always_inline)) void store_row(const job *j, int64_t r, const float *v, uint8_t *out)
 {
     int64_t n = j->plan->cols;
     if (j->quantize) {
@@ -200,7 +200,8 @@ static void store_row(const job *j, int64_t r, const float *v, uint8_t *out)
 }
 
 /* Converts row r into out; -1 or the column of a non-finite value. */
-static int64_t convert_row(const job *j, int64_t r, float *scratch, uint8_t *out)
+static inline __attribute__((always_inline)) int64_t convert_row(const job *j, int64_t r, float *scratch,
+                                                                 uint8_t *out)
 {
     const aae_st_tensor *t = source_of_row(j, r);
     if (row_is_copy(j, t)) {
@@ -222,9 +223,8 @@ typedef struct worker_arg {
     float *row;
 } worker_arg;
 
-static void *work(void *arg)
+static inline __attribute__((always_inline)) void work_rows(worker_arg *a)
 {
-    worker_arg *a = arg;
     job *j = a->j;
     for (int64_t r = a->r0; r < a->r1; r++) {
         int64_t bad = convert_row(j, r, a->row, j->out + (size_t)(r - j->r0) * j->row_out_bytes);
@@ -238,8 +238,36 @@ static void *work(void *arg)
             break;
         }
     }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+/* the row conversions compiled for AVX2 too, chosen at run time (as in quant.c) */
+__attribute__((target("avx2"))) static void work_rows_avx2(worker_arg *a)
+{
+    work_rows(a);
+}
+
+static void *work(void *arg)
+{
+    static int have_avx2 = -1;
+    int have = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
+    if (have < 0) {
+        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&have_avx2, have, __ATOMIC_RELAXED);
+    }
+    if (have)
+        work_rows_avx2(arg);
+    else
+        work_rows(arg);
     return NULL;
 }
+#else
+static void *work(void *arg)
+{
+    work_rows(arg);
+    return NULL;
+}
+#endif
 
 typedef struct ctx {
     const aae_convert_options *opt;
