@@ -312,7 +312,15 @@ T512 static void deq_range_512(const aae_wmat *w, int32_t r, int32_t k0, int32_t
     } else {
         int32_t e = k1 < w->k ? k1 : w->k;
         size_t base = (size_t)r * w->k;
-        for (int32_t t = k0; t < e; t++) {
+        int32_t t0 = k0;
+        if (w->type == AAE_W_F16)
+            for (; t0 + 16 <= e; t0 += 16)
+                _mm512_storeu_ps(out + t0 - k0, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                                    (const __m256i *)((const uint16_t *)w->q + base + t0))));
+        else if (w->type == AAE_W_F32)
+            for (; t0 + 16 <= e; t0 += 16)
+                _mm512_storeu_ps(out + t0 - k0, _mm512_loadu_ps((const float *)w->q + base + t0));
+        for (int32_t t = t0; t < e; t++) {
             float v;
             if (w->type == AAE_W_F32)
                 v = ((const float *)w->q)[base + t];
