@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/md5.h"
+#include "package/pkg_bindings.h"
 #include "package/pkg_config.h"
 #include "package/pkg_copy.h"
 #include "package/pkg_hub.h"
@@ -419,6 +421,119 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
     return st;
 }
 
+/* ---------------------------------------------------------------- bindings --- */
+
+/* Hard-links the tree src into dst (which must not exist); 0 on any failure. */
+static int link_tree(const char *src, const char *dst, int *files)
+{
+    struct stat st;
+    if (lstat(src, &st) != 0)
+        return 0;
+    if (S_ISREG(st.st_mode)) {
+        (*files)++;
+        return link(src, dst) == 0;
+    }
+    if (!S_ISDIR(st.st_mode) || mkdir(dst, 0755) != 0)
+        return 0;
+    DIR *d = opendir(src);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int ok = 1;
+    while (ok && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char a[AAE_PKG_PATH_MAX], b[AAE_PKG_PATH_MAX];
+        aae_pkg_sfmt(a, sizeof a, "%s/%s", src, e->d_name);
+        aae_pkg_sfmt(b, sizeof b, "%s/%s", dst, e->d_name);
+        ok = link_tree(a, b, files);
+    }
+    closedir(d);
+    return ok;
+}
+
+/* What the app-build outputs are made from: the runtime sources, the binding
+ * templates, the Unicode table generator and its data, and the app config. */
+static aae_status bindings_inputs(run *r, const char *app_config, char key[33], aae_error *err)
+{
+    aae_md5 m;
+    aae_md5_init(&m);
+    aae_md5_update(&m, "bindings v1 " AAE_VERSION_STRING, sizeof "bindings v1 " AAE_VERSION_STRING);
+    aae_md5_update(&m, r->cfg->device, strlen(r->cfg->device) + 1);
+    aae_status st = AAE_OK;
+    static const char *const trees[] = {"src/runtime", "include", "bindings"};
+    for (size_t i = 0; st == AAE_OK && i < sizeof trees / sizeof trees[0]; i++) {
+        char p[AAE_PKG_PATH_MAX];
+        aae_pkg_sfmt(p, sizeof p, "%s/%s", r->source_dir, trees[i]);
+        if (aae_is_dir(p))
+            st = aae_pkg_hash_tree(&m, r->source_dir, trees[i], err);
+    }
+    const char *ucd = aae_pkg_getenv("AAE_UCD_DIR");
+    char files[3][AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(files[0], sizeof files[0], "%s", app_config);
+    aae_pkg_sfmt(files[1], sizeof files[1], "%s/scripts/gen_unicode_tables.py", r->source_dir);
+    aae_pkg_sfmt(files[2], sizeof files[2], "%s/UnicodeData.txt", ucd ? ucd : "/usr/share/unicode");
+    for (int i = 0; st == AAE_OK && i < 3; i++) {
+        struct stat sb;
+        char *text = NULL;
+        size_t len = 0;
+        if (i == 2) { /* the Unicode data: its path, size and time are enough */
+            int ok = stat(files[i], &sb) == 0;
+            aae_md5_update(&m, files[i], strlen(files[i]) + 1);
+            int64_t v[2] = {ok ? (int64_t)sb.st_size : -1, ok ? (int64_t)sb.st_mtim.tv_sec : 0};
+            aae_md5_update(&m, v, sizeof v);
+        } else if (aae_is_file(files[i]) && (st = aae_read_file(files[i], (size_t)64 << 20, &text, &len, err)) == AAE_OK) {
+            aae_md5_update(&m, text, len);
+        }
+        free(text);
+    }
+    uint8_t d[16];
+    aae_md5_final(&m, d);
+    aae_md5_digest_to_hex(d, key);
+    return st;
+}
+
+/* android: lib/aae4j (the Gradle module), iphone: lib/SphereAAE (the Swift package),
+ * written by pkg_bindings.c; reused from the previous output (hard links) when made
+ * from the same inputs, since writing them generates the Unicode tables again. */
+static aae_status write_bindings(run *r, aae_error *err)
+{
+    const char *name = !strcmp(r->cfg->device, "android") ? "aae4j"
+                       : !strcmp(r->cfg->device, "iphone") ? "SphereAAE" : NULL;
+    char lib[AAE_PKG_PATH_MAX], app_config[AAE_PKG_PATH_MAX];
+    aae_pkg_sfmt(lib, sizeof lib, "%s/lib", r->staging);
+    aae_pkg_sfmt(app_config, sizeof app_config, "%s/bundle/%s", r->staging, APP_CONFIG_NAME);
+    if (!name)
+        return aae_pkg_bindings_write(r->source_dir, r->cfg->device, lib, app_config, err);
+    char key[33], stamp[AAE_PKG_PATH_MAX], prev_stamp[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX],
+        dst[AAE_PKG_PATH_MAX];
+    aae_status st = bindings_inputs(r, app_config, key, err);
+    if (st != AAE_OK)
+        return st;
+    aae_pkg_sfmt(stamp, sizeof stamp, "%s/.%s.inputs", lib, name);
+    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.%s.inputs", r->out, name);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/%s", r->out, name);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/%s", lib, name);
+    char *have = NULL;
+    size_t have_len = 0;
+    aae_error ignore;
+    int files = 0;
+    int same = aae_read_file(prev_stamp, 1024, &have, &have_len, &ignore) == AAE_OK && have_len == 32 &&
+               memcmp(have, key, 32) == 0;
+    free(have);
+    if (same && link_tree(prev, dst, &files)) {
+        r->copy.files_kept += files;
+    } else {
+        aae_pkg_rmtree(dst, &ignore);
+        aae_pkg_ui_bar(r->ui, "write app bindings", 0, 0);
+        st = aae_pkg_bindings_write(r->source_dir, r->cfg->device, lib, app_config, err);
+        aae_pkg_ui_bar_end(r->ui);
+        if (st != AAE_OK)
+            return st;
+    }
+    return aae_pkg_write_file_atomic(stamp, key, 32, err);
+}
+
 /* ------------------------------------------------------------------ bundle --- */
 
 static void on_copy(void *user, int64_t bytes)
@@ -577,6 +692,8 @@ static aae_status build_output(run *r, aae_error *err)
     if ((st = write_app_config(r, err)) != AAE_OK)
         return st;
     if ((st = write_libmodel(r, err)) != AAE_OK)
+        return st;
+    if ((st = write_bindings(r, err)) != AAE_OK)
         return st;
     if (aae_pkg_device_is_linux(r->cfg->device) && (st = write_linux_runtime(r, err)) != AAE_OK)
         return st;

@@ -62,8 +62,7 @@ const char *aae_pkg_device_cc(const char *device)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Adds every regular file under dir (relative names, sorted) to the hash. */
-static aae_status hash_tree(aae_md5 *m, const char *root, const char *rel, aae_error *err)
+aae_status aae_pkg_hash_tree(aae_md5 *m, const char *root, const char *rel, aae_error *err)
 {
     char dir[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(dir, sizeof dir, "%s/%s", root, rel);
@@ -93,7 +92,7 @@ static aae_status hash_tree(aae_md5 *m, const char *root, const char *rel, aae_e
         aae_pkg_sfmt(r, sizeof r, "%s/%s", rel, names[i]);
         aae_pkg_sfmt(p, sizeof p, "%s/%s", root, r);
         if (st == AAE_OK && aae_is_dir(p)) {
-            st = hash_tree(m, root, r, err);
+            st = aae_pkg_hash_tree(m, root, r, err);
         } else if (st == AAE_OK && aae_is_file(p)) {
             char *text = NULL;
             size_t len = 0;
@@ -127,9 +126,9 @@ static aae_status runtime_key(const char *src, const char *device, const char *c
     aae_md5_update(&m, device, strlen(device) + 1);
     aae_md5_update(&m, ident, strlen(ident) + 1);
     aae_md5_update(&m, AAE_VERSION_STRING, sizeof AAE_VERSION_STRING);
-    aae_status st = hash_tree(&m, src, "src/runtime", err);
+    aae_status st = aae_pkg_hash_tree(&m, src, "src/runtime", err);
     if (st == AAE_OK)
-        st = hash_tree(&m, src, "include", err);
+        st = aae_pkg_hash_tree(&m, src, "include", err);
     /* generated runtime sources (the Unicode tables) come from this script */
     char gen[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(gen, sizeof gen, "%s/scripts/gen_unicode_tables.py", src);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "base/md5.h"
 
 /* Checks that dir looks like an AAE source tree; the message names what is missing. */
 aae_status aae_pkg_check_source_dir(const char *dir, aae_error *err);
@@ -28,6 +29,10 @@ aae_status aae_pkg_check_source_dir(const char *dir, aae_error *err);
  * *built is set when it had to be built in this run. log_dir holds build logs. */
 aae_status aae_pkg_runtime_lib(const char *source_dir, const char *device, const char *log_dir, int verbose,
                                char *lib_out, size_t cap, int *built, aae_error *err);
+
+/* Adds every regular file under root/rel (relative names, sorted; names starting
+ * with '.' skipped) with its content to m. A missing folder is an error. */
+aae_status aae_pkg_hash_tree(aae_md5 *m, const char *root, const char *rel, aae_error *err);
 
 /* The C compiler used for device (for the runtime build). */
 const char *aae_pkg_device_cc(const char *device);
