@@ -143,7 +143,7 @@ def android(tool, repo, work, inc):
     lib = os.path.join(work, "android")
     os.makedirs(lib)
     p = subprocess.run([tool, repo, "android", lib, os.path.join(work, "app-config.json")], capture_output=True,
-                       text=True)
+                       text=True, env=dict(os.environ, SPHERE_AAE_HOME=os.path.join(work, "home")))
     check(p.returncode == 0, "android: the module tree is written", p.stderr)
     cpp = os.path.join(lib, "aae4j", "src", "main", "cpp")
     rt = os.path.join(cpp, "runtime")
@@ -186,7 +186,7 @@ def iphone(tool, repo, work, inc):
     lib = os.path.join(work, "iphone")
     os.makedirs(lib)
     p = subprocess.run([tool, repo, "iphone", lib, os.path.join(work, "app-config.json")], capture_output=True,
-                       text=True)
+                       text=True, env=dict(os.environ, SPHERE_AAE_HOME=os.path.join(work, "home")))
     check(p.returncode == 0, "iphone: the Swift package tree is written", p.stderr)
     c = os.path.join(lib, "SphereAAE", "Sources", "CSphereAAE")
     base = [CLANG, "--target=arm64-apple-ios14", "-U__nonnull", "-nostdlibinc", "-isystem", inc, "-isystem",

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SKIP = {"build", ".gradle", ".cxx", ".idea", "local.properties", ".build", ".swiftpm", "DerivedData", "xcuserdata",
         ".DS_Store"}
@@ -97,8 +98,27 @@ def check_template(repo, rel, out, label, ver):
     check(not differ, f"{label}: template files equal the repo's", differ)
 
 
+HOME = {}
+
+
 def run_tool(tool, src, device, lib, cfg):
-    return subprocess.run([tool, src, device, lib, cfg], capture_output=True, text=True)
+    env = dict(os.environ, SPHERE_AAE_HOME=HOME["dir"])
+    return subprocess.run([tool, src, device, lib, cfg], capture_output=True, text=True, env=env)
+
+
+def cached_tables(tool, repo, tmp, cfg):
+    """The generated tables are kept in $SPHERE_AAE_HOME/bindings and reused."""
+    cache = os.path.join(HOME["dir"], "bindings")
+    files = os.listdir(cache) if os.path.isdir(cache) else []
+    check(len(files) == 1 and files[0].startswith("unicode_tables-"), "the generated tables are cached", files)
+    lib = os.path.join(tmp, "again-lib")
+    os.makedirs(lib)
+    t0 = time.monotonic()
+    p = run_tool(tool, repo, "android", lib, cfg)
+    dt = time.monotonic() - t0
+    same = p.returncode == 0 and not filecmp.dircmp(os.path.join(tmp, "android-lib", "aae4j"),
+                                                    os.path.join(lib, "aae4j")).diff_files
+    check(same and dt < 0.5, f"a second run reuses them and writes the same tree ({dt * 1000:.0f} ms)", p.stderr)
 
 
 def android(tool, repo, tmp, tables_ref, ver, cfg):
@@ -205,7 +225,9 @@ def main():
         ucd = os.environ.get("AAE_UCD_DIR", "/usr/share/unicode")
         subprocess.run(["/usr/bin/python3", os.path.join(repo, "scripts", "gen_unicode_tables.py"), ucd, tables_ref],
                        check=True, capture_output=True)
+        HOME["dir"] = os.path.join(tmp, "home")
         android(tool, repo, tmp, tables_ref, ver, cfg)
+        cached_tables(tool, repo, tmp, cfg)
         iphone(tool, repo, tmp, tables_ref, ver, cfg)
         others(tool, repo, tmp, cfg)
         fake_source_trees(tool, repo, tmp, cfg)

@@ -7,12 +7,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/md5.h"
 #include "package/pkg_proc.h"
 #include "package/pkg_util.h"
 
@@ -99,27 +101,65 @@ static aae_status copy_tree(const char *src, const char *dst, int only_c, aae_er
     return st;
 }
 
-/* Runs the Unicode table generator into out_c. */
+/* md5 of the generator and the two UCD files it reads: the cache key of the tables. */
+static aae_status tables_key(const char *script, const char *ucd, char hex[33], aae_error *err)
+{
+    const char *names[] = {"UnicodeData.txt", "DerivedNormalizationProps.txt"};
+    char path[BIND_PATH_MAX];
+    aae_md5 m;
+    aae_md5_init(&m);
+    for (int i = -1; i < 2; i++) {
+        if (i >= 0)
+            aae_pkg_sfmt(path, sizeof path, "%s/%s", ucd, names[i]);
+        char *data = NULL;
+        size_t len = 0;
+        aae_status st = aae_read_file(i < 0 ? script : path, BIND_FILE_MAX, &data, &len, err);
+        if (st != AAE_OK)
+            return aae_error_prefix(err, "the tokenizer's Unicode tables are generated from the Unicode Character "
+                                         "Database (Debian's unicode-data, or set AAE_UCD_DIR)");
+        uint64_t n = len;
+        aae_md5_update(&m, &n, sizeof n);
+        aae_md5_update(&m, data, len);
+        free(data);
+    }
+    uint8_t d[16];
+    aae_md5_final(&m, d);
+    aae_md5_digest_to_hex(d, hex);
+    return AAE_OK;
+}
+
+/* Writes the tokenizer's Unicode tables to out_c: from the cache
+ * ($SPHERE_AAE_HOME/bindings/unicode_tables-<key>.c) when there, else generated
+ * (into the cache; directly into out_c when there is no cache folder). */
 static aae_status gen_unicode_tables(const char *source_dir, const char *out_c, aae_error *err)
 {
     const char *ucd = aae_pkg_getenv("AAE_UCD_DIR");
     if (!ucd)
         ucd = "/usr/share/unicode";
-    char script[BIND_PATH_MAX], data[BIND_PATH_MAX], log[BIND_PATH_MAX];
+    char script[BIND_PATH_MAX], home[BIND_PATH_MAX], cached[BIND_PATH_MAX], log[BIND_PATH_MAX], hex[33];
     aae_pkg_sfmt(script, sizeof script, "%s/scripts/gen_unicode_tables.py", source_dir);
-    aae_pkg_sfmt(data, sizeof data, "%s/UnicodeData.txt", ucd);
+    aae_status st = tables_key(script, ucd, hex, err);
+    if (st != AAE_OK)
+        return st;
+    aae_error ignore;
+    const char *target = out_c;
+    if (aae_pkg_home(home, sizeof home, &ignore) == AAE_OK) {
+        aae_pkg_sfmt(cached, sizeof cached, "%s/bindings", home);
+        if (aae_pkg_mkdirs(cached, &ignore) == AAE_OK) {
+            aae_pkg_sfmt(cached, sizeof cached, "%s/bindings/unicode_tables-%s.c", home, hex);
+            if (aae_is_file(cached))
+                return copy_file(cached, out_c, err);
+            target = cached;
+        }
+    }
     aae_pkg_sfmt(log, sizeof log, "%s.log", out_c);
-    if (!aae_is_file(data))
-        return aae_error_set(err, AAE_ERR_NOT_FOUND, "%s not found: the tokenizer's Unicode tables are generated "
-                                                     "from the Unicode Character Database; install Debian's "
-                                                     "unicode-data or set AAE_UCD_DIR", data);
     const char *python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-    const char *argv[] = {python, script, ucd, out_c, NULL};
-    aae_status st = aae_pkg_run(argv, log, 0, err);
+    const char *argv[] = {python, script, ucd, target, NULL};
+    st = aae_pkg_run(argv, log, 0, err);
     if (st != AAE_OK)
         return aae_error_prefix(err, "generating the tokenizer's Unicode tables (log: %s)", log);
     unlink(log);
-    return AAE_OK;
+    return target == out_c ? AAE_OK : copy_file(target, out_c, err);
 }
 
 /* runtime_dir gets src/runtime's C sources + the tables; include_dir gets sphere_aae.h. */
