@@ -14,8 +14,9 @@ the C code). For every converted folder this checks:
   - each shard's size and md5sum match tensor-cache.json, byteOffsets are 64-byte
     aligned and in bounds, shards obey the 32 MiB rule.
 Folders: the fixture (f32 checkpoints, every arch and mode), the f16 and bf16
-checkpoints (q4f16_1, q0f32, q3f16_1, q4f32_1), the sharded checkpoint, and a generated llama with
-tensors larger than 32 MiB (each alone in its shard).
+checkpoints (q4f16_1, q0f32, q3f16_1, q4f32_1), the sharded checkpoint, a generated llama with
+tensors larger than 32 MiB (each alone in its shard), and a few conversions with
+AAE_NO_SIMD=1 (the portable code path, which AVX2 machines otherwise skip).
 """
 import argparse
 import hashlib
@@ -218,12 +219,13 @@ def compare(label, out_dir, hf_dir, mode):
     return check(label + " bytes of %d tensors" % len(exp), not bad, "; ".join(bad[:4]))
 
 
-def convert(cli, hf_dir, mode, out_dir):
+def convert(cli, hf_dir, mode, out_dir, env=None):
     if os.path.isdir(out_dir):
         shutil.rmtree(out_dir)
     r = subprocess.run([cli, "convert_weight", hf_dir, "--quantization", mode, "-o", out_dir, "--quiet"],
-                       capture_output=True, text=True)
-    return check("convert %s %s" % (os.path.basename(hf_dir), mode), r.returncode == 0, r.stderr.strip())
+                       capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+    return check("convert %s %s%s" % (os.path.basename(hf_dir), mode, " (portable path)" if env else ""),
+                 r.returncode == 0, r.stderr.strip())
 
 
 def write_safetensors(path, tensors):
@@ -284,6 +286,12 @@ def main():
         hf, out = os.path.join(args.hf, name), os.path.join(args.work, "%s-%s" % (name, mode))
         if convert(args.cli, hf, mode, out):
             compare("%s %s" % (name, mode), out, hf, mode)
+    # the portable (non-SIMD) code path, which the CPU check skips on AVX2 machines
+    for name, mode in (("tiny-gemma-f16", "q4f16_1"), ("tiny-gpt_neox-bf16", "q3f16_1"),
+                       ("tiny-phi-f32", "q4f32_1"), ("tiny-qwen2-bf16", "q0f16")):
+        hf, out = os.path.join(args.hf, name), os.path.join(args.work, "%s-%s-portable" % (name, mode))
+        if convert(args.cli, hf, mode, out, env={"AAE_NO_SIMD": "1"}):
+            compare("%s %s (portable path)" % (name, mode), out, hf, mode)
     big = os.path.join(args.work, "big-llama-f32")
     make_big_llama(big)
     for mode in ("q0f32", "q4f16_1"):

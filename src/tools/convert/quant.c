@@ -14,6 +14,7 @@
 #include "quant.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "half.h"
@@ -142,7 +143,9 @@ void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t 
     static int have_avx2 = -1;
     int have = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
     if (have < 0) {
-        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+        /* AAE_NO_SIMD=1 forces the portable path (the tests compare both) */
+        const char *no = getenv("AAE_NO_SIMD");
+        have = __builtin_cpu_supports("avx2") && !(no && *no && strcmp(no, "0") != 0) ? 1 : 0;
         __atomic_store_n(&have_avx2, have, __ATOMIC_RELAXED);
     }
     if (have)
