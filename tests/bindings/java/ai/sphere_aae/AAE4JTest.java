@@ -92,6 +92,42 @@ public final class AAE4JTest {
 
     /* ------------------------------------------------------------------ checks --- */
 
+    private static boolean throwsOn(String json) {
+        try {
+            Json.parse(json);
+            return false;
+        } catch (IllegalArgumentException ex) {
+            return true;
+        }
+    }
+
+    /** The module's JSON reader and writer against hand-written expectations. */
+    private static void json() {
+        Map<String, Object> m = Json.obj(Json.parse(
+                " {\"a\": \"\\ud83d\\ude00 \\u00e9\\n\\\"\\/\", \"b\": [1, 2.5, -3e2, true, false, null, {}],"
+                        + " \"big\": 12345678901234, \"a2\": \"\uD834\uDD1E\"} "));
+        List<Object> b = Json.arr(m.get("b"));
+        check("\uD83D\uDE00 \u00e9\n\"/".equals(m.get("a")) && "\uD834\uDD1E".equals(m.get("a2"))
+                && Long.valueOf(1).equals(b.get(0)) && Double.valueOf(2.5).equals(b.get(1))
+                && Double.valueOf(-300.0).equals(b.get(2)) && Boolean.TRUE.equals(b.get(3)) && b.get(5) == null
+                && Json.obj(b.get(6)).isEmpty() && Long.valueOf(12345678901234L).equals(m.get("big")),
+                "Json.parse: escapes, surrogate pairs, raw non-BMP, numbers, literals", m);
+        String deep = "[".repeat(65) + "]".repeat(65);
+        check(throwsOn("{\"a\": }") && throwsOn("[1, 2") && throwsOn("\"a\u0001\"") && throwsOn("{\"a\" 1}")
+                && throwsOn("tru") && throwsOn("1 2") && throwsOn("\"\\x\"") && throwsOn(deep)
+                && !throwsOn("[".repeat(64) + "]".repeat(64)), "Json.parse: malformed input and nesting > 64 throw",
+                null);
+        String tricky = "q\"uote \\ back\nnl\ttab \u0001 \uD83D\uDE00 \u4E2D";
+        ChatCompletionRequest r = new ChatCompletionRequest().message(ChatCompletionMessage.user(tricky))
+                .temperature(0.5).maxTokens(3).stop(java.util.Arrays.asList("x\"y")).seed(7);
+        Map<String, Object> back = Json.obj(Json.parse(r.toJson()));
+        Map<String, Object> msg = Json.obj(Json.arr(back.get("messages")).get(0));
+        check(tricky.equals(msg.get("content")) && Boolean.TRUE.equals(back.get("stream"))
+                && Double.valueOf(0.5).equals(back.get("temperature")) && Long.valueOf(3).equals(back.get("max_tokens"))
+                && "x\"y".equals(Json.arr(back.get("stop")).get(0)) && !back.containsKey("top_p"),
+                "ChatCompletionRequest.toJson round-trips text and leaves unset members out", r.toJson());
+    }
+
     private static void nativeThreadLogs() {
         List<String> got = new CopyOnWriteArrayList<>();
         List<String> threads = new CopyOnWriteArrayList<>();
@@ -351,6 +387,7 @@ public final class AAE4JTest {
                 + modelLib));
         long t0 = System.nanoTime();
         check(!AAEEngine.version().isEmpty(), "version " + AAEEngine.version(), null);
+        json();
         nativeThreadLogs();
         AAEEngine.Params p = new AAEEngine.Params();
         p.nThreads = 2;

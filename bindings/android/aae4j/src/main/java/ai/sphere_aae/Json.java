@@ -69,13 +69,13 @@ public final class Json {
     }
 
     private Object value(int depth) {
-        if (depth > MAX_DEPTH) {
-            throw error("nested deeper than " + MAX_DEPTH);
-        }
         if (i >= s.length()) {
             throw error("expected a value, got the end");
         }
         char c = s.charAt(i);
+        if ((c == '{' || c == '[') && depth >= MAX_DEPTH) {
+            throw error("more than " + MAX_DEPTH + " nested objects/arrays");
+        }
         if (c == '{') return object(depth);
         if (c == '[') return array(depth);
         if (c == '"') return string();
