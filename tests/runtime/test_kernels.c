@@ -337,6 +337,38 @@ AAE_TEST(attention_window_sink_gqa)
         }
 }
 
+/* Gated activations on every path against libm in double. */
+AAE_TEST(activations_all_paths)
+{
+    enum { N = 37 };
+    float gu[2 * N], out[N], xa[N];
+    for (int i = 0; i < N; i++)
+        gu[i] = (float)(urand() * 12), gu[N + i] = (float)urand();
+    uint32_t have = aae_cpu_features();
+    uint32_t paths[2] = {0, have};
+    for (int p = 0; p < 2; p++)
+        for (int act = 0; act < 3; act++) {
+            aae_kctx kc = {.th = &g_th, .cpu = paths[p]};
+            aae_k_glu(&kc, out, gu, 1, N, act);
+            memcpy(xa, gu, sizeof xa);
+            aae_k_act(&kc, xa, N, act);
+            for (int i = 0; i < N; i++) {
+                double x = gu[i], a;
+                if (act == AAE_ACT_KIND_SILU)
+                    a = x / (1 + exp(-x));
+                else if (act == AAE_ACT_KIND_GELU_TANH)
+                    a = 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+                else
+                    a = 0.5 * x * (1 + erf(x / sqrt(2.0)));
+                double tol = 2e-6 * (fabs(a) > 1 ? fabs(a) : 1);
+                if (fabs(out[i] - a * gu[N + i]) > tol || fabs(xa[i] - a) > tol) {
+                    fprintf(stderr, "act %d path %u x %g: %g / %g vs %g\n", act, paths[p], x, xa[i], out[i], a);
+                    AAE_CHECK(0);
+                }
+            }
+        }
+}
+
 static void count_task(void *arg, int32_t task, int32_t thread)
 {
     int *h = arg;

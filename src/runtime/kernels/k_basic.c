@@ -95,11 +95,13 @@ void aae_k_add_bias(float *x, const aae_vec *bias, int32_t m, int32_t n)
 #define VEC_LOOPS
 #endif
 
-VEC_LOOPS void aae_k_glu(float *out, const float *gu, int32_t m, int32_t n, int32_t act)
+VEC_LOOPS void aae_k_glu(const aae_kctx *kc, float *out, const float *gu, int32_t m, int32_t n, int32_t act)
 {
     for (int32_t i = 0; i < m; i++) {
         const float *g = gu + (size_t)i * 2 * n, *u = g + n;
         float *o = out + (size_t)i * n;
+        if (aae_k_act_x86(o, g, u, n, act, kc ? kc->cpu : 0))
+            continue;
         if (act == AAE_ACT_KIND_GELU_TANH)
             for (int32_t j = 0; j < n; j++)
                 o[j] = aae_gelu_tanh(g[j]) * u[j];
@@ -112,8 +114,10 @@ VEC_LOOPS void aae_k_glu(float *out, const float *gu, int32_t m, int32_t n, int3
     }
 }
 
-VEC_LOOPS void aae_k_act(float *x, int32_t n, int32_t act)
+VEC_LOOPS void aae_k_act(const aae_kctx *kc, float *x, int32_t n, int32_t act)
 {
+    if (aae_k_act_x86(x, x, NULL, n, act, kc ? kc->cpu : 0))
+        return;
     if (act == AAE_ACT_KIND_GELU_TANH)
         for (int32_t i = 0; i < n; i++)
             x[i] = aae_gelu_tanh(x[i]);

@@ -113,9 +113,12 @@ void aae_k_add_bias(float *x, const aae_vec *bias, int32_t m, int32_t n);
 
 enum { AAE_ACT_KIND_SILU = 0, AAE_ACT_KIND_GELU_TANH = 1, AAE_ACT_KIND_GELU_ERF = 2 };
 /* out[i, j] = act(gu[i, j]) * gu[i, n + j] for a fused [gate; up] row of 2n. */
-void aae_k_glu(float *out, const float *gu, int32_t m, int32_t n, int32_t act);
+void aae_k_glu(const aae_kctx *kc, float *out, const float *gu, int32_t m, int32_t n, int32_t act);
 /* x = act(x) */
-void aae_k_act(float *x, int32_t n, int32_t act);
+void aae_k_act(const aae_kctx *kc, float *x, int32_t n, int32_t act);
+/* x86 vector path of the two above (k_act_x86.c): out[j] = act(g[j]) * u[j]
+ * (u may be NULL: out = act(g)); returns 0 when it does not apply. */
+int aae_k_act_x86(float *out, const float *g, const float *u, int32_t n, int32_t act, uint32_t cpu);
 
 /* ---- attention ---------------------------------------------------------- */
 

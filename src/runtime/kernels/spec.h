@@ -34,6 +34,7 @@
 #define aae_k_add_bias AAE_SPEC_SYM(k_add_bias)
 #define aae_k_glu AAE_SPEC_SYM(k_glu)
 #define aae_k_act AAE_SPEC_SYM(k_act)
+#define aae_k_act_x86 AAE_SPEC_SYM(k_act_x86)
 #define aae_k_rope AAE_SPEC_SYM(k_rope)
 #define aae_k_rope_table AAE_SPEC_SYM(k_rope_table)
 #define aae_k_attention_scratch AAE_SPEC_SYM(k_attention_scratch)

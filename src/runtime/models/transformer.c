@@ -106,10 +106,10 @@ static void mlp(fwd *f, const aae_layer_weights *lw, const float *in, float *out
     void *mm = f->a + f->l.mm;
     if (D(gated)) {
         aae_k_matmul(f->kc, mid, 2 * D(inter), in, D(hidden), n, &lw->up, &lw->up_b, mm);
-        aae_k_glu(h, mid, n, D(inter), D(act));
+        aae_k_glu(f->kc, h, mid, n, D(inter), D(act));
     } else {
         aae_k_matmul(f->kc, h, D(inter), in, D(hidden), n, &lw->up, &lw->up_b, mm);
-        aae_k_act(h, n * D(inter), D(act));
+        aae_k_act(f->kc, h, n * D(inter), D(act));
     }
     aae_k_matmul(f->kc, out, D(hidden), h, D(inter), n, &lw->down, &lw->down_b, mm);
 }

@@ -1,0 +1,77 @@
+/*
+ * k_act_x86.c - AVX-512 SiLU / tanh-GELU gated activations (aae_k_glu, aae_k_act
+ * on x86_64): a vector exp (same reduction and polynomial as kmath.h's aae_expf,
+ * 2^n applied with scalef), 16 lanes at a time. Other activations and CPUs use
+ * the portable loops of k_basic.c.
+ */
+#include "kernels/kernels.h"
+
+#if !defined(__x86_64__)
+int aae_k_act_x86(float *out, const float *g, const float *u, int32_t n, int32_t act, uint32_t cpu)
+{
+    (void)out, (void)g, (void)u, (void)n, (void)act, (void)cpu;
+    return 0;
+}
+#else
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+
+T512 static inline __m512 exp512(__m512 x)
+{
+    __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.7f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_maskz_mov_ps((__mmask16)~tiny, _mm512_scalef_ps(p, n));
+}
+
+T512 static inline __m512 silu512(__m512 x)
+{
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(x, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+T512 static inline __m512 gelu_tanh512(__m512 x)
+{
+    /* 0.5 x (1 + tanh(y)) = x - x / (exp(2y) + 1), y = sqrt(2/pi) (x + 0.044715 x^3) */
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 y = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    __m512 e = exp512(_mm512_add_ps(y, y));
+    return _mm512_sub_ps(x, _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+}
+
+T512 static void run512(float *out, const float *g, const float *u, int32_t n, int32_t act)
+{
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(g + i);
+        __m512 a = act == AAE_ACT_KIND_SILU ? silu512(x) : gelu_tanh512(x);
+        _mm512_storeu_ps(out + i, u ? _mm512_mul_ps(a, _mm512_loadu_ps(u + i)) : a);
+    }
+    if (i < n) {
+        __mmask16 mk = (__mmask16)((1u << (n - i)) - 1u);
+        __m512 x = _mm512_maskz_loadu_ps(mk, g + i);
+        __m512 a = act == AAE_ACT_KIND_SILU ? silu512(x) : gelu_tanh512(x);
+        _mm512_mask_storeu_ps(out + i, mk, u ? _mm512_mul_ps(a, _mm512_maskz_loadu_ps(mk, u + i)) : a);
+    }
+}
+
+int aae_k_act_x86(float *out, const float *g, const float *u, int32_t n, int32_t act, uint32_t cpu)
+{
+    if (!(cpu & AAE_CPU_AVX512) || (act != AAE_ACT_KIND_SILU && act != AAE_ACT_KIND_GELU_TANH))
+        return 0;
+    run512(out, g, u, n, act);
+    return 1;
+}
+#endif
