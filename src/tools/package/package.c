@@ -5,11 +5,7 @@
 #define _GNU_SOURCE
 #include "package/package.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +17,13 @@
 #include "package/pkg_bindings.h"
 #include "package/pkg_config.h"
 #include "package/pkg_copy.h"
+#include "package/pkg_dist.h"
 #include "package/pkg_hub.h"
 #include "package/pkg_libs.h"
 #include "package/pkg_manifest.h"
 #include "package/pkg_runtime.h"
 #include "package/pkg_util.h"
 
-#define STAMP_NAME ".sphere-aae-package"
 #define APP_CONFIG_NAME "sphere-aae-app-config.json"
 
 typedef struct model_state {
@@ -44,10 +40,7 @@ typedef struct run {
     const aae_package_opts *opts;
     aae_pkg_ui *ui;
     aae_pkg_config *cfg;
-    char out[AAE_PKG_PATH_MAX];     /* the output folder, absolute */
-    char parent[AAE_PKG_PATH_MAX];  /* its parent */
-    char base[AAE_PKG_NAME_MAX];    /* its name */
-    char staging[AAE_PKG_PATH_MAX]; /* the new output while it is built */
+    aae_pkg_dist dist;              /* the output folder and its staging folder */
     char off_root[AAE_PKG_PATH_MAX];/* downloads with SPHERE_AAE_DOWNLOAD_CACHE_POLICY=OFF */
     char source_dir[AAE_PKG_PATH_MAX];
     aae_hub hub;
@@ -58,122 +51,6 @@ typedef struct run {
     int64_t copy_done, copy_total;
     aae_package_failure failure;
 } run;
-
-/* ------------------------------------------------------------------ output --- */
-
-static aae_status resolve_output(run *r, aae_error *err)
-{
-    const char *o = r->opts->output_dir ? r->opts->output_dir : "dist";
-    char cwd[PATH_MAX];
-    if (o[0] != '/' && !getcwd(cwd, sizeof cwd))
-        return aae_error_set(err, AAE_ERR_IO, "cannot read the current folder: %s", strerror(errno));
-    char path[AAE_PKG_PATH_MAX];
-    if (o[0] == '/')
-        aae_pkg_sfmt(path, sizeof path, "%s", o);
-    else
-        aae_pkg_sfmt(path, sizeof path, "%s/%s", cwd, o);
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        path[--n] = '\0';
-    char *slash = strrchr(path, '/');
-    const char *name = slash + 1;
-    if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--output %s: give a folder name such as dist/", o);
-    aae_pkg_sfmt(r->base, sizeof r->base, "%s", name);
-    *slash = '\0';
-    aae_pkg_sfmt(r->parent, sizeof r->parent, "%s", path[0] ? path : "/");
-    aae_status st = aae_pkg_mkdirs(r->parent, err);
-    if (st != AAE_OK)
-        return st;
-    char real[PATH_MAX];
-    if (!realpath(r->parent, real))
-        return aae_error_set(err, AAE_ERR_IO, "%s: %s", r->parent, strerror(errno));
-    aae_pkg_sfmt(r->parent, sizeof r->parent, "%s", real);
-    aae_pkg_sfmt(r->out, sizeof r->out, "%s/%s", strcmp(real, "/") ? real : "", r->base);
-    return AAE_OK;
-}
-
-/* An existing output must be one we made (it holds our stamp) or empty. */
-static aae_status check_output_is_ours(run *r, aae_error *err)
-{
-    struct stat st;
-    if (lstat(r->out, &st) != 0)
-        return AAE_OK;
-    if (!S_ISDIR(st.st_mode))
-        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--output %s exists and is not a folder; remove it or "
-                                                            "choose another --output", r->out);
-    char stamp[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(stamp, sizeof stamp, "%s/%s", r->out, STAMP_NAME);
-    if (aae_is_file(stamp))
-        return AAE_OK;
-    DIR *d = opendir(r->out);
-    if (!d)
-        return aae_error_set(err, AAE_ERR_IO, "%s: %s", r->out, strerror(errno));
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    if (!empty)
-        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--output %s already exists and was not made by "
-                                                            "`sphere_aae package` (no %s in it); it would be replaced "
-                                                            "as a whole, so remove it yourself or choose another "
-                                                            "--output", r->out, STAMP_NAME);
-    return AAE_OK;
-}
-
-/* Removes temporary folders left by runs that were killed. */
-static void clean_stale(run *r)
-{
-    DIR *d = opendir(r->parent);
-    if (!d)
-        return;
-    char prefix[AAE_PKG_NAME_MAX + 16];
-    aae_pkg_sfmt(prefix, sizeof prefix, ".%s.", r->base);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-            continue;
-        const char *dash = strrchr(e->d_name, '-');
-        long pid = dash ? strtol(dash + 1, NULL, 10) : 0;
-        if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
-            char p[AAE_PKG_PATH_MAX];
-            aae_pkg_sfmt(p, sizeof p, "%s/%s", r->parent, e->d_name);
-            aae_error ignore;
-            aae_pkg_rmtree(p, &ignore);
-        }
-    }
-    closedir(d);
-}
-
-static aae_status swap_into_place(run *r, aae_error *err)
-{
-    if (!aae_is_dir(r->out)) {
-        if (rename(r->staging, r->out) != 0)
-            return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", r->staging, r->out, strerror(errno));
-        return AAE_OK;
-    }
-#ifdef RENAME_EXCHANGE
-    if (renameat2(AT_FDCWD, r->staging, AT_FDCWD, r->out, RENAME_EXCHANGE) == 0) {
-        aae_error ignore;
-        aae_pkg_rmtree(r->staging, &ignore); /* now the old output */
-        return AAE_OK;
-    }
-#endif
-    char old[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(old, sizeof old, "%s/.%s.old-%ld", r->parent, r->base, (long)getpid());
-    if (rename(r->out, old) != 0)
-        return aae_error_set(err, AAE_ERR_IO, "cannot move the old %s aside: %s", r->out, strerror(errno));
-    if (rename(r->staging, r->out) != 0) {
-        int e = errno;
-        rename(old, r->out);
-        return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", r->staging, r->out, strerror(e));
-    }
-    aae_error ignore;
-    aae_pkg_rmtree(old, &ignore);
-    return AAE_OK;
-}
 
 /* ----------------------------------------------------------------- weights --- */
 
@@ -303,9 +180,9 @@ static void libmodel_inputs(run *r, const aae_pkg_lib *libs, size_t n, aae_buf *
 static aae_status write_or_keep_libmodel(run *r, const char *path, const aae_pkg_lib *libs, size_t n, aae_error *err)
 {
     char stamp[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX], prev_stamp[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(stamp, sizeof stamp, "%s/lib/.libmodel_%s.inputs", r->staging, r->cfg->device);
-    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libmodel_%s.a", r->out, r->cfg->device);
-    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.libmodel_%s.inputs", r->out, r->cfg->device);
+    aae_pkg_sfmt(stamp, sizeof stamp, "%s/lib/.libmodel_%s.inputs", r->dist.staging, r->cfg->device);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libmodel_%s.a", r->dist.out, r->cfg->device);
+    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.libmodel_%s.inputs", r->dist.out, r->cfg->device);
     aae_buf want;
     aae_buf_init(&want);
     libmodel_inputs(r, libs, n, &want);
@@ -333,7 +210,7 @@ static aae_status write_or_keep_libmodel(run *r, const char *path, const aae_pkg
 static aae_status write_libmodel(run *r, aae_error *err)
 {
     char path[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(path, sizeof path, "%s/lib/libmodel_%s.a", r->staging, r->cfg->device);
+    aae_pkg_sfmt(path, sizeof path, "%s/lib/libmodel_%s.a", r->dist.staging, r->cfg->device);
     aae_pkg_lib *uniq = calloc(r->cfg->n_models, sizeof *uniq);
     const char **names = calloc(r->cfg->n_models, sizeof *names);
     if (!uniq || !names) {
@@ -367,7 +244,7 @@ static aae_status write_libmodel(run *r, aae_error *err)
 static aae_status write_linux_runtime(run *r, aae_error *err)
 {
     char lib[AAE_PKG_PATH_MAX], logs[AAE_PKG_PATH_MAX], dst[AAE_PKG_PATH_MAX], src[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(logs, sizeof logs, "%s/logs", r->staging);
+    aae_pkg_sfmt(logs, sizeof logs, "%s/logs", r->dist.staging);
     aae_status st = aae_pkg_mkdirs(logs, err);
     if (st != AAE_OK)
         return st;
@@ -382,19 +259,19 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
     aae_error ignore;
     aae_pkg_rmtree(logs, &ignore); /* kept only when the build failed */
     char prev[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/libsphere_aae.a", r->staging);
-    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libsphere_aae.a", r->out);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/libsphere_aae.a", r->dist.staging);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libsphere_aae.a", r->dist.out);
     if ((st = aae_pkg_copy_file(lib, dst, prev, &r->copy, NULL, NULL, err)) != AAE_OK)
         return st;
-    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include", r->staging);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include", r->dist.staging);
     if ((st = aae_pkg_mkdirs(dst, err)) != AAE_OK)
         return st;
     aae_pkg_sfmt(src, sizeof src, "%s/include/sphere_aae.h", r->source_dir);
-    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include/sphere_aae.h", r->staging);
-    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/include/sphere_aae.h", r->out);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include/sphere_aae.h", r->dist.staging);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/include/sphere_aae.h", r->dist.out);
     if ((st = aae_pkg_copy_file(src, dst, prev, &r->copy, NULL, NULL, err)) != AAE_OK)
         return st;
-    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig", r->staging);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig", r->dist.staging);
     if ((st = aae_pkg_mkdirs(dst, err)) != AAE_OK)
         return st;
     aae_buf pc;
@@ -414,7 +291,7 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
                    "Cflags: -I${includedir}\n"
                    "Libs: -L${libdir} -Wl,-u,aae_model_lib_registry -lmodel_%s -lsphere_aae -lpthread -lm\n",
                    r->cfg->device, AAE_VERSION_STRING, r->cfg->device);
-    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig/sphere_aae.pc", r->staging);
+    aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig/sphere_aae.pc", r->dist.staging);
     st = aae_buf_ok(&pc) ? aae_pkg_write_file_atomic(dst, pc.data, pc.len, err)
                          : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     aae_buf_free(&pc);
@@ -422,35 +299,6 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
 }
 
 /* ---------------------------------------------------------------- bindings --- */
-
-/* Hard-links the tree src into dst (which must not exist); 0 on any failure. */
-static int link_tree(const char *src, const char *dst, int *files)
-{
-    struct stat st;
-    if (lstat(src, &st) != 0)
-        return 0;
-    if (S_ISREG(st.st_mode)) {
-        (*files)++;
-        return link(src, dst) == 0;
-    }
-    if (!S_ISDIR(st.st_mode) || mkdir(dst, 0755) != 0)
-        return 0;
-    DIR *d = opendir(src);
-    if (!d)
-        return 0;
-    struct dirent *e;
-    int ok = 1;
-    while (ok && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char a[AAE_PKG_PATH_MAX], b[AAE_PKG_PATH_MAX];
-        aae_pkg_sfmt(a, sizeof a, "%s/%s", src, e->d_name);
-        aae_pkg_sfmt(b, sizeof b, "%s/%s", dst, e->d_name);
-        ok = link_tree(a, b, files);
-    }
-    closedir(d);
-    return ok;
-}
 
 /* What the app-build outputs are made from: the runtime sources, the binding
  * templates, the Unicode table generator and its data, and the app config. */
@@ -501,8 +349,8 @@ static aae_status write_bindings(run *r, aae_error *err)
     const char *name = !strcmp(r->cfg->device, "android") ? "aae4j"
                        : !strcmp(r->cfg->device, "iphone") ? "SphereAAE" : NULL;
     char lib[AAE_PKG_PATH_MAX], app_config[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(lib, sizeof lib, "%s/lib", r->staging);
-    aae_pkg_sfmt(app_config, sizeof app_config, "%s/bundle/%s", r->staging, APP_CONFIG_NAME);
+    aae_pkg_sfmt(lib, sizeof lib, "%s/lib", r->dist.staging);
+    aae_pkg_sfmt(app_config, sizeof app_config, "%s/bundle/%s", r->dist.staging, APP_CONFIG_NAME);
     if (!name)
         return aae_pkg_bindings_write(r->source_dir, r->cfg->device, lib, app_config, err);
     char key[33], stamp[AAE_PKG_PATH_MAX], prev_stamp[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX],
@@ -511,8 +359,8 @@ static aae_status write_bindings(run *r, aae_error *err)
     if (st != AAE_OK)
         return st;
     aae_pkg_sfmt(stamp, sizeof stamp, "%s/.%s.inputs", lib, name);
-    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.%s.inputs", r->out, name);
-    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/%s", r->out, name);
+    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.%s.inputs", r->dist.out, name);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/%s", r->dist.out, name);
     aae_pkg_sfmt(dst, sizeof dst, "%s/%s", lib, name);
     char *have = NULL;
     size_t have_len = 0;
@@ -521,7 +369,7 @@ static aae_status write_bindings(run *r, aae_error *err)
     int same = aae_read_file(prev_stamp, 1024, &have, &have_len, &ignore) == AAE_OK && have_len == 32 &&
                memcmp(have, key, 32) == 0;
     free(have);
-    if (same && link_tree(prev, dst, &files)) {
+    if (same && aae_pkg_link_tree(prev, dst, &files)) {
         r->copy.files_kept += files;
     } else {
         aae_pkg_rmtree(dst, &ignore);
@@ -546,7 +394,7 @@ static void on_copy(void *user, int64_t bytes)
 static aae_status bundle_model(run *r, model_state *s, aae_error *err)
 {
     char dir[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(dir, sizeof dir, "%s/bundle/%s", r->staging, s->m->model_id);
+    aae_pkg_sfmt(dir, sizeof dir, "%s/bundle/%s", r->dist.staging, s->m->model_id);
     aae_status st = aae_pkg_mkdirs(dir, err);
     if (st != AAE_OK)
         return st;
@@ -560,7 +408,7 @@ static aae_status bundle_model(run *r, model_state *s, aae_error *err)
         char src[AAE_PKG_PATH_MAX], dst[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX];
         aae_pkg_sfmt(src, sizeof src, "%s/%s", s->weights_dir, name);
         aae_pkg_sfmt(dst, sizeof dst, "%s/%s", dir, name);
-        aae_pkg_sfmt(prev, sizeof prev, "%s/bundle/%s/%s", r->out, s->m->model_id, name);
+        aae_pkg_sfmt(prev, sizeof prev, "%s/bundle/%s/%s", r->dist.out, s->m->model_id, name);
         st = aae_pkg_copy_file(src, dst, prev, &r->copy, on_copy, r, err);
     }
     aae_pkg_ui_bar_end(r->ui);
@@ -590,7 +438,7 @@ static aae_status write_app_config(run *r, aae_error *err)
     }
     aae_buf_puts(&b, "\n  ]\n}\n");
     char path[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(path, sizeof path, "%s/bundle/%s", r->staging, APP_CONFIG_NAME);
+    aae_pkg_sfmt(path, sizeof path, "%s/bundle/%s", r->dist.staging, APP_CONFIG_NAME);
     aae_status st = aae_buf_ok(&b) ? aae_pkg_write_file_atomic(path, b.data, b.len, err)
                                    : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     aae_buf_free(&b);
@@ -607,7 +455,7 @@ static aae_status write_stamp(run *r, aae_error *err)
     aae_buf_json_string(&b, r->cfg->path, strlen(r->cfg->path));
     aae_buf_puts(&b, "}\n");
     char path[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(path, sizeof path, "%s/%s", r->staging, STAMP_NAME);
+    aae_pkg_sfmt(path, sizeof path, "%s/%s", r->dist.staging, AAE_PKG_DIST_STAMP);
     aae_status st = aae_pkg_write_file_atomic(path, b.data, b.len, err);
     aae_buf_free(&b);
     return st;
@@ -620,10 +468,10 @@ static void summary_json(run *r, double seconds, aae_buf *j)
     aae_buf_puts(j, "{\"ok\": true, \"device\": ");
     aae_buf_json_string(j, r->cfg->device, strlen(r->cfg->device));
     aae_buf_puts(j, ", \"output\": ");
-    aae_buf_json_string(j, r->out, strlen(r->out));
+    aae_buf_json_string(j, r->dist.out, strlen(r->dist.out));
     aae_buf_puts(j, ", \"app_config\": ");
     char p[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(p, sizeof p, "%s/bundle/%s", r->out, APP_CONFIG_NAME);
+    aae_pkg_sfmt(p, sizeof p, "%s/bundle/%s", r->dist.out, APP_CONFIG_NAME);
     aae_buf_json_string(j, p, strlen(p));
     aae_buf_puts(j, ", \"models\": [");
     for (size_t i = 0; i < r->cfg->n_models; i++) {
@@ -680,10 +528,10 @@ static aae_status build_output(run *r, aae_error *err)
 {
     char p[AAE_PKG_PATH_MAX];
     aae_status st;
-    aae_pkg_sfmt(p, sizeof p, "%s/bundle", r->staging);
+    aae_pkg_sfmt(p, sizeof p, "%s/bundle", r->dist.staging);
     if ((st = aae_pkg_mkdirs(p, err)) != AAE_OK)
         return st;
-    aae_pkg_sfmt(p, sizeof p, "%s/lib", r->staging);
+    aae_pkg_sfmt(p, sizeof p, "%s/lib", r->dist.staging);
     if ((st = aae_pkg_mkdirs(p, err)) != AAE_OK)
         return st;
     for (size_t i = 0; i < r->cfg->n_models; i++)
@@ -721,13 +569,11 @@ static aae_status run_all(run *r, aae_buf *json, aae_error *err)
     }
     if (!realpath(o->source_dir, r->source_dir))
         return aae_error_set(err, AAE_ERR_IO, "%s: %s", o->source_dir, strerror(errno));
-    if ((st = resolve_output(r, err)) != AAE_OK || (st = check_output_is_ours(r, err)) != AAE_OK) {
+    if ((st = aae_pkg_dist_open(&r->dist, o->output_dir, err)) != AAE_OK) {
         r->failure = AAE_PKG_FAIL_INPUT;
         return st;
     }
-    clean_stale(r);
-    aae_pkg_sfmt(r->staging, sizeof r->staging, "%s/.%s.tmp-%ld", r->parent, r->base, (long)getpid());
-    aae_pkg_sfmt(r->off_root, sizeof r->off_root, "%s/.%s.weights-%ld", r->parent, r->base, (long)getpid());
+    aae_pkg_sfmt(r->off_root, sizeof r->off_root, "%s/.%s.weights-%ld", r->dist.parent, r->dist.base, (long)getpid());
     if ((st = aae_hub_init(&r->hub, r->off_root, err)) != AAE_OK) {
         r->failure = AAE_PKG_FAIL_INPUT;
         return st;
@@ -746,20 +592,20 @@ static aae_status run_all(run *r, aae_buf *json, aae_error *err)
     if ((st = get_libs(r, err)) != AAE_OK)
         return st;
     aae_error ignore;
-    aae_pkg_rmtree(r->staging, &ignore);
+    aae_pkg_rmtree(r->dist.staging, &ignore);
     st = build_output(r, err);
     if (st == AAE_OK)
-        st = swap_into_place(r, err);
+        st = aae_pkg_dist_install(&r->dist, err);
     if (st != AAE_OK) {
         if (!r->failure)
             r->failure = AAE_PKG_FAIL_OTHER;
-        aae_pkg_rmtree(r->staging, &ignore);
+        aae_pkg_rmtree(r->dist.staging, &ignore);
         if (err) { /* name the output, not the temporary folder that is gone */
-            replace_all(err->msg, sizeof err->msg, r->staging, r->out);
+            replace_all(err->msg, sizeof err->msg, r->dist.staging, r->dist.out);
             aae_buf note;
             aae_buf_init(&note);
-            if (aae_is_dir(r->out))
-                aae_buf_printf(&note, "%s (nothing was installed: %s is as it was)", err->msg, r->out);
+            if (aae_is_dir(r->dist.out))
+                aae_buf_printf(&note, "%s (nothing was installed: %s is as it was)", err->msg, r->dist.out);
             else
                 aae_buf_printf(&note, "%s (nothing was installed)", err->msg);
             if (aae_buf_ok(&note))
@@ -771,7 +617,7 @@ static aae_status run_all(run *r, aae_buf *json, aae_error *err)
     double secs = aae_pkg_now() - r->ui->started;
     aae_pkg_ui_note(r->ui, 1, "packaged %zu model%s for %s into %s (%.2f s): %d file%s downloaded, %d librar%s "
                               "compiled, %d file%s copied, %d unchanged",
-                    r->cfg->n_models, r->cfg->n_models == 1 ? "" : "s", r->cfg->device, r->out, secs,
+                    r->cfg->n_models, r->cfg->n_models == 1 ? "" : "s", r->cfg->device, r->dist.out, secs,
                     r->hub.files_downloaded, r->hub.files_downloaded == 1 ? "" : "s", r->libs_compiled,
                     r->libs_compiled == 1 ? "y" : "ies", r->copy.files_copied + r->copy.files_reflinked,
                     r->copy.files_copied + r->copy.files_reflinked == 1 ? "" : "s", r->copy.files_kept);

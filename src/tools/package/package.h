@@ -7,9 +7,9 @@
  * beside it (<parent>/.<name>.tmp-<pid>): bundle/<model_id>/ for bundled weights,
  * bundle/sphere-aae-app-config.json, lib/libmodel_<device>.a (validated), and for
  * linux devices lib/libsphere_aae.a, lib/include/sphere_aae.h and
- * lib/pkgconfig/sphere_aae.pc; then swap it with the old output. A failed run leaves
- * the old output as it was. The output holds a stamp file (.sphere-aae-package)
- * so that a folder we did not make is never replaced.
+ * lib/pkgconfig/sphere_aae.pc, for android and iphone the app-build outputs of
+ * pkg_bindings.h; then swap it with the old output (pkg_dist.h). A failed run leaves
+ * the old output as it was.
  */
 #ifndef AAE_PACKAGE_H
 #define AAE_PACKAGE_H
