@@ -20,7 +20,13 @@ functions checked to exist in bionic at API 24 and in iOS 14 (a function that is
 not, e.g. aligned_alloc (bionic API 28), memrchr (no iOS), fails with its reason).
 A self-test compiles a file calling such functions and expects them flagged.
 
-usage: check_mobile_compile.py PKG_BINDINGS_TOOL REPO_DIR WORK_DIR
+With SPHERE_AAE_CLI and CONVERTED_DIR, a tiny model is packaged for android and
+iphone first: libaae4j.so is linked again with libmodel_android.a as the module's
+CMakeLists.txt links it (the registry must come out of the archive and every
+symbol must resolve to ours or to bionic), and libmodel_iphone.a's needs are checked
+against the runtime's objects and iOS 14.
+
+usage: check_mobile_compile.py PKG_BINDINGS_TOOL REPO_DIR WORK_DIR [SPHERE_AAE_CLI CONVERTED_DIR]
 """
 import concurrent.futures
 import os
@@ -71,6 +77,7 @@ KNOWN_BAD = {
 }
 
 passed = failed = 0
+LIBMODEL = {}  # device -> dist/lib/libmodel_<device>.a from `sphere_aae package`, when a CLI is given
 
 
 def check(ok, what, detail=""):
@@ -81,6 +88,7 @@ def check(ok, what, detail=""):
     else:
         failed += 1
         print("FAIL " + what + (":\n" + str(detail)[-3000:] if detail else ""))
+    return ok
 
 
 def clang_include():
@@ -124,7 +132,10 @@ def libc_problems(undefined, ours_prefixes, apple):
     probs = []
     for s in sorted(undefined):
         name = s[1:] if apple and s.startswith("_") else s
-        if name.startswith(ours_prefixes) or name in HEADER_ARTIFACTS:
+        if name in HEADER_ARTIFACTS:
+            continue
+        if name.startswith(ours_prefixes):
+            probs.append(f"{name}: our own symbol, defined nowhere in what was linked")
             continue
         if name in LIBC_OK:
             api, ios = LIBC_OK[name]
@@ -160,26 +171,43 @@ def android(tool, repo, work, inc):
         jobs.append((base + ["-c", src, "-o", o], src))
     if not compile_all(jobs, "android (aarch64-linux-android24)"):
         return
-    so = os.path.join(work, "libaae4j.so")
+    link_android(work, objs, None)
+    if LIBMODEL.get("android"):
+        link_android(work, objs, LIBMODEL["android"])
+
+
+def link_android(work, objs, libmodel):
+    """Links libaae4j.so as the module's CMakeLists.txt does (keep the flags in step with it), with
+    libmodel_android.a or without."""
+    tag = "with libmodel_android.a" if libmodel else "without model libraries"
+    so = os.path.join(work, "libaae4j-with.so" if libmodel else "libaae4j.so")
     p = subprocess.run([CLANG, "--target=aarch64-linux-android24", "-shared", "-nostdlib", "-fuse-ld=lld",
-                        "-Wl,--gc-sections", "-Wl,-u,aae_model_lib_registry", "-Wl,-soname,libaae4j.so"] + objs +
-                       ["-o", so], capture_output=True, text=True)
-    check(p.returncode == 0, "android: ld.lld links libaae4j.so (ELF aarch64, shared)", p.stderr)
+                        "-Wl,--gc-sections", "-Wl,--exclude-libs,ALL", "-Wl,-u,aae_model_lib_registry",
+                        "-Wl,-soname,libaae4j.so"] + objs +
+                       ([libmodel] if libmodel else []) + ["-o", so], capture_output=True, text=True)
+    check(p.returncode == 0, f"android: ld.lld links libaae4j.so {tag}", p.stderr)
     if p.returncode:
         return
     head = open(so, "rb").read(20)
     check(head[:4] == b"\x7fELF" and head[4] == 2 and int.from_bytes(head[18:20], "little") == 183,
-          "android: libaae4j.so is ELF64 aarch64")
-    probs = libc_problems(nm_symbols([so], True) - {"aae_model_lib_registry"}, ("aae_",), False)
-    check(not probs, "android: every C library function the library needs is in bionic at API 24", "\n".join(probs))
+          f"android: libaae4j.so ({tag}) is ELF64 aarch64")
+    undef = nm_symbols([so], True)
+    registry = "aae_model_lib_registry"
+    probs = libc_problems(undef - ({registry} if not libmodel else set()), ("aae_", "tst_"), False)
+    check(not probs, f"android ({tag}): every symbol is ours or a C library function in bionic at API 24",
+          "\n".join(probs))
     p = subprocess.run([NM, "-D", "--defined-only", so], capture_output=True, text=True, check=True)
     exported = {line.split()[-1] for line in p.stdout.splitlines() if line.strip()}
-    stray = sorted(s for s in exported if not (s.startswith("aae_") or s in ("JNI_OnLoad", "JNI_OnUnload")))
-    check("JNI_OnLoad" in exported and not stray, "android: libaae4j.so exports JNI_OnLoad and the aae_* API only",
-          stray[:20])
-    undef = nm_symbols([so], True)
-    check("aae_model_lib_registry" in undef,
-          "android: the model library registry is left for libmodel_android.a (-u aae_model_lib_registry)")
+    stray = sorted(x for x in exported if not (x.startswith("aae_") or x in ("JNI_OnLoad", "JNI_OnUnload")))
+    check("JNI_OnLoad" in exported and not stray,
+          f"android ({tag}): libaae4j.so exports JNI_OnLoad and aae_* only", stray[:20])
+    if libmodel:
+        p = subprocess.run([NM, "--defined-only", so], capture_output=True, text=True, check=True)
+        defined = {line.split()[-1] for line in p.stdout.splitlines() if line.strip()}
+        check(registry in defined and registry not in undef,
+              "android: -u aae_model_lib_registry pulled the registry out of libmodel_android.a")
+    else:
+        check(registry in undef, "android: without libmodel_android.a the registry stays undefined (weak)")
 
 
 def iphone(tool, repo, work, inc):
@@ -208,6 +236,15 @@ def iphone(tool, repo, work, inc):
     undef = nm_symbols(objs, True) - defined - {"_aae_model_lib_registry"}
     probs = libc_problems(undef, ("aae_",), True)
     check(not probs, "iphone: every C library function the runtime needs is in iOS 14", "\n".join(probs))
+    lib = LIBMODEL.get("iphone")
+    if lib:
+        p = subprocess.run([NM, "--defined-only", "-g", lib], capture_output=True, text=True, check=True)
+        lib_defined = {line.split()[-1] for line in p.stdout.splitlines() if line.strip() and not line.endswith(":")}
+        lib_undef = nm_symbols([lib], True) - lib_defined - defined
+        probs = libc_problems(lib_undef, ("aae_", "tst_"), True)
+        check("_aae_model_lib_registry" in lib_defined and not probs,
+              "iphone: libmodel_iphone.a defines the registry, and all it needs is in the runtime or iOS 14",
+              "\n".join(probs))
 
 
 def self_test(work, inc):
@@ -230,8 +267,28 @@ def self_test(work, inc):
           "self-test: aligned_alloc (bionic API 28) and memrchr (no iOS) are flagged", got)
 
 
+def package_libmodels(cli, repo, converted, work):
+    """libmodel_<device>.a of a tiny model, by `sphere_aae package` for android and iphone."""
+    for device in ("android", "iphone"):
+        d = os.path.join(work, "pkg-" + device)
+        os.makedirs(d)
+        cfg = os.path.join(d, "sphere-aae-package-config.json")
+        with open(cfg, "w") as f:
+            f.write('{"device": "%s", "model_list": [{"model": "%s", "model_id": "tiny", '
+                    '"estimated_vram_bytes": 100000000, "bundle_weight": true}]}' %
+                    (device, os.path.join(converted, "tiny-llama-q4f16_1")))
+        p = subprocess.run([cli, "package", "--package-config", cfg, "--sphere-aae-source-dir", repo, "-o",
+                            os.path.join(d, "dist"), "-q"], capture_output=True, text=True,
+                           env=dict(os.environ, SPHERE_AAE_HOME=os.path.join(work, "home")))
+        lib = os.path.join(d, "dist", "lib", f"libmodel_{device}.a")
+        if check(p.returncode == 0 and os.path.isfile(lib), f"{device}: sphere_aae package writes libmodel_{device}.a",
+                 p.stderr):
+            LIBMODEL[device] = lib
+
+
 def main():
     tool, repo, work = sys.argv[1:4]
+    cli, converted = (sys.argv[4], os.path.abspath(sys.argv[5])) if len(sys.argv) > 5 else (None, None)
     if not shutil.which(CLANG) or not shutil.which(NM) or not os.path.isdir(GLIBC_AARCH64):
         print(f"FAIL needs {CLANG}, {NM} and {GLIBC_AARCH64} (scripts/setup.sh installs clang-14, llvm, "
               "gcc-aarch64-linux-gnu)")
@@ -243,6 +300,8 @@ def main():
         f.write('{"model_list": []}\n')
     inc = clang_include()
     self_test(work, inc)
+    if cli:
+        package_libmodels(cli, repo, converted, work)
     android(tool, repo, work, inc)
     iphone(tool, repo, work, inc)
     print(f"{passed} passed, {failed} failed")
