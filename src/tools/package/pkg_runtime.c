@@ -82,10 +82,12 @@ aae_status aae_pkg_hash_tree(aae_md5 *m, const char *root, const char *rel, aae_
                 break;
             names = nn;
         }
-        names[n++] = strdup(e->d_name);
+        if ((names[n] = strdup(e->d_name)) != NULL)
+            n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_str);
     aae_status st = AAE_OK;
     for (size_t i = 0; i < n; i++) {
         char r[AAE_PKG_PATH_MAX], p[AAE_PKG_PATH_MAX];
