@@ -86,18 +86,27 @@ static aae_status perr(parser *p, size_t at, const char *fmt, ...)
 
 static void skip_ws(parser *p)
 {
-    while (p->pos < p->len) {
-        char c = p->s[p->pos];
-        if (c == ' ' || c == '\t' || c == '\r') {
-            p->pos++;
-        } else if (c == '\n') {
-            p->pos++;
+    /* Hot: pretty-printed files are mostly indentation. Work on locals so the
+     * compiler keeps them in registers, with a tight loop over runs of spaces. */
+    const char *s = p->s;
+    size_t pos = p->pos, len = p->len;
+    for (;;) {
+        while (pos < len && s[pos] == ' ')
+            pos++;
+        if (pos >= len)
+            break;
+        char c = s[pos];
+        if (c == '\n') {
+            pos++;
             p->line++;
-            p->line_start = p->pos;
+            p->line_start = pos;
+        } else if (c == '\t' || c == '\r') {
+            pos++;
         } else {
             break;
         }
     }
+    p->pos = pos;
 }
 
 static aae_json *new_node(parser *p, aae_json_type t, size_t at)
@@ -285,6 +294,23 @@ static aae_status parse_number(parser *p, aae_json *v)
             i++;
     }
     size_t n = i - start;
+    if (is_int && n <= 18) {
+        /* Fast path: up to 18 digits always fit in int64; the double is the
+         * correctly rounded conversion of that integer, as strtod would give. */
+        size_t k = start;
+        int neg = p->s[k] == '-';
+        if (neg)
+            k++;
+        int64_t acc = 0;
+        for (; k < i; k++)
+            acc = acc * 10 + (p->s[k] - '0');
+        acc = neg ? -acc : acc;
+        v->u.num.i = acc;
+        v->u.num.value = (double)acc;
+        v->u.num.is_int = 1;
+        p->pos = i;
+        return AAE_OK;
+    }
     char small[64];
     char *tmp = n < sizeof small ? small : malloc(n + 1);
     if (!tmp)
