@@ -381,13 +381,13 @@ AAE_TEST(thread_pool_counts)
 {
     static int hits[64];
     memset(hits, 0, sizeof hits);
-    for (int rep = 0; rep < 500; rep++)
+    for (int rep = 0; rep < 3000; rep++)
         g_th.parallel_for(g_th.pool, count_task, hits, 1 + rep % 64);
     int total = 0;
     for (int t = 0; t < 64; t++)
         total += hits[t];
     int want = 0;
-    for (int rep = 0; rep < 500; rep++)
+    for (int rep = 0; rep < 3000; rep++)
         want += 1 + rep % 64;
     AAE_CHECK_EQ_INT(total, want);
 }

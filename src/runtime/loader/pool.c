@@ -140,6 +140,11 @@ void aae_pool_parallel_for(void *pool, aae_task_fn fn, void *arg, int32_t n_task
         return;
     }
     unsigned gen = atomic_load(&p->gen) + 1;
+    /* Close the previous job's claims first: a worker that read its (exhausted)
+     * claim word before the fields below change could otherwise pass the bound
+     * check with the new n_tasks and claim a task twice. Its compare-exchange
+     * now fails, since the word has moved on. */
+    atomic_store(&p->next, ((uint64_t)gen << 32) | 0x7fffffffu);
     p->fn = fn;
     p->arg = arg;
     p->n_tasks = n_tasks;
