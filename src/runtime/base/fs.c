@@ -98,6 +98,16 @@ int aae_path_join(char *out, size_t cap, const char *dir, const char *name)
     return n >= 0 && (size_t)n < cap;
 }
 
+int aae_is_plain_file_name(const char *name)
+{
+    if (!name || !name[0] || name[0] == '.' || strlen(name) > 255)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
 int aae_is_file(const char *path)
 {
     struct stat st;

@@ -25,6 +25,13 @@ void aae_munmap(aae_mmap *m);
 /* Joins dir and name with one '/' into out (capacity cap). 0 if it did not fit. */
 int aae_path_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* 1 if name, read from an outside file, is a plain file name that stays inside the
+ * folder it is joined to: 1..255 bytes, no '/' or '\\', no control character, not
+ * starting with '.' (so not ".", ".." nor a hidden file). The one check every reader
+ * of file names from model files uses (tensor-cache dataPath, tokenizer_files,
+ * safetensors index shards). */
+int aae_is_plain_file_name(const char *name);
+
 /* 1 if path exists and is a regular file / a directory. */
 int aae_is_file(const char *path);
 int aae_is_dir(const char *path);

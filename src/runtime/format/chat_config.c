@@ -265,10 +265,10 @@ static aae_status read_strings(cc_ctx *c, const aae_json *root, aae_chat_config 
             return aae_error_set(c->err, AAE_ERR_NOMEM, "%s: out of memory", c->label);
         for (size_t i = 0; i < tf->u.arr.count; i++) {
             const char *s = aae_json_str(tf->u.arr.items[i]);
-            if (!s || !s[0] || strchr(s, '/') || strchr(s, '\\') || strstr(s, "..") ||
-                strlen(s) != tf->u.arr.items[i]->u.str.len)
+            if (!s || !aae_is_plain_file_name(s) || strlen(s) != tf->u.arr.items[i]->u.str.len)
                 return aae_error_set(c->err, AAE_ERR_FORMAT,
-                                     "%s: /tokenizer_files/%zu: expected a plain file name in the model directory",
+                                     "%s: /tokenizer_files/%zu: expected a plain file name in the model directory "
+                                     "(no '/', '\\', control character or leading '.'), such as \"tokenizer.json\"",
                                      c->label, i);
             cfg->tokenizer_files[cfg->n_tokenizer_files++] = s;
         }

@@ -78,14 +78,6 @@ static aae_status get_str(tc_ctx *c, const aae_json *obj, const char *key, const
     return AAE_OK;
 }
 
-static int safe_file_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > AAE_TC_NAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
-        return 0;
-    return strchr(s, '/') == NULL && strchr(s, '\\') == NULL && strstr(s, "..") == NULL;
-}
-
 static int parse_dtype(const char *s, aae_dtype *out)
 {
     static const struct {
@@ -185,9 +177,10 @@ static aae_status read_shard(tc_ctx *c, const aae_json *rec, aae_tc_shard *sh)
         return fail(c, NULL, "expected an object", NULL);
     if ((st = get_str(c, rec, "dataPath", &s)) != AAE_OK)
         return st;
-    if (!safe_file_name(s))
-        return fail(c, "dataPath", "expected a plain file name inside the model directory (no '/', '\\' or '..'), got ",
-                    s);
+    if (!aae_is_plain_file_name(s))
+        return fail(c, "dataPath",
+                    "expected a plain file name inside the model directory (no '/', '\\', control character or "
+                    "leading '.'), got ", s);
     if (!(sh->data_path = strdup(s)))
         return aae_error_set(c->err, AAE_ERR_NOMEM, "%s: out of memory", c->label);
     if (aae_json_get(rec, "format")) {

@@ -10,8 +10,9 @@
  *     "records": [                           one entry per shard file
  *       {
  *         "dataPath": "params_shard_0.bin",  a plain file name in the model dir:
- *                                            no '/', no '\\', not "." or "..",
- *                                            no NUL, at most 255 bytes
+ *                                            no '/', no '\\', no leading '.',
+ *                                            no NUL or control character, at most
+ *                                            255 bytes (aae_is_plain_file_name)
  *         "format": "raw-shard",
  *         "nbytes": 123,                     exact size of the shard file
  *         "md5sum": "<32 lower-case hex>",   optional

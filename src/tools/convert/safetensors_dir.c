@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fs.h"
 #include "base/json.h"
 #include "safetensors.h"
 
@@ -21,12 +22,6 @@ struct aae_st_model {
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp((*(const aae_st_tensor *const *)a)->name, (*(const aae_st_tensor *const *)b)->name);
-}
-
-/* A shard name from the index must be a plain file name inside HF_DIR. */
-static int plain_file_name(const char *s)
-{
-    return s[0] && s[0] != '.' && !strchr(s, '/') && !strchr(s, '\\') && strlen(s) < 256;
 }
 
 static const aae_st_file *file_named(const aae_st_model *m, const char *name)
@@ -76,9 +71,9 @@ static aae_status open_index(aae_st_model *m, const char *dir, const char *index
     for (size_t i = 0; i < map->u.obj.count && !st; i++) {
         const aae_json_member *mb = &map->u.obj.members[i];
         const char *file = aae_json_str(mb->value);
-        if (!file || !plain_file_name(file)) {
-            st = aae_error_set(err, AAE_ERR_FORMAT, "%s: /weight_map/%s: expected a file name inside the folder, "
-                               "found %s", index_path, mb->key, file ? file : aae_json_type_name(mb->value->type));
+        if (!file || !aae_is_plain_file_name(file)) {
+            st = aae_error_set(err, AAE_ERR_FORMAT, "%s: /weight_map/%s: expected a plain file name inside the folder "
+                               "(no '/', '\\' or leading '.'), found %s", index_path, mb->key, file ? file : aae_json_type_name(mb->value->type));
             break;
         }
         st = add_file(m, dir, file, err);

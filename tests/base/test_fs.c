@@ -1,0 +1,67 @@
+/* test_fs.c - file-name safety shared by every reader of names from outside files
+ * (tensor-cache dataPath, chat-config tokenizer_files, safetensors index shards). */
+#include <string.h>
+
+#include "aae_test.h"
+#include "base/fs.h"
+#include "format/chat_config.h"
+
+AAE_TEST(plain_file_names_accepted)
+{
+    AAE_CHECK(aae_is_plain_file_name("params_shard_0.bin"));
+    AAE_CHECK(aae_is_plain_file_name("tokenizer.json"));
+    AAE_CHECK(aae_is_plain_file_name("model-00001-of-00002.safetensors"));
+    AAE_CHECK(aae_is_plain_file_name("a..b"));
+}
+
+AAE_TEST(escaping_or_hidden_names_refused)
+{
+    static const char *const bad[] = {"", ".", "..", "../x", "a/b", "/etc/passwd", "a\\b", "..\\x", ".hidden",
+                                      "a\nb", "a\tb", "a\x7f" "b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (aae_is_plain_file_name(bad[i])) {
+            fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
+            AAE_CHECK(!"an unsafe name was accepted");
+        }
+    char longname[300];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    AAE_CHECK(!aae_is_plain_file_name(longname));
+}
+
+static int chat_config_ok(const char *json)
+{
+    aae_chat_config *cfg = NULL;
+    aae_error err;
+    aae_status st = aae_chat_config_parse(json, strlen(json), "t.json", &cfg, &err);
+    aae_chat_config_free(cfg);
+    return st == AAE_OK;
+}
+
+/* "." names the model directory itself and a newline would forge log lines: both are
+ * refused in tokenizer_files, as in every other list of file names. */
+AAE_TEST(chat_config_tokenizer_files)
+{
+    static const char *const head =
+        "{\"model_type\": \"llama\", \"quantization\": \"q0f32\", \"vocab_size\": 32, \"context_window_size\": 16, "
+        "\"prefill_chunk_size\": 16, \"model_config\": {\"hidden_size\": 8, \"intermediate_size\": 16, "
+        "\"num_attention_heads\": 2, \"num_hidden_layers\": 1, \"num_key_value_heads\": 2, \"rms_norm_eps\": 1e-5, "
+        "\"vocab_size\": 32}, \"tokenizer_files\": ";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s[\"tokenizer.json\"]}", head);
+    int good = chat_config_ok(buf);
+    AAE_CHECK(good);
+    if (!good)
+        return;
+    snprintf(buf, sizeof buf, "%s[\".\"]}", head);
+    AAE_CHECK(!chat_config_ok(buf));
+    snprintf(buf, sizeof buf, "%s[\"tok\\nenizer.json\"]}", head);
+    AAE_CHECK(!chat_config_ok(buf));
+    snprintf(buf, sizeof buf, "%s[\"../tokenizer.json\"]}", head);
+    AAE_CHECK(!chat_config_ok(buf));
+}
+
+int main(void)
+{
+    return aae_test_run_all();
+}
