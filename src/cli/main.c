@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "did_you_mean.h"
 
 typedef struct command {
     const char *name;
@@ -76,7 +77,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; COMMANDS[i].name; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0)
             return COMMANDS[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "sphere_aae: unknown command '%s'\n\n", argv[1]);
+    const char *names[MAX_COMMANDS + 1];
+    for (int i = 0; i <= n_commands; i++)
+        names[i] = COMMANDS[i].name;
+    const char *best = aae_did_you_mean(argv[1], names, (size_t)n_commands);
+    if (best)
+        fprintf(stderr, "sphere_aae: unknown command '%s'; did you mean '%s'?\n\n", argv[1], best);
+    else
+        fprintf(stderr, "sphere_aae: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return AAE_EXIT_USAGE;
 }

@@ -13,6 +13,7 @@
 #include "convert/half.h"
 #include "convert/quant.h"
 #include "convert/safetensors.h"
+#include "did_you_mean.h"
 
 /* x rounded to p significand bits (ties to even), minimum normal exponent emin,
  * values above max_finite become infinity. Independent of half.c. */
@@ -235,6 +236,26 @@ AAE_TEST(safetensors_header_checks)
     AAE_CHECK_EQ_INT(aae_st_parse(tiny, sizeof tiny, "t", &f, NULL), AAE_ERR_FORMAT);
     /* a BOOL buffer is parsed (real checkpoints carry them) but is not a float */
     AAE_CHECK_EQ_INT(parse("{\"m\":{\"dtype\":\"BOOL\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4, msg), AAE_OK);
+}
+
+/* did_you_mean (shared by gen_config, the command dispatcher and package): distances
+ * worked by hand, and the suggestion rules. */
+AAE_TEST(did_you_mean)
+{
+    AAE_CHECK_EQ_INT(aae_edit_distance("kitten", "sitting"), 3);
+    AAE_CHECK_EQ_INT(aae_edit_distance("", "abc"), 3);
+    AAE_CHECK_EQ_INT(aae_edit_distance("flaw", "lawn"), 2);
+    AAE_CHECK_EQ_INT(aae_edit_distance("same", "same"), 0);
+    static const char *const words[] = {"llama-2", "llama-3", "phi-2", "qwen2", "context_window_size", NULL};
+    AAE_CHECK_EQ_STR(aae_did_you_mean("llama2", words, (size_t)-1), "llama-2");
+    AAE_CHECK_EQ_STR(aae_did_you_mean("QWEN2", words, (size_t)-1), "qwen2");
+    AAE_CHECK_EQ_STR(aae_did_you_mean("context_window", words, (size_t)-1), "context_window_size");
+    AAE_CHECK(aae_did_you_mean("mistral", words, (size_t)-1) == NULL);
+    AAE_CHECK(aae_did_you_mean("qwen2", words, 2) == NULL); /* only the first two looked at */
+    char longword[100];
+    memset(longword, 'x', sizeof longword - 1);
+    longword[sizeof longword - 1] = '\0';
+    AAE_CHECK(aae_did_you_mean(longword, words, (size_t)-1) == NULL);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 #include "hf_config.h"
 #include "outdir.h"
 #include "quant.h"
+#include "did_you_mean.h"
 
 const char *const AAE_CONV_TEMPLATES[] = {"llama-2", "llama-3", "mistral_default", "gemma_instruction", "phi-2",
                                           "qwen2", "chatml", "redpajama_chat", "LM", NULL};
@@ -55,43 +56,17 @@ static void note(const gen *g, const char *fmt, ...)
     g->opt->note(g->opt->note_ctx, msg);
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t n = strlen(b), prev[64], cur[64];
-    if (n >= 64 || strlen(a) >= 64)
-        return 99;
-    for (size_t j = 0; j <= n; j++)
-        prev[j] = j;
-    for (size_t i = 1; a[i - 1]; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= n; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (n + 1) * sizeof *prev);
-    }
-    return prev[n];
-}
-
 static aae_status check_template(const char *t, aae_error *err)
 {
     if (!t)
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--conv-template is required (one of llama-2, llama-3, "
                              "mistral_default, gemma_instruction, phi-2, qwen2, chatml, redpajama_chat, LM)");
-    const char *best = NULL;
-    size_t best_d = 99;
-    for (int i = 0; AAE_CONV_TEMPLATES[i]; i++) {
+    for (int i = 0; AAE_CONV_TEMPLATES[i]; i++)
         if (strcmp(t, AAE_CONV_TEMPLATES[i]) == 0)
             return AAE_OK;
-        size_t d = edit_distance(t, AAE_CONV_TEMPLATES[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = AAE_CONV_TEMPLATES[i];
-        }
-    }
+    const char *best = aae_did_you_mean(t, AAE_CONV_TEMPLATES, (size_t)-1);
     char hint[128] = "";
-    if (best && best_d <= 3)
+    if (best)
         snprintf(hint, sizeof hint, " Did you mean \"%s\"?", best);
     return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "--conv-template %s: unknown template.%s Known: llama-2, "
                          "llama-3, mistral_default, gemma_instruction, phi-2, qwen2, chatml, redpajama_chat, LM", t,
