@@ -6,7 +6,8 @@
  *   compile_tool arinfo FILE            "archive gnu|bsd SYMTAB", "member NAME SIZE", "sym NAME MEMBER"
  *   compile_tool tarlist FILE           "NAME SIZE" per regular file
  *   compile_tool mkar gnu|bsd OUT FILE...   an archive of raw files (member = base name)
- *   compile_tool mklib OUT DEVICE SLICE TAR...   libmodel archive with registry (lib_archive.h)
+ *   compile_tool mklib OUT DEVICE SLICE TAR...   libmodel archive with registry (lib_archive.h);
+ *     SLICE is a slice index or "all" (a universal file for iphone-simulator)
  *   compile_tool checklib ARCHIVE DEVICE NAME...  lib_archive.h's symbol-table check
  *   compile_tool jit MODEL DEVICE EXT PREFIX OVERRIDES [OPT]   "path", "compiled", "key" lines
  *     (PREFIX and OVERRIDES may be "-" for none; OPT 0-3, default 3)
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "unknown device %s\n", argv[3]);
             return 1;
         }
-        if (aae_lib_archive_write((const char *const *)argv + 5, (size_t)(argc - 5), dev, atoi(argv[4]), argv[2],
+        if (aae_lib_archive_write((const char *const *)argv + 5, (size_t)(argc - 5), dev,
+                                  strcmp(argv[4], "all") == 0 ? AAE_LIB_ALL_SLICES : atoi(argv[4]), argv[2],
                                   stderr, &err) != AAE_OK)
             return fail(&err);
         return 0;

@@ -234,7 +234,10 @@ def case_archive(c):
             c.compile(c.model(arch), dev, out, ["--system-lib-prefix", arch + "_lib", "--opt", "O1"])
             tars.append(out)
         lib = os.path.join(c.work, "libmodel_%s.a" % dev)
-        run([c.tool, "mklib", lib, dev, "0"] + tars)
+        run([c.tool, "mklib", lib, dev, "all"] + tars)
+        if dev == "iphone-simulator":
+            check_universal(c, lib, tars)
+            continue
         info = c.arinfo(lib)
         check(info["kind"] == DEVICES[dev][3], "%s: libmodel archive kind" % dev)
         us = "_" if DEVICES[dev][0].startswith("Mach-O") else ""
@@ -248,6 +251,66 @@ def case_archive(c):
         r = run([c.tool, "checklib", lib, dev, "llama_lib", "phi_missing"], ok=False)
         check(r.returncode != 0 and "phi_missing" in r.stderr and "llama_lib" in r.stderr and "gemma_lib" in r.stderr,
               "%s: check names the missing library and lists what is there: %s" % (dev, r.stderr))
+
+
+def check_universal(c, lib, tars):
+    """libmodel_iphone-simulator.a: a Mach-O universal file of an arm64 and an x86_64
+    archive, read by llvm-lipo / llvm-objdump (not our code), each slice linked by
+    ld64.lld for the iOS simulator; our checker refuses a damaged or one-slice file."""
+    with open(lib, "rb") as f:
+        data = f.read()
+    check(data[:4] == bytes.fromhex("cafebabe"), "simulator: fat magic")
+    n = int.from_bytes(data[4:8], "big")
+    check(n == 2, "simulator: two slices, not %d" % n)
+    for i in range(n):
+        off, size, align = (int.from_bytes(data[8 + 20 * i + k:12 + 20 * i + k], "big") for k in (8, 12, 16))
+        check(off % (1 << align) == 0 and off + size <= len(data) and data[off:off + 8] == b"!<arch>\n",
+              "simulator: slice %d at %d is an aligned ar archive" % (i, off))
+    lipo, nm, ld64 = tool("llvm-lipo"), tool("llvm-nm"), tool("ld64.lld")
+    if lipo:
+        archs = run([lipo, "-archs", lib]).stdout.split()
+        check(sorted(archs) == ["arm64", "x86_64"], "llvm-lipo -archs: %s" % archs)
+    for arch in ("arm64", "x86_64"):
+        if not lipo:
+            break
+        thin = os.path.join(c.work, "sim-%s.a" % arch)
+        run([lipo, lib, "-thin", arch, "-output", thin])
+        r = run([c.tool, "checklib", thin, "iphone-simulator", "llama_lib"], ok=False)
+        check(r.returncode != 0 and "universal" in r.stderr, "a thin slice is not accepted as the simulator library")
+        if nm:
+            syms = run([nm, "--print-armap", thin]).stdout
+            for want in ("_llama_lib_aae_model_lib", "_gemma_lib_aae_model_lib", "_aae_model_lib_registry"):
+                check(want in syms, "llvm-nm: %s slice has %s" % (arch, want))
+        if ld64:
+            main = os.path.join(c.work, "sim_main_%s.c" % arch)
+            with open(main, "w") as f:
+                f.write("extern const char aae_model_lib_registry;\n"
+                        "const void *start(void){return &aae_model_lib_registry;}\n")
+            mobj = main[:-2] + ".o"
+            run(["clang", "--target=%s-apple-ios14.0-simulator" % arch, "-c", main, "-o", mobj])
+            r = run([ld64, "-arch", arch, "-platform_version", "ios-simulator", "14.0", "14.0", "-dylib",
+                     "-undefined", "dynamic_lookup", "-o", mobj[:-2] + ".dylib", mobj, lib], ok=False)
+            check(r.returncode == 0, "ld64.lld links the %s simulator slice of the universal archive: %s"
+                  % (arch, r.stderr[-800:]))
+            if r.returncode == 0 and nm:
+                syms = run([nm, mobj[:-2] + ".dylib"]).stdout
+                check("_llama_lib_aae_model_lib" in syms and "_gemma_lib_aae_model_lib" in syms,
+                      "ld64.lld pulled both libraries through the registry (%s)" % arch)
+    r = run([c.tool, "checklib", lib, "iphone-simulator", "llama_lib", "phi_missing"], ok=False)
+    check(r.returncode != 0 and "phi_missing" in r.stderr and "slice" in r.stderr,
+          "simulator: check names the missing library and the slice: %s" % r.stderr)
+    check(run([c.tool, "checklib", lib, "iphone-simulator", "llama_lib", "gemma_lib"], ok=False).returncode == 0,
+          "simulator: both slices pass the check")
+    # damaged: truncated, a slice's CPU type changed, slices swapped to overlap
+    bad = os.path.join(c.work, "sim-bad.a")
+    for what, b in (("truncated", data[:len(data) // 2]),
+                    ("cpu type", data[:8] + (7).to_bytes(4, "big") + data[12:]),
+                    ("overlap", data[:16] + data[28 + 8:28 + 12] + data[20:])):
+        with open(bad, "wb") as f:
+            f.write(b)
+        r = run([c.tool, "checklib", bad, "iphone-simulator", "llama_lib"], ok=False)
+        check(r.returncode != 0 and r.stderr.strip(), "simulator: a %s universal file is refused: %s"
+              % (what, r.stderr.strip()[-300:]))
 
 
 def generic_ids(c, model):

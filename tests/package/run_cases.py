@@ -23,7 +23,11 @@ Each folder cases/<name>/ holds case.json:
                                  (a string "re:<regex>" matches by regular expression),
       "json": {"key": value}     fields of the --json summary (--json is added),
       "dist_unchanged": true     <output> is byte-for-byte what the last "pre" run left,
-      "same_bytes": [["a", "b"]] two files with equal content
+      "same_bytes": [["a", "b"]] two files with equal content,
+      "fat_slices": {"path": {"arm64": ["sym", ...], ...}}   a Mach-O universal file with
+                                 exactly these slices (read here from Apple's layout,
+                                 not by our C reader), each an aligned `ar` archive
+                                 whose bytes name every listed symbol
     }
   }
 In strings, ${CASE} is the case's folder and ${SRC} the AAE source tree.
@@ -95,6 +99,35 @@ def matches(got, want):
     if isinstance(want, list):
         return isinstance(got, list) and len(got) == len(want) and all(matches(g, w) for g, w in zip(got, want))
     return got == want
+
+
+FAT_CPUS = {0x0100000C: "arm64", 0x01000007: "x86_64"}
+
+
+def check_fat(path, want):
+    """A Mach-O universal file (fat_header, big-endian fat_arch entries) whose slices
+    are `ar` archives naming the wanted symbols."""
+    try:
+        data = open(path, "rb").read()
+    except OSError as e:
+        return [f"{path}: {e}"]
+    if len(data) < 8 or data[:4] != bytes.fromhex("cafebabe"):
+        return [f"{path}: not a Mach-O universal file"]
+    n, errs, got = int.from_bytes(data[4:8], "big"), [], {}
+    for i in range(n):
+        f = [int.from_bytes(data[8 + 20 * i + 4 * k:12 + 20 * i + 4 * k], "big") for k in range(5)]
+        cpu, off, size, align = FAT_CPUS.get(f[0], hex(f[0])), f[2], f[3], f[4]
+        sl = data[off:off + size]
+        if off % (1 << align) or off + size > len(data) or not sl.startswith(b"!<arch>\n"):
+            errs.append(f"{path}: slice {cpu} at {off} (+{size}, align 2^{align}) is not an aligned ar archive")
+        got[cpu] = sl
+    if sorted(got) != sorted(want):
+        errs.append(f"{path}: slices {sorted(got)}, expected {sorted(want)}")
+    for cpu, syms in want.items():
+        for sym in syms:
+            if cpu in got and sym.encode() not in got[cpu]:
+                errs.append(f"{path}: the {cpu} slice does not name {sym}")
+    return errs
 
 
 def snapshot(d):
@@ -236,6 +269,8 @@ class Runner:
             pa, pb = os.path.join(ctx["case"], a), os.path.join(ctx["case"], b)
             if not (os.path.isfile(pa) and os.path.isfile(pb) and open(pa, "rb").read() == open(pb, "rb").read()):
                 errs.append(f"{a} and {b} differ")
+        for rel, want in exp.get("fat_slices", {}).items():
+            errs += check_fat(os.path.join(ctx["case"], rel), want)
         if "max_seconds" in exp and dt > exp["max_seconds"]:
             errs.append(f"took {dt:.2f} s, expected under {exp['max_seconds']} s")
         return errs

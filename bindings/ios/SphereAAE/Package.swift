@@ -3,8 +3,10 @@
 // CSphereAAE is the runtime's C sources (copied into Sources/CSphereAAE/runtime by
 // `sphere_aae package`) with sphere_aae.h and its module map; SphereAAE is the Swift
 // API (AAEEngine, engine.chat.completions.create -> AsyncThrowingStream).
-// The packaged model libraries are linked by the app target (libmodel_iphone.a:
-// see docs/deploy_ios.md), not here.
+// The packaged model libraries are linked by the app target, not here:
+// libmodel_iphone.a for devices and, with "ios_simulator": true in the package config,
+// libmodel_iphone-simulator.a for the Simulator (Other Linker Flags per SDK:
+// see docs/deploy_ios.md).
 import PackageDescription
 
 let aaeVersion = "@AAE_VERSION@" // written by sphere_aae package

@@ -33,6 +33,7 @@ typedef struct model_state {
     aae_pkg_memory mem;
     int downloaded;
     aae_pkg_lib lib;
+    aae_pkg_lib sim_lib; /* "ios_simulator": the same model_lib for iphone-simulator */
     char model_url[AAE_PKG_PATH_MAX];
 } model_state;
 
@@ -117,6 +118,31 @@ static void show_memory(run *r, model_state *s)
 
 /* --------------------------------------------------------------- libraries --- */
 
+/* "ios_simulator": the model's library for iphone-simulator (arm64 + x86_64), with the
+ * device library's model_lib so the app uses one name on both. Always through the JIT
+ * cache: a prepared library is for one device, so its simulator twin is compiled. */
+static aae_status get_sim_lib(run *r, model_state *s, aae_error *err)
+{
+    for (model_state *o = r->models; o < s; o++)
+        if (strcmp(o->lib.model_lib, s->lib.model_lib) == 0) {
+            s->sim_lib = o->sim_lib; /* entries sharing a model_lib share the library */
+            s->sim_lib.compiled = 0;
+            return AAE_OK;
+        }
+    aae_status st = aae_pkg_lib_jit("iphone-simulator", s->weights_dir, &s->m->overrides, s->lib.model_lib,
+                                    r->source_dir, r->ui->verbose, &s->sim_lib, err);
+    aae_pkg_ui_bar_end(r->ui);
+    if (st != AAE_OK) {
+        r->failure = AAE_PKG_FAIL_OTHER;
+        return aae_error_prefix(err, "%s: %s: model library for the iOS Simulator (\"ios_simulator\": true)",
+                                r->cfg->path, s->m->pointer);
+    }
+    r->libs_compiled += s->sim_lib.compiled;
+    aae_pkg_ui_note(r->ui, 0, "%s: simulator model library %s (%s)%s", s->m->model_id, s->sim_lib.model_lib,
+                    s->sim_lib.path, s->lib.prepared ? " (compiled: the prepared library is for devices only)" : "");
+    return AAE_OK;
+}
+
 static aae_status get_libs(run *r, aae_error *err)
 {
     const char *device = r->cfg->device;
@@ -157,15 +183,17 @@ static aae_status get_libs(run *r, aae_error *err)
                                      r->cfg->path, m->pointer, s->lib.model_lib, r->models[j].m->pointer);
             }
         aae_pkg_ui_note(r->ui, 0, "%s: model library %s (%s)", m->model_id, s->lib.model_lib, s->lib.path);
+        if (r->cfg->ios_simulator && (st = get_sim_lib(r, s, err)) != AAE_OK)
+            return st;
     }
     return AAE_OK;
 }
 
 /* What libmodel_<device>.a is built from: each library's path, size and mtime (JIT
  * cache files are named by their key, so this changes whenever a library does). */
-static void libmodel_inputs(run *r, const aae_pkg_lib *libs, size_t n, aae_buf *b)
+static void libmodel_inputs(const char *device, const aae_pkg_lib *libs, size_t n, aae_buf *b)
 {
-    aae_buf_printf(b, "libmodel v1 %s %s\n", AAE_VERSION_STRING, r->cfg->device);
+    aae_buf_printf(b, "libmodel v2 %s %s\n", AAE_VERSION_STRING, device);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         int ok = stat(libs[i].path, &st) == 0;
@@ -177,15 +205,16 @@ static void libmodel_inputs(run *r, const aae_pkg_lib *libs, size_t n, aae_buf *
 
 /* Builds the archive, or hard-links the previous output's when its inputs are the
  * same (building it compiles the registry: the slow part of a no-change re-run). */
-static aae_status write_or_keep_libmodel(run *r, const char *path, const aae_pkg_lib *libs, size_t n, aae_error *err)
+static aae_status write_or_keep_libmodel(run *r, const char *device, const char *path, const aae_pkg_lib *libs,
+                                         size_t n, aae_error *err)
 {
     char stamp[AAE_PKG_PATH_MAX], prev[AAE_PKG_PATH_MAX], prev_stamp[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(stamp, sizeof stamp, "%s/lib/.libmodel_%s.inputs", r->dist.staging, r->cfg->device);
-    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libmodel_%s.a", r->dist.out, r->cfg->device);
-    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.libmodel_%s.inputs", r->dist.out, r->cfg->device);
+    aae_pkg_sfmt(stamp, sizeof stamp, "%s/lib/.libmodel_%s.inputs", r->dist.staging, device);
+    aae_pkg_sfmt(prev, sizeof prev, "%s/lib/libmodel_%s.a", r->dist.out, device);
+    aae_pkg_sfmt(prev_stamp, sizeof prev_stamp, "%s/lib/.libmodel_%s.inputs", r->dist.out, device);
     aae_buf want;
     aae_buf_init(&want);
-    libmodel_inputs(r, libs, n, &want);
+    libmodel_inputs(device, libs, n, &want);
     char *have = NULL;
     size_t have_len = 0;
     aae_error ignore;
@@ -196,7 +225,7 @@ static aae_status write_or_keep_libmodel(run *r, const char *path, const aae_pkg
         st = AAE_OK;
     } else {
         aae_pkg_ui_bar(r->ui, "archive libmodel", 0, 0);
-        st = aae_pkg_libmodel_write(path, r->cfg->device, libs, n, err);
+        st = aae_pkg_libmodel_write(path, device, libs, n, err);
         aae_pkg_ui_bar_end(r->ui);
     }
     free(have);
@@ -207,10 +236,12 @@ static aae_status write_or_keep_libmodel(run *r, const char *path, const aae_pkg
     return st;
 }
 
-static aae_status write_libmodel(run *r, aae_error *err)
+/* lib/libmodel_<device>.a; sim: lib/libmodel_iphone-simulator.a (a universal file). */
+static aae_status write_libmodel(run *r, int sim, aae_error *err)
 {
+    const char *device = sim ? "iphone-simulator" : r->cfg->device;
     char path[AAE_PKG_PATH_MAX];
-    aae_pkg_sfmt(path, sizeof path, "%s/lib/libmodel_%s.a", r->dist.staging, r->cfg->device);
+    aae_pkg_sfmt(path, sizeof path, "%s/lib/libmodel_%s.a", r->dist.staging, device);
     aae_pkg_lib *uniq = calloc(r->cfg->n_models, sizeof *uniq);
     const char **names = calloc(r->cfg->n_models, sizeof *names);
     if (!uniq || !names) {
@@ -220,18 +251,19 @@ static aae_status write_libmodel(run *r, aae_error *err)
     }
     size_t n = 0;
     for (size_t i = 0; i < r->cfg->n_models; i++) {
+        const aae_pkg_lib *l = sim ? &r->models[i].sim_lib : &r->models[i].lib;
         int seen = 0;
         for (size_t j = 0; j < n; j++)
-            seen |= strcmp(uniq[j].model_lib, r->models[i].lib.model_lib) == 0;
+            seen |= strcmp(uniq[j].model_lib, l->model_lib) == 0;
         if (!seen) {
-            names[n] = r->models[i].lib.model_lib;
-            uniq[n++] = r->models[i].lib;
+            names[n] = l->model_lib;
+            uniq[n++] = *l;
         }
     }
     /* Writing reads the archive back too; either check failing is a ValidationError. */
-    aae_status st = write_or_keep_libmodel(r, path, uniq, n, err);
+    aae_status st = write_or_keep_libmodel(r, device, path, uniq, n, err);
     if (st == AAE_OK)
-        st = aae_pkg_libmodel_validate(path, r->cfg->device, names, n, err);
+        st = aae_pkg_libmodel_validate(path, device, names, n, err);
     if (st == AAE_ERR_MISMATCH) {
         r->failure = AAE_PKG_FAIL_VALIDATION;
         aae_error_prefix(err, "ValidationError");
@@ -467,6 +499,7 @@ static void summary_json(run *r, double seconds, aae_buf *j)
 {
     aae_buf_puts(j, "{\"ok\": true, \"device\": ");
     aae_buf_json_string(j, r->cfg->device, strlen(r->cfg->device));
+    aae_buf_printf(j, ", \"ios_simulator\": %s", r->cfg->ios_simulator ? "true" : "false");
     aae_buf_puts(j, ", \"output\": ");
     aae_buf_json_string(j, r->dist.out, strlen(r->dist.out));
     aae_buf_puts(j, ", \"app_config\": ");
@@ -484,6 +517,10 @@ static void summary_json(run *r, double seconds, aae_buf *j)
         aae_buf_json_string(j, s->lib.model_lib, strlen(s->lib.model_lib));
         aae_buf_puts(j, ", \"library\": ");
         aae_buf_json_string(j, s->lib.path, strlen(s->lib.path));
+        if (r->cfg->ios_simulator) {
+            aae_buf_puts(j, ", \"simulator_library\": ");
+            aae_buf_json_string(j, s->sim_lib.path, strlen(s->sim_lib.path));
+        }
         aae_buf_puts(j, ", \"weights_dir\": ");
         aae_buf_json_string(j, s->weights_dir, strlen(s->weights_dir));
         aae_buf_printf(j, ", \"bundled\": %s, \"downloaded\": %s, \"estimated_vram_bytes\": %lld, "
@@ -539,7 +576,9 @@ static aae_status build_output(run *r, aae_error *err)
             return st;
     if ((st = write_app_config(r, err)) != AAE_OK)
         return st;
-    if ((st = write_libmodel(r, err)) != AAE_OK)
+    if ((st = write_libmodel(r, 0, err)) != AAE_OK)
+        return st;
+    if (r->cfg->ios_simulator && (st = write_libmodel(r, 1, err)) != AAE_OK)
         return st;
     if ((st = write_bindings(r, err)) != AAE_OK)
         return st;

@@ -5,7 +5,8 @@
  * weights (Hub + cache, or a local folder) and show its memory; get each model
  * library (JIT cache or prepared file); build the new output in a temporary folder
  * beside it (<parent>/.<name>.tmp-<pid>): bundle/<model_id>/ for bundled weights,
- * bundle/sphere-aae-app-config.json, lib/libmodel_<device>.a (validated), and for
+ * bundle/sphere-aae-app-config.json, lib/libmodel_<device>.a (validated; with
+ * "ios_simulator" also lib/libmodel_iphone-simulator.a, a universal file), and for
  * linux devices lib/libsphere_aae.a, lib/include/sphere_aae.h and
  * lib/pkgconfig/sphere_aae.pc, for android and iphone the app-build outputs of
  * pkg_bindings.h; then swap it with the old output (pkg_dist.h). A failed run leaves

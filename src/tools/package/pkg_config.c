@@ -22,7 +22,7 @@
 const char *const AAE_PKG_DEVICES[] = {"iphone", "android", "linux", "linux-x86_64", "linux-aarch64"};
 const size_t AAE_PKG_N_DEVICES = sizeof AAE_PKG_DEVICES / sizeof AAE_PKG_DEVICES[0];
 
-static const char *const TOP_KEYS[] = {"device", "model_list", "model_lib_path_for_prepare_libs"};
+static const char *const TOP_KEYS[] = {"device", "model_list", "model_lib_path_for_prepare_libs", "ios_simulator"};
 static const char *const MODEL_KEYS[] = {"model",         "model_id",  "estimated_vram_bytes",
                                          "bundle_weight", "overrides", "model_lib"};
 static const char *const OVERRIDE_KEYS[] = {"context_window_size", "prefill_chunk_size", "sliding_window_size",
@@ -102,6 +102,23 @@ static void check_keys(checker *c, const aae_json *obj, const char *pointer, con
         else
             bad(c, m->value, p, "unknown key \"%s\" in %s (valid keys: %s)", m->key, what, list);
     }
+}
+
+/* "ios_simulator": true adds libmodel_iphone-simulator.a; only for "device": "iphone". */
+static void check_ios_simulator(checker *c, const aae_json *v, aae_pkg_config *cfg)
+{
+    if (!v)
+        return;
+    if (!aae_json_is(v, AAE_JSON_BOOL)) {
+        bad(c, v, "/ios_simulator", "expected true or false, got %s", aae_json_type_name(v->type));
+        return;
+    }
+    if (v->u.boolean && cfg->device[0] && strcmp(cfg->device, "iphone") != 0) {
+        bad(c, v, "/ios_simulator", "\"ios_simulator\": true needs \"device\": \"iphone\" (it adds the iOS "
+                                    "Simulator's libmodel_iphone-simulator.a), not \"%s\"; remove it", cfg->device);
+        return;
+    }
+    cfg->ios_simulator = v->u.boolean;
 }
 
 static void check_device(checker *c, const aae_json *v, aae_pkg_config *cfg)
@@ -445,6 +462,7 @@ aae_status aae_pkg_config_parse(const char *path, const char *text, size_t len, 
     } else {
         check_keys(&c, root, "", TOP_KEYS, N_OF(TOP_KEYS), "the package config");
         check_device(&c, aae_json_get(root, "device"), cfg);
+        check_ios_simulator(&c, aae_json_get(root, "ios_simulator"), cfg);
         check_model_list(&c, aae_json_get(root, "model_list"), cfg);
         const aae_json *pl = aae_json_get(root, "model_lib_path_for_prepare_libs");
         if (pl)

@@ -14,7 +14,9 @@
  *                        "max_batch_size" },           (optional integers)
  *         "model_lib": "[A-Za-z0-9_-]+" }              (optional; '-' becomes '_')
  *     ],
- *     "model_lib_path_for_prepare_libs": { "<model_lib>": "path" }   (optional)
+ *     "model_lib_path_for_prepare_libs": { "<model_lib>": "path" },  (optional)
+ *     "ios_simulator": bool      (optional, "device": "iphone" only: also write
+ *                                 libmodel_iphone-simulator.a, arm64 + x86_64)
  *   }
  * Every problem is reported as "FILE:LINE:COL: POINTER: what is wrong; the fix",
  * all of them at once. Unknown keys get a did-you-mean, duplicate keys and
@@ -72,6 +74,7 @@ typedef struct aae_pkg_config {
     size_t n_models;
     aae_pkg_prepared_lib *prepared;
     size_t n_prepared;
+    int ios_simulator;           /* "ios_simulator": true (device iphone only) */
 } aae_pkg_config;
 
 /* Reads and validates path. On failure err holds every problem found (one a line). */

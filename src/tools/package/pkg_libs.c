@@ -150,7 +150,7 @@ aae_status aae_pkg_libmodel_write(const char *out_path, const char *device, cons
     for (size_t i = 0; i < n; i++)
         tars[i] = libs[i].path;
     FILE *diag = diag_open(0);
-    aae_status st = aae_lib_archive_write(tars, n, dev, 0, out_path, diag ? diag : stderr, err);
+    aae_status st = aae_lib_archive_write(tars, n, dev, AAE_LIB_ALL_SLICES, out_path, diag ? diag : stderr, err);
     diag_close(diag, 0, st != AAE_OK);
     return st;
 }
