@@ -17,6 +17,10 @@ normally. A FAULT is an object:
   {"extra": N}             send N bytes more than the file holds
   {"slow": seconds}        pause that long before each 64 KiB of the body
   {"ignore_range": true}   answer a Range request with the whole file (200)
+--cdn-host H (an address in 127.0.0.0/8 other than 127.0.0.1, e.g. 127.0.0.2) makes
+the redirect cross hosts, as the Hub's does: a second server listens on H (ephemeral
+port) and the Location is http://H:<port>/_cdn/...; it only serves /_cdn/ and never
+asks for a token.
 --token T makes every request without "Authorization: Bearer T" get 401.
 Every request is logged as one JSON line to --log (method, path, range, status,
 whether an Authorization header was present; never its value).
@@ -34,6 +38,15 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {"consumed": {}, "lock": threading.Lock(), "text": None}
+CDN = {"port": None}
+
+
+def loopback_only(host):
+    """Refuses any address outside 127.0.0.0/8: the tests never listen elsewhere."""
+    parts = host.split(".")
+    if len(parts) != 4 or parts[0] != "127" or not all(p.isdigit() and int(p) < 256 for p in parts):
+        sys.exit(f"fake_hub: {host} is not a loopback address (127.0.0.0/8)")
+    return host
 
 
 def next_fault(args, key):
@@ -70,7 +83,8 @@ class Handler(BaseHTTPRequestHandler):
         if not self.args.log:
             return
         rec = {"method": self.command, "path": self.path, "range": self.headers.get("Range"),
-               "status": status, "auth": self.headers.get("Authorization") is not None}
+               "status": status, "auth": self.headers.get("Authorization") is not None,
+               "server": self.server.server_address[0]}
         with STATE["lock"], open(self.args.log, "a") as f:
             f.write(json.dumps(rec) + "\n")
 
@@ -90,6 +104,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in url.path.split("/")]
+        is_cdn_server = self.args.cdn_host and self.server.server_address[0] == self.args.cdn_host
+        if is_cdn_server and not url.path.startswith("/_cdn/"):
+            return self.reply(404, b'{"error":"the CDN serves /_cdn/ only"}')
         if url.path.startswith("/_cdn/"):
             parts = ["", parts[2], parts[3], "resolve", "main"] + parts[4:]
         elif self.args.token is not None:
@@ -112,6 +129,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b'{"error":"Entry not found"}', {"X-Error-Code": "EntryNotFound"})
         if self.args.redirect and name.endswith(".bin") and not url.path.startswith("/_cdn/"):
             loc = "/_cdn/" + "/".join(urllib.parse.quote(p) for p in (user, repo, name))
+            if self.args.cdn_host:
+                loc = f"http://{self.args.cdn_host}:{CDN['port']}{loc}"
             return self.reply(302, b"", {"Location": loc})
         with open(path, "rb") as f:
             data = f.read()
@@ -171,11 +190,17 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--token")
     ap.add_argument("--redirect", action="store_true")
+    ap.add_argument("--cdn-host", type=loopback_only)
     ap.add_argument("--max-seconds", type=float, default=600)
     args = ap.parse_args()
     Handler.args = args
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if args.cdn_host:
+        cdn = ThreadingHTTPServer((args.cdn_host, 0), Handler)
+        cdn.daemon_threads = True
+        CDN["port"] = cdn.server_address[1]
+        threading.Thread(target=cdn.serve_forever, daemon=True).start()
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -74,7 +74,7 @@ def tree_md5(d):
 class Hub:
     """The loopback Hub, serving root; stops when closed (and by itself)."""
 
-    def __init__(self, root, work, token=None, redirect=False, max_seconds=300):
+    def __init__(self, root, work, token=None, redirect=False, max_seconds=300, cdn_host=None):
         self.root, self.work = root, work
         os.makedirs(work, exist_ok=True)
         self.faults = os.path.join(work, "faults.json")
@@ -90,6 +90,8 @@ class Hub:
             cmd += ["--token", token]
         if redirect:
             cmd += ["--redirect"]
+        if cdn_host:
+            cmd += ["--cdn-host", cdn_host]
         self.proc = subprocess.Popen(cmd)
         t0 = time.time()
         while not os.path.exists(self.port_file):

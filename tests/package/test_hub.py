@@ -203,6 +203,28 @@ def scenario_redirect(c):
         hub.close()
 
 
+def scenario_token_not_forwarded(c):
+    """The Hub (127.0.0.1, token required) redirects shards to a CDN on another host
+    (127.0.0.2, loopback): HF_TOKEN must reach the Hub and never the CDN."""
+    hub = pkgtest.Hub(c.served, os.path.join(c.work, "hub-cdn"), token="hf_secretTOKEN123", redirect=True,
+                      cdn_host="127.0.0.2")
+    try:
+        h = c.home()
+        env = pkgtest.base_env(h, hub.endpoint)
+        env["HF_TOKEN"] = "hf_secretTOKEN123"
+        p = subprocess.run([c.args.hub_fetch, "org", "tiny-AAE"], env=env, capture_output=True, text=True)
+        ok, diff = c.cache_ok(h, "tiny-AAE")
+        reqs = hub.requests()
+        cdn = [r for r in reqs if r["server"] == "127.0.0.2"]
+        hub_side = [r for r in reqs if r["server"] == "127.0.0.1"]
+        check("shards redirected to another host are fetched", p.returncode == 0 and ok and cdn, p.stderr)
+        check("HF_TOKEN is sent to the Hub", hub_side and all(r["auth"] for r in hub_side), str(hub_side[:3]))
+        check("HF_TOKEN is never sent to the CDN host after a redirect",
+              cdn and not any(r["auth"] for r in cdn), str([r for r in cdn if r["auth"]][:3]))
+    finally:
+        hub.close()
+
+
 def scenario_policies(c):
     h = c.home()
     rc, _, err = c.fetch(h, "tiny-AAE", env=c.env(h, HF_HUB_OFFLINE=1))
@@ -310,12 +332,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hub-fetch", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("only", nargs="*", help="scenario names (without scenario_) to run; default all")
     args = ap.parse_args()
     c = Ctx(args)
     try:
         for fn in (scenario_clean, scenario_retries, scenario_resume_after_drop, scenario_permanent_failures,
-                   scenario_auth, scenario_redirect, scenario_policies, scenario_cache_checked, scenario_names, scenario_concurrent,
-                   scenario_sigkill_resume):
+                   scenario_auth, scenario_redirect, scenario_token_not_forwarded, scenario_policies,
+                   scenario_cache_checked, scenario_names, scenario_concurrent, scenario_sigkill_resume):
+            if args.only and fn.__name__[len("scenario_"):] not in args.only:
+                continue
             try:
                 fn(c)
             except Exception as e:  # a crash in one scenario is a failure, not the end
