@@ -42,9 +42,9 @@ def edit_header(fn):
     return prepare
 
 
-def edit_config(fn):
+def edit_config(fn, name="config.json"):
     def prepare(hf):
-        p = os.path.join(hf, "config.json")
+        p = os.path.join(hf, name)
         cfg = json.load(open(p))
         fn(cfg)
         json.dump(cfg, open(p, "w"))
@@ -169,6 +169,10 @@ CASES = {
                               r"--context-window-size 0: expected a positive size"),
     "gen_config_sink_without_window": (None, None, GEN + ["--attention-sink-size", "4"], USAGE,
                                        r"--attention-sink-size needs a sliding window"),
+    "gen_config_token_id_past_vocab": (edit_config(lambda c: c.update(eos_token_id=[2, 32000]),
+                                                   "generation_config.json"), None, GEN, INPUT,
+                                       r"generation_config\.json: /eos_token_id/1: token id 32000 is not below "
+                                       r"vocab_size 32000 \(.*config\.json /vocab_size\)"),
     "non_finite_weight": (non_finite, None, CONVERT, INPUT,
                           r"o_proj\.weight.*row 0, column 0 is not finite after rounding to float16"),
 }

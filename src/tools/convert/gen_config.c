@@ -161,19 +161,38 @@ static int is_token_id(const aae_json *v)
     return v && v->type == AAE_JSON_NUMBER && v->u.num.is_int && v->u.num.i >= 0 && v->u.num.i <= INT32_MAX;
 }
 
+/* A token id the runtime will accept: inside the vocabulary (the runtime's chat-config
+ * reader refuses an id >= vocab_size, so writing one would make an unloadable model). */
+static aae_status check_in_vocab(const gen *g, const char *from, const char *ptr, int64_t id, aae_error *err)
+{
+    if (id < g->cfg.vocab_size)
+        return AAE_OK;
+    return aae_error_set(err, AAE_ERR_FORMAT, "%s: %s: token id %" PRId64 " is not below vocab_size %" PRId64
+                         " (%s /vocab_size); fix the id or the vocabulary size", from, ptr, id, g->cfg.vocab_size,
+                         g->cfg.path);
+}
+
 static aae_status put_token_id(gen *g, const char *key, int64_t dflt, int allow_list, const char *end,
                                aae_error *err)
 {
     const char *from;
     const aae_json *v = lookup(g, key, &from);
+    char ptr[96];
+    snprintf(ptr, sizeof ptr, "/%s", key);
     aae_buf_printf(&g->out, "  \"%s\": ", key);
     if (!v) {
-        aae_buf_printf(&g->out, "%" PRId64 "%s", dflt, end);
+        if (dflt < g->cfg.vocab_size)
+            aae_buf_printf(&g->out, "%" PRId64, dflt);
+        else /* a vocabulary too small for the default id: none (eos: null, bos/pad: -1) */
+            aae_buf_puts(&g->out, allow_list ? "null" : "-1");
+        aae_buf_puts(&g->out, end);
         return AAE_OK;
     }
     if (is_token_id(v)) {
-        aae_buf_printf(&g->out, "%" PRId64 "%s", v->u.num.i, end);
-        return AAE_OK;
+        aae_status st = check_in_vocab(g, from, ptr, v->u.num.i, err);
+        if (st == AAE_OK)
+            aae_buf_printf(&g->out, "%" PRId64 "%s", v->u.num.i, end);
+        return st;
     }
     if (allow_list && v->type == AAE_JSON_ARRAY && aae_json_count(v) > 0) {
         aae_buf_putc(&g->out, '[');
@@ -182,6 +201,10 @@ static aae_status put_token_id(gen *g, const char *key, int64_t dflt, int allow_
             if (!is_token_id(e))
                 return aae_error_set(err, AAE_ERR_FORMAT, "%s: /%s/%zu: expected a token id (integer >= 0)", from,
                                      key, i);
+            snprintf(ptr, sizeof ptr, "/%s/%zu", key, i);
+            aae_status st = check_in_vocab(g, from, ptr, e->u.num.i, err);
+            if (st != AAE_OK)
+                return st;
             aae_buf_printf(&g->out, "%s%" PRId64, i ? ", " : "", e->u.num.i);
         }
         aae_buf_printf(&g->out, "]%s", end);
