@@ -38,6 +38,7 @@ size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
  * the group's largest value. */
 static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
 {
+    int32_t ngp = kp / 32;
     for (int32_t g = 0; g < kp; g += 32) {
         float mx = 0.0f;
         for (int32_t e = 0; e < 32; e++) {
@@ -46,11 +47,16 @@ static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
         }
         float s = mx / 32767.0f, inv = mx > 0 ? 32767.0f / mx : 0.0f;
         scale[g / 32] = s;
+        /* pair layout (matmul_impl.h): the evens of a group at +0, its odds at
+         * +32 when it has a partner group, else at +16 */
+        int32_t gi = g / 32, paired = gi + 1 < ngp || gi % 2 == 1;
+        int16_t *dst = q + 64 * (gi / 2) + (gi % 2) * 16;
+        int32_t odd_at = paired ? 32 : 16;
         /* |v| <= 32767: adding and removing 1.5 * 2^23 rounds to nearest
          * without a branch (needs IEEE float arithmetic: no -ffast-math) */
         for (int32_t e = 0; e < 32; e++) {
             float v = x[g + e] * inv;
-            q[g + e] = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
+            dst[e < 16 ? e : odd_at + e - 16] = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
         }
     }
 }

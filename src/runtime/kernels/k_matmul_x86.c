@@ -172,40 +172,50 @@ T512 static void combined_scales(const aae_wmat *w, int32_t r, int32_t ng, int32
         cs[i] = scale_of(w, base + i) * xs[g0 + i];
 }
 
-/* Decode with int16 activations: per group, sum((code - 7) * x16) exactly in
- * int32 (vpmaddwd), then one float multiply-add by the combined scale. */
-T512 static float dot_q4_i16_512(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs)
+/* Decode with int16 activations (x16 in pair layout, see matmul_impl.h): two
+ * groups at a time, the 32 code bytes widened to 16-bit words; low nibbles
+ * (even elements) and high nibbles (odd) multiply the pair's evens and odds
+ * with vpmaddwd, exactly in int32; lanes 0-7 then belong to the first group,
+ * 8-15 to the second, each scaled by its combined scale in one FMA. */
+T512 static float dot_q4_i16_512(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs, int32_t kpg)
 {
     int32_t ng = (w->k + 31) / 32;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m512i seven = _mm512_set1_epi16(7);
+    const __m512i lowmask = _mm512_set1_epi16(0x0f), seven = _mm512_set1_epi16(7);
+    const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     float cs[16];
     for (int32_t g0 = 0; g0 < ng; g0 += 16) {
         int32_t n = ng - g0 < 16 ? ng - g0 : 16;
         combined_scales(w, r, ng, g0, n, xs, cs);
+        __m512 csv = _mm512_loadu_ps(cs);
         int32_t i = 0;
         for (; i + 2 <= n; i += 2) {
             int32_t g = g0 + i;
-            __m128i v0 = _mm_loadu_si128((const __m128i *)(qb + 16 * g));
-            __m128i v1 = _mm_loadu_si128((const __m128i *)(qb + 16 * g + 16));
-            __m256i b0 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v0, 4), mask), _mm_and_si128(v0, mask));
-            __m256i b1 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v1, 4), mask), _mm_and_si128(v1, mask));
-            __m512i w0 = _mm512_sub_epi16(_mm512_cvtepu8_epi16(b0), seven);
-            __m512i w1 = _mm512_sub_epi16(_mm512_cvtepu8_epi16(b1), seven);
-            __m512i p0 = _mm512_madd_epi16(w0, _mm512_loadu_si512(x16 + 32 * g));
-            __m512i p1 = _mm512_madd_epi16(w1, _mm512_loadu_si512(x16 + 32 * g + 32));
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(cs[i]), acc0);
-            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_set1_ps(cs[i + 1]), acc1);
+            __m512i wd = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(qb + 16 * g)));
+            __m512i lo = _mm512_sub_epi16(_mm512_and_si512(wd, lowmask), seven);
+            __m512i hi = _mm512_sub_epi16(_mm512_srli_epi16(wd, 4), seven);
+            const int16_t *xp = x16 + 32 * g;
+            __m512i p = _mm512_add_epi32(_mm512_madd_epi16(lo, _mm512_loadu_si512(xp)),
+                                         _mm512_madd_epi16(hi, _mm512_loadu_si512(xp + 32)));
+            __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(halves, _mm512_set1_epi32(i)), csv);
+            if (i & 2)
+                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc1);
+            else
+                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc0);
         }
-        for (; i < n; i++) {
+        if (i < n) { /* the row's last group, alone (g is even) */
             int32_t g = g0 + i;
-            __m128i v0 = _mm_loadu_si128((const __m128i *)(qb + 16 * g));
-            __m256i b0 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v0, 4), mask), _mm_and_si128(v0, mask));
-            __m512i w0 = _mm512_sub_epi16(_mm512_cvtepu8_epi16(b0), seven);
-            __m512i p0 = _mm512_madd_epi16(w0, _mm512_loadu_si512(x16 + 32 * g));
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(cs[i]), acc0);
+            const __m256i lowmask8 = _mm256_set1_epi16(0x0f), seven8 = _mm256_set1_epi16(7);
+            __m256i wd = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
+            __m256i lo = _mm256_sub_epi16(_mm256_and_si256(wd, lowmask8), seven8);
+            __m256i hi = _mm256_sub_epi16(_mm256_srli_epi16(wd, 4), seven8);
+            const int16_t *xp = x16 + 32 * g;
+            int32_t odd_at = g + 1 < kpg ? 32 : 16;
+            __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)xp)),
+                                         _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(xp + odd_at))));
+            acc0 = _mm512_add_ps(acc0, _mm512_zextps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(p),
+                                                                            _mm256_set1_ps(cs[i]))));
         }
     }
     return hsum512(_mm512_add_ps(acc0, acc1));
@@ -425,7 +435,7 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     const aae_wmat *w = j->w;
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q4_i16_512(w, r, j->x16, j->xscale);
+            j->y[r] = dot_q4_i16_512(w, r, j->x16, j->xscale, aae_mm_kpad(w->k) / 32);
         return 1;
     }
     if (j->m == 1) {
@@ -551,19 +561,21 @@ T256 static float dot_f16_256(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
-T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs)
+T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs, int32_t kpg)
 {
     int32_t ng = (w->k + 31) / 32;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m256i seven = _mm256_set1_epi16(7);
+    const __m256i lowmask = _mm256_set1_epi16(0x0f), seven = _mm256_set1_epi16(7);
     __m256 acc = _mm256_setzero_ps();
     for (int32_t g = 0; g < ng; g++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(qb + 16 * g));
-        __m256i lo = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(v, mask)), seven);
-        __m256i hi = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), mask)), seven);
-        __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)(x16 + 32 * g))),
-                                     _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(x16 + 32 * g + 16))));
+        /* pair layout: evens at 64 (g / 2) + 16 (g % 2), odds 32 after (16 for a lone group) */
+        const int16_t *xe = x16 + 64 * (g / 2) + 16 * (g % 2);
+        const int16_t *xo = xe + ((g % 2) || g + 1 < kpg ? 32 : 16);
+        __m256i wd = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
+        __m256i lo = _mm256_sub_epi16(_mm256_and_si256(wd, lowmask), seven);
+        __m256i hi = _mm256_sub_epi16(_mm256_srli_epi16(wd, 4), seven);
+        __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)xe)),
+                                     _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)xo)));
         float cs = scale_of(w, (size_t)r * ng + g) * xs[g];
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(cs), acc);
     }
@@ -647,7 +659,7 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     const aae_wmat *w = j->w;
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q4_i16_256(w, r, j->x16, j->xscale);
+            j->y[r] = dot_q4_i16_256(w, r, j->x16, j->xscale, aae_mm_kpad(w->k) / 32);
         return 1;
     }
     if (j->m == 1) {

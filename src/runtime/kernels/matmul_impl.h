@@ -29,8 +29,10 @@ typedef struct aae_mm_job {
     int32_t ldx;
     const float *xp; /* x in the path's order ([m, kp]), or x itself */
     int32_t ldxp;
-    /* m == 1 with 4-bit weights on x86: xp as int16 per group of 32,
-     * x16[t] * xscale[t / 32] ~= xp[t] (kp values and kp / 32 scales), or NULL */
+    /* m == 1 with 4-bit weights on x86: xp as int16, one scale per group of
+     * 32 (xscale[g]), in "pair layout": groups 2p and 2p+1 occupy x16[64p ..
+     * 64p + 64) as [2p evens, 2p+1 evens, 2p odds, 2p+1 odds] (a group
+     * without partner: [evens, odds]); or NULL */
     const int16_t *x16;
     const float *xscale;
     /* m >= AAE_MM_XT_MIN_M on AVX-512: xp transposed, [kp][ldxt] with ldxt = m
