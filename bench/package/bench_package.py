@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--copy-mb", type=int, default=512)
     a = ap.parse_args()
     a.cli = os.path.abspath(a.cli)
+    a.source_dir = os.path.abspath(a.source_dir)  # package runs in the app folder
     work = pkgtest.fresh(a.work)
     served = os.path.join(work, "served")
     for repo, (arch, q) in {"sphere-aae/Mistral-7B-Instruct-v0.2-q3f16_1-AAE": ("mistral", "q3f16_1"),

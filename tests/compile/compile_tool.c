@@ -9,6 +9,8 @@
  *   compile_tool mklib OUT DEVICE SLICE TAR...   libmodel archive with registry (lib_archive.h);
  *     SLICE is a slice index or "all" (a universal file for iphone-simulator)
  *   compile_tool checklib ARCHIVE DEVICE NAME...  lib_archive.h's symbol-table check
+ *   compile_tool detect N [FILE]        aae_compiler_detect N times (FILE: a byte appended to it
+ *     before the last call); "identity HEX" per call, then "probes P" (`--version` runs)
  *   compile_tool jit MODEL DEVICE EXT PREFIX OVERRIDES [OPT]   "path", "compiled", "key" lines
  *     (PREFIX and OVERRIDES may be "-" for none; OPT 0-3, default 3)
  * Exit status 0, or 1 with the error message on stderr.
@@ -23,6 +25,7 @@
 #include "compile/lib_archive.h"
 #include "compile/objfile.h"
 #include "compile/tar.h"
+#include "compile/toolchain.h"
 
 static int fail(const aae_error *err)
 {
@@ -118,6 +121,27 @@ static int jit(char **a)
     return 0;
 }
 
+static int detect(int n, const char *touch)
+{
+    for (int i = 0; i < n; i++) {
+        if (touch && i == n - 1 && n > 1) {
+            FILE *f = fopen(touch, "a");
+            if (!f || fputs("\n", f) == EOF || fclose(f) != 0) {
+                fprintf(stderr, "cannot append to %s\n", touch);
+                return 1;
+            }
+        }
+        aae_compiler cc;
+        aae_error err;
+        if (aae_compiler_detect(&cc, &err) != AAE_OK)
+            return fail(&err);
+        printf("identity %s\n", cc.identity);
+        aae_compiler_free(&cc);
+    }
+    printf("probes %u\n", aae_compiler_probes());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     aae_error err;
@@ -147,6 +171,8 @@ int main(int argc, char **argv)
             return dev ? fail(&err) : 1;
         return 0;
     }
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "detect"))
+        return detect(atoi(argv[2]), argc == 4 ? argv[3] : NULL);
     if ((argc == 7 || argc == 8) && !strcmp(argv[1], "jit"))
         return jit(argv + 2);
     fprintf(stderr, "usage: see the comment at the top of compile_tool.c\n");

@@ -521,6 +521,30 @@ def case_jit(c):
     check(not left, "no temporary files left: %s" % left)
 
 
+def case_identity(c):
+    """The compiler's `--version` runs once per process per compiler file, and again
+    when the file changes (size/mtime): counted by a wrapper script that logs probes."""
+    clang = tool("clang")
+    log = os.path.join(c.work, "probes.log")
+    wrapper = os.path.join(c.work, "cc-wrapper.sh")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\n[ \"$1\" = --version ] && echo probe >> '%s'\nexec '%s' \"$@\"\n" % (log, clang))
+    os.chmod(wrapper, 0o755)
+    env = dict(os.environ, SPHERE_AAE_CC=wrapper)
+    for touch, want_probes in ((None, 1), (wrapper, 2)):
+        if os.path.exists(log):
+            os.remove(log)
+        args = [c.tool, "detect", "4"] + ([touch] if touch else [])
+        r = subprocess.run(args, env=env, capture_output=True, text=True)
+        ids = [ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("identity ")]
+        probes = open(log).read().count("probe") if os.path.exists(log) else 0
+        check(r.returncode == 0 and len(ids) == 4, "detect ran: %s" % r.stderr)
+        check(probes == want_probes and ("probes %d" % want_probes) in r.stdout,
+              "%s: %d --version probe(s) for 4 detections, expected %d" %
+              ("changed compiler" if touch else "same compiler", probes, want_probes))
+        check(len(set(ids)) == 1, "one identity (same path, same --version output)")
+
+
 def case_cli(c):
     """Arguments, overrides, prefixes, and a failing compiler's own output."""
     m = c.model("llama")
@@ -575,7 +599,7 @@ def case_cli(c):
     check(r.returncode != 0 and "SPHERE_AAE_SOURCE_DIR" in r.stderr, "wrong source tree named")
 
 
-CASES = {"devices": case_devices, "archive": case_archive, "link_run": case_link_run, "qemu": case_qemu,
+CASES = {"identity": case_identity, "devices": case_devices, "archive": case_archive, "link_run": case_link_run, "qemu": case_qemu,
          "matrix": case_matrix,
          "jit": case_jit, "cli": case_cli}
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,103 @@ static int find_on_path(const char *name, char *out, size_t cap)
     return 0;
 }
 
+/* `--version` outputs already seen by this process, keyed by the compiler's resolved
+ * path, inode, size and mtime: running a clang driver costs ~80 ms (it maps libLLVM),
+ * and a package run asks once per model library and per archive. A replaced or
+ * rebuilt compiler changes size or mtime (or inode) and is probed again. */
+#define VERSION_CACHE_MAX 8
+typedef struct version_entry {
+    char path[PATH_MAX];
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    char *text;
+} version_entry;
+static version_entry g_versions[VERSION_CACHE_MAX];
+static size_t g_nversions;
+static unsigned g_probes;
+static pthread_mutex_t g_versions_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_file(const version_entry *e, const char *path, const struct stat *st)
+{
+    return strcmp(e->path, path) == 0 && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+           e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* A copy of the cached version text of path, or NULL. */
+static char *version_lookup(const char *path, const struct stat *st)
+{
+    char *text = NULL;
+    pthread_mutex_lock(&g_versions_lock);
+    for (size_t i = 0; i < g_nversions && !text; i++)
+        if (same_file(&g_versions[i], path, st))
+            text = strdup(g_versions[i].text);
+    pthread_mutex_unlock(&g_versions_lock);
+    return text;
+}
+
+static void version_store(const char *path, const struct stat *st, const char *text)
+{
+    pthread_mutex_lock(&g_versions_lock);
+    size_t slot = g_nversions < VERSION_CACHE_MAX ? g_nversions++ : 0;
+    for (size_t i = 0; i < g_nversions; i++)
+        if (strcmp(g_versions[i].path, path) == 0)
+            slot = i; /* the same path, changed: replace it */
+    version_entry *e = &g_versions[slot];
+    char *copy = strdup(text);
+    if (copy && strlen(path) < sizeof e->path) {
+        free(e->text);
+        snprintf(e->path, sizeof e->path, "%s", path);
+        e->dev = st->st_dev;
+        e->ino = st->st_ino;
+        e->size = st->st_size;
+        e->mtime = st->st_mtim;
+        e->text = copy;
+    } else {
+        free(copy);
+    }
+    pthread_mutex_unlock(&g_versions_lock);
+}
+
+unsigned aae_compiler_probes(void)
+{
+    pthread_mutex_lock(&g_versions_lock);
+    unsigned n = g_probes;
+    pthread_mutex_unlock(&g_versions_lock);
+    return n;
+}
+
+/* The compiler's `--version` output into *text (malloc'd): cached per process. */
+static aae_status compiler_version(const char *path, char **text, aae_error *err)
+{
+    struct stat st;
+    int have_stat = stat(path, &st) == 0;
+    if (have_stat && (*text = version_lookup(path, &st)) != NULL)
+        return AAE_OK;
+    const char *argv[] = {path, "--version", NULL};
+    aae_buf out;
+    aae_buf_init(&out);
+    int code = 0;
+    pthread_mutex_lock(&g_versions_lock);
+    g_probes++;
+    pthread_mutex_unlock(&g_versions_lock);
+    aae_status st2 = aae_run_capture(argv, &out, &code, err);
+    if (st2 == AAE_OK && code != 0)
+        st2 = aae_error_set(err, AAE_ERR_IO, "'%s --version' failed (exit status %d): %s", path, code,
+                            out.data ? out.data : "");
+    if (st2 != AAE_OK) {
+        aae_buf_free(&out);
+        return st2;
+    }
+    *text = aae_buf_take(&out, NULL);
+    if (!*text)
+        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
+    if (have_stat)
+        version_store(path, &st, *text);
+    return AAE_OK;
+}
+
 aae_status aae_compiler_detect(aae_compiler *out, aae_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -212,21 +310,9 @@ aae_status aae_compiler_detect(aae_compiler *out, aae_error *err)
         return aae_error_set(err, AAE_ERR_NOT_FOUND,
                              "no C compiler for model libraries: tried clang, clang-19 ... clang-14 on PATH. Install "
                              "clang (Debian: apt-get install clang lld) or set SPHERE_AAE_CC to a clang driver");
-    const char *argv[] = {out->path, "--version", NULL};
-    aae_buf text;
-    aae_buf_init(&text);
-    int code = 0;
-    aae_status st = aae_run_capture(argv, &text, &code, err);
-    if (st == AAE_OK && code != 0)
-        st = aae_error_set(err, AAE_ERR_IO, "'%s --version' failed (exit status %d): %s", out->path, code,
-                           text.data ? text.data : "");
-    if (st != AAE_OK) {
-        aae_buf_free(&text);
+    aae_status st = compiler_version(out->path, &out->version_text, err);
+    if (st != AAE_OK)
         return st;
-    }
-    out->version_text = aae_buf_take(&text, NULL);
-    if (!out->version_text)
-        return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     out->is_clang = strstr(out->version_text, "clang") != NULL;
     aae_sha256 *h = aae_sha256_new();
     aae_sha256_field(h, "path", out->path, strlen(out->path));

@@ -76,8 +76,12 @@ typedef struct aae_compiler {
 } aae_compiler;
 
 /* Finds the compiler: $SPHERE_AAE_CC if set, else clang (then clang-19 .. clang-14) on
- * PATH; runs `--version`. Errors say what was tried and how to set SPHERE_AAE_CC. */
+ * PATH; runs `--version` once per process for each compiler file (cached by resolved
+ * path, inode, size and mtime; thread-safe). Errors say what was tried and how to set
+ * SPHERE_AAE_CC. */
 aae_status aae_compiler_detect(aae_compiler *out, aae_error *err);
+/* How many `--version` probes this process ran (for tests). */
+unsigned aae_compiler_probes(void);
 void aae_compiler_free(aae_compiler *c);
 
 /* A started child process whose stdout and stderr go to a temporary file. */
