@@ -34,8 +34,7 @@
 #include "base/error.h"
 #include "base/json.h"
 
-/* The same enum as src/tools/convert/hf_config.h (identical values). */
-#ifndef AAE_CONVERT_HF_CONFIG_H
+/* The architectures (also what the tools' config.json reader maps HF classes to). */
 typedef enum aae_arch {
     AAE_ARCH_LLAMA = 0,
     AAE_ARCH_MISTRAL,
@@ -45,7 +44,6 @@ typedef enum aae_arch {
     AAE_ARCH_QWEN2,
     AAE_ARCH_COUNT
 } aae_arch;
-#endif
 
 typedef enum aae_quant {
     AAE_QUANT_Q0F32 = 0,

@@ -11,37 +11,25 @@
 
 #define DIM_MAX ((int64_t)1 << 24) /* no real model dimension comes near */
 
-static const struct {
-    const char *arch_class;
-    const char *model_type;
-} ARCHS[AAE_ARCH_COUNT] = {
-    [AAE_ARCH_LLAMA] = {"LlamaForCausalLM", "llama"},
-    [AAE_ARCH_MISTRAL] = {"MistralForCausalLM", "mistral"},
-    [AAE_ARCH_GEMMA] = {"GemmaForCausalLM", "gemma"},
-    [AAE_ARCH_GPT_NEOX] = {"GPTNeoXForCausalLM", "gpt_neox"},
-    [AAE_ARCH_PHI] = {"PhiForCausalLM", "phi"},
-    [AAE_ARCH_QWEN2] = {"Qwen2ForCausalLM", "qwen2"},
+/* transformers' class name per architecture (the model_type names are the runtime's,
+ * aae_chat_arch_name) */
+static const char *const ARCH_CLASSES[AAE_ARCH_COUNT] = {
+    [AAE_ARCH_LLAMA] = "LlamaForCausalLM", [AAE_ARCH_MISTRAL] = "MistralForCausalLM",
+    [AAE_ARCH_GEMMA] = "GemmaForCausalLM", [AAE_ARCH_GPT_NEOX] = "GPTNeoXForCausalLM",
+    [AAE_ARCH_PHI] = "PhiForCausalLM",     [AAE_ARCH_QWEN2] = "Qwen2ForCausalLM",
 };
-
-const char *aae_arch_name(aae_arch a)
-{
-    return (unsigned)a < AAE_ARCH_COUNT ? ARCHS[a].model_type : "?";
-}
 
 static aae_status detect_arch(aae_hf_config *c, const aae_json *root, aae_error *err)
 {
     const char *cls = aae_json_str(aae_json_at(aae_json_get(root, "architectures"), 0));
     const char *mt = aae_json_str(aae_json_get(root, "model_type"));
     for (int i = 0; i < AAE_ARCH_COUNT; i++)
-        if (cls && strcmp(cls, ARCHS[i].arch_class) == 0) {
+        if (cls && strcmp(cls, ARCH_CLASSES[i]) == 0) {
             c->arch = (aae_arch)i;
             return AAE_OK;
         }
-    for (int i = 0; i < AAE_ARCH_COUNT; i++)
-        if (mt && strcmp(mt, ARCHS[i].model_type) == 0) {
-            c->arch = (aae_arch)i;
-            return AAE_OK;
-        }
+    if (aae_chat_arch_from_name(mt, &c->arch))
+        return AAE_OK;
     return aae_error_set(err, AAE_ERR_UNSUPPORTED, "%s: unknown architecture (/architectures/0 = %s%s%s, "
                          "/model_type = %s%s%s); supported: LlamaForCausalLM (llama), MistralForCausalLM (mistral), "
                          "GemmaForCausalLM (gemma), GPTNeoXForCausalLM (gpt_neox), PhiForCausalLM (phi), "
@@ -277,7 +265,7 @@ aae_status aae_hf_config_load(const char *hf_dir, aae_hf_config *c, aae_error *e
     if (!st)
         st = detect_arch(c, root, err);
     if (!st) {
-        c->model_type = ARCHS[c->arch].model_type;
+        c->model_type = aae_chat_arch_name(c->arch);
         arch_traits(c);
         if (c->arch == AAE_ARCH_GEMMA)
             c->tie_word_embeddings = 1;

@@ -10,16 +10,9 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "format/chat_config.h" /* aae_arch, aae_chat_arch_name: one enum for runtime and tools */
 
-typedef enum aae_arch {
-    AAE_ARCH_LLAMA = 0,
-    AAE_ARCH_MISTRAL,
-    AAE_ARCH_GEMMA,
-    AAE_ARCH_GPT_NEOX,
-    AAE_ARCH_PHI,
-    AAE_ARCH_QWEN2,
-    AAE_ARCH_COUNT
-} aae_arch;
+
 
 typedef struct aae_hf_config {
     aae_arch arch;
@@ -43,6 +36,5 @@ typedef struct aae_hf_config {
 aae_status aae_hf_config_load(const char *hf_dir, aae_hf_config *out, aae_error *err);
 void aae_hf_config_free(aae_hf_config *c);
 
-const char *aae_arch_name(aae_arch a);
 
 #endif
