@@ -12,6 +12,7 @@ nll_per_token within the tolerance of the mode's activation precision.
 Then the error paths: exit codes for usage and input errors.
 
 Usage: test_eval_ppl.py --cli SPHERE_AAE --aae TESTDATA/aae --npm tests/npm --work DIR
+         [--demo models/demo]
 """
 import argparse
 import json
@@ -127,6 +128,43 @@ def case(a, text_path, model, ctx, tol):
           % (model, eff_ctx, ref_n, ref_w, r["nll_per_token"], ref_nll, rel))
 
 
+KJV = ("And it came to pass, when men began to multiply on the face of the earth, and daughters "
+       "were born unto them,\nThat the sons of God saw the daughters of men that they were fair; "
+       "and they took them wives of all which they chose.\n")
+
+
+def demo(a):
+    """The committed demo model, converted here: eval equals NumPy, and it has learnt
+    the corpus (a Genesis passage scores far below the unigram baseline of ~600)."""
+    if not a.demo or not os.path.exists(os.path.join(a.demo, "model.safetensors")):
+        print("note: no demo model weights: demo cases skipped")
+        return
+    path = os.path.join(a.work, "kjv.txt")
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(KJV)
+    for q, tol in (("q0f32", 1e-4), ("q4f16_1", 2e-4)):
+        out = os.path.join(a.work, "demo-" + q)
+        if not os.path.exists(os.path.join(out, "tensor-cache.json")):
+            for cmd in ("convert_weight", "gen_config"):
+                extra = ["--conv-template", "LM"] if cmd == "gen_config" else []
+                subprocess.run([a.cli, cmd, a.demo, "--quantization", q, "-o", out] + extra,
+                               check=True, stdout=subprocess.DEVNULL)
+        ids = npm_ids(a.npm, out, KJV)
+        ref_nll, ref_n, ref_w = reference(out, ids, 24, bos_id(out))
+        rc, res, err = run_eval(a.cli, out, path, ["--ctx", "24"])
+        check(rc == 0, "demo %s: exit %d: %s" % (q, rc, err.strip()))
+        if rc != 0:
+            continue
+        r = json.loads(res)
+        rel = abs(r["nll_per_token"] - ref_nll) / ref_nll
+        check(r["tokens_scored"] == ref_n and r["windows"] == ref_w and rel <= tol,
+              "demo %s: nll %.6f (%d tokens, %d windows) vs NumPy %.6f (%d, %d)"
+              % (q, r["nll_per_token"], r["tokens_scored"], r["windows"], ref_nll, ref_n, ref_w))
+        check(r["perplexity"] < 100, "demo %s: perplexity %.1f on a Genesis passage" % (q, r["perplexity"]))
+        print("ok demo-%-17s ctx 24   tokens %d windows %d nll %.6f (NumPy %.6f, rel %.1e) ppl %.2f"
+              % (q, ref_n, ref_w, r["nll_per_token"], ref_nll, rel, r["perplexity"]))
+
+
 def errors(a, text_path):
     d = os.path.join(a.aae, "tiny-llama-q0f32")
     empty = os.path.join(a.work, "empty.txt")
@@ -156,6 +194,7 @@ def main():
     ap.add_argument("--aae", required=True, help="converted_models fixture folder")
     ap.add_argument("--npm", required=True, help="tests/npm (with node_modules)")
     ap.add_argument("--work", required=True)
+    ap.add_argument("--demo", help="models/demo (Hugging Face checkpoint)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     text_path = os.path.join(a.work, "text.txt")
@@ -166,6 +205,10 @@ def main():
             case(a, text_path, model, ctx, tol)
         except Exception as e:  # a crash of one case is a failure, not the end
             check(False, "%s ctx %s: %r" % (model, ctx, e))
+    try:
+        demo(a)
+    except Exception as e:
+        check(False, "demo model: %r" % e)
     errors(a, text_path)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
