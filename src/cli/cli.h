@@ -47,5 +47,10 @@ void aae_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 /* 1 if s is --help or -h. */
 int aae_cli_is_help(const char *s);
 
+/* Reports an option the command does not know, with the closest of `known`
+ * (NULL-terminated) as a suggestion: "unknown option '--txt'; did you mean
+ * '--text'? (see sphere_aae tokenize --help)". Returns AAE_EXIT_USAGE. */
+int aae_cli_unknown_option(const char *cmd, const char *arg, const char *const *known);
+
 
 #endif

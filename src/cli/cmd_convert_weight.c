@@ -92,11 +92,14 @@ int aae_cmd_convert_weight(int argc, char **argv)
         } else if (strcmp(a, "--quiet") == 0)
             quiet = 1;
         else if (a[0] == '-' && a[1]) {
-            int known = strcmp(a, "--quantization") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "-o") == 0 ||
-                        strcmp(a, "--output") == 0 || strcmp(a, "--threads") == 0;
-            aae_cli_error("convert_weight", "%s: %s (see sphere_aae convert_weight --help)", a,
-                          known ? "missing value" : "unknown option");
-            return AAE_EXIT_USAGE;
+            static const char *const known[] = {"--quantization", "-q", "-o", "--output", "--threads", "--quiet",
+                                                "--help", NULL};
+            for (int k = 0; known[k]; k++)
+                if (strcmp(a, known[k]) == 0) {
+                    aae_cli_error("convert_weight", "%s: missing value (see sphere_aae convert_weight --help)", a);
+                    return AAE_EXIT_USAGE;
+                }
+            return aae_cli_unknown_option("convert_weight", a, known);
         } else if (!opt.hf_dir)
             opt.hf_dir = a;
         else {

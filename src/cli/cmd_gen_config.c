@@ -103,13 +103,18 @@ int aae_cmd_gen_config(int argc, char **argv)
         else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value)
             opt.out_dir = argv[++i];
         else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
-            int known = strcmp(a, "--quantization") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "-o") == 0 ||
-                        strcmp(a, "--output") == 0 || strcmp(a, "--conv-template") == 0;
-            for (size_t k = 0; k < sizeof SIZES / sizeof SIZES[0]; k++)
-                known |= strcmp(a, SIZES[k].name) == 0;
-            aae_cli_error("gen_config", "%s: %s (see sphere_aae gen_config --help)", a,
-                          known ? "missing value" : "unknown option");
-            return AAE_EXIT_USAGE;
+            enum { N_SIZES = sizeof SIZES / sizeof SIZES[0] };
+            const char *known[6 + N_SIZES + 1] = {"--quantization", "-q", "-o", "--output", "--conv-template",
+                                                  "--help"};
+            for (size_t k = 0; k < N_SIZES; k++)
+                known[6 + k] = SIZES[k].name;
+            known[6 + N_SIZES] = NULL;
+            for (int k = 0; known[k]; k++)
+                if (strcmp(a, known[k]) == 0 && strcmp(a, "--help") != 0) {
+                    aae_cli_error("gen_config", "%s: missing value (see sphere_aae gen_config --help)", a);
+                    return AAE_EXIT_USAGE;
+                }
+            return aae_cli_unknown_option("gen_config", a, known);
         } else if (!opt.hf_dir)
             opt.hf_dir = a;
         else {

@@ -57,15 +57,18 @@ int aae_cmd_tokenize(int argc, char **argv)
         if (aae_cli_is_help(argv[i])) {
             help(stdout);
             return AAE_EXIT_OK;
-        } else if (strcmp(argv[i], "--text") == 0 && i + 1 < argc) {
-            text = argv[++i];
-        } else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc) {
-            file = argv[++i];
+        } else if (strcmp(argv[i], "--text") == 0 || strcmp(argv[i], "--file") == 0) {
+            if (i + 1 == argc) {
+                aae_cli_error("tokenize", "%s needs a value (see sphere_aae tokenize --help)", argv[i]);
+                return AAE_EXIT_USAGE;
+            }
+            *(argv[i][2] == 't' ? &text : &file) = argv[i + 1];
+            i++;
         } else if (strcmp(argv[i], "--add-special-tokens") == 0) {
             special = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
-            aae_cli_error("tokenize", "unknown option %s (see --help)", argv[i]);
-            return AAE_EXIT_USAGE;
+            static const char *const known[] = {"--text", "--file", "--add-special-tokens", "--help", NULL};
+            return aae_cli_unknown_option("tokenize", argv[i], known);
         } else if (!path) {
             path = argv[i];
         } else {

@@ -51,6 +51,16 @@ void aae_cli_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
 }
 
+int aae_cli_unknown_option(const char *cmd, const char *arg, const char *const *known)
+{
+    const char *best = aae_did_you_mean(arg, known, (size_t)-1);
+    if (best)
+        aae_cli_error(cmd, "unknown option '%s'; did you mean '%s'? (see sphere_aae %s --help)", arg, best, cmd);
+    else
+        aae_cli_error(cmd, "unknown option '%s' (see sphere_aae %s --help)", arg, cmd);
+    return AAE_EXIT_USAGE;
+}
+
 int aae_cli_exit_for(aae_status st)
 {
     switch (st) {
