@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "kernels/kernels.h"
+
 uint16_t aae_f32_to_f16(float x)
 {
     uint32_t b = aae_f32_bits(x);
@@ -22,19 +24,10 @@ uint16_t aae_f32_to_f16(float x)
     return (uint16_t)(sign | ((a - 0x38000000u) >> 13)); /* rebias 127 -> 15 */
 }
 
+/* One float16 -> float32 for the runtime and the tools: the kernels' (freestanding). */
 float aae_f16_to_f32(uint16_t h)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t e = (h >> 10) & 0x1fu;
-    uint32_t m = h & 0x3ffu;
-    if (e == 0) {
-        /* zero or subnormal: m * 2^-24, exact in float32 */
-        float v = (float)m * (1.0f / 16777216.0f);
-        return aae_f32_from_bits(aae_f32_bits(v) | sign);
-    }
-    if (e == 31)
-        return aae_f32_from_bits(sign | 0x7f800000u | (m << 13));
-    return aae_f32_from_bits(sign | ((e + 112u) << 23) | (m << 13));
+    return aae_k_f16_to_f32(h);
 }
 
 uint16_t aae_f32_to_bf16(float x)
