@@ -19,6 +19,7 @@
 
 #include "base/fs.h"
 #include "base/json.h"
+#include "compile/atomic_file.h" /* aae_mkdir_p: the tools' one mkdir -p */
 
 static const char *const CONFIG_FILES[] = {"sphere-aae-chat-config.json", "mlc-chat-config.json", "tokenizer.json",
                                            "tokenizer.model", "tokenizer_config.json", "vocab.json", "merges.txt",
@@ -103,23 +104,6 @@ static void remove_flat_dir(const char *dir)
     rmdir(dir);
 }
 
-static aae_status mkdir_p(const char *path, aae_error *err)
-{
-    char buf[4096];
-    fmt_to(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return aae_error_set(err, AAE_ERR_IO, "%s: cannot create folder: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return aae_error_set(err, AAE_ERR_IO, "%s: cannot create folder: %s", buf, strerror(errno));
-    return AAE_OK;
-}
-
 /* Removes temporary folders of earlier runs that died (their pid is gone). */
 static void remove_stale_tmp(const char *parent, const char *base)
 {
@@ -181,7 +165,7 @@ aae_status aae_outdir_begin(aae_outdir *od, const char *out_dir, aae_out_owner o
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "-o %s: the folder holds \"%s\", which is not part of a "
                              "converted model; refusing to replace it (choose a new or empty folder, or remove "
                              "it yourself)", od->final, bad);
-    aae_status s = mkdir_p(od->parent, err);
+    aae_status s = aae_mkdir_p(od->parent, err);
     if (s)
         return s;
     fmt_to(od->base, sizeof od->base, "%s", base);
