@@ -167,6 +167,8 @@ CASES = {
                              r"--quantization: missing value"),
     "out_dir_foreign": (None, foreign_out, CONVERT, USAGE, r"holds \"notes\.txt\".*not part of a converted model"),
     "out_dir_is_file": (None, file_out, CONVERT, USAGE, r"exists and is not a folder"),
+    "out_dir_parent_is_file": (None, file_out, ["convert_weight", "{hf}", "-q", "q4f16_1", "-o", "{out}/sub"], USAGE,
+                               r"-o .*/model/sub: a parent of the folder is a file"),
     "gen_config_unknown_template": (None, None, GEN[:5] + ["llama2"] + GEN[6:], USAGE,
                                     r"llama2: unknown template\. Did you mean \"llama-2\"\?"),
     "gen_config_bad_window": (None, None, GEN + ["--context-window-size", "0"], USAGE,

@@ -159,8 +159,12 @@ aae_status aae_outdir_begin(aae_outdir *od, const char *out_dir, aae_out_owner o
                              "empty folder", od->final);
     char bad[512];
     int f = foreign_entry(od->final, bad, sizeof bad);
+    if (f < 0 && errno == ENOTDIR)
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "-o %s: a parent of the folder is a file (%s); choose "
+                             "an output path inside a folder", od->final, od->parent);
     if (f < 0)
-        return aae_error_set(err, AAE_ERR_IO, "%s: cannot list: %s", od->final, strerror(errno));
+        return aae_error_set(err, AAE_ERR_IO, "-o %s: cannot list the existing folder: %s", od->final,
+                             strerror(errno));
     if (f > 0)
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "-o %s: the folder holds \"%s\", which is not part of a "
                              "converted model; refusing to replace it (choose a new or empty folder, or remove "
