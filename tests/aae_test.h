@@ -22,6 +22,7 @@ typedef struct aae_test_case {
 #define AAE_TEST_MAX 512
 static aae_test_case aae_test_cases[AAE_TEST_MAX];
 static int aae_test_count;
+static int aae_test_dropped; /* tests past AAE_TEST_MAX: never silently skipped */
 static int aae_test_failed_checks;
 
 #define AAE_TEST(name)                                                                                        \
@@ -30,6 +31,8 @@ static int aae_test_failed_checks;
     {                                                                                                         \
         if (aae_test_count < AAE_TEST_MAX)                                                                    \
             aae_test_cases[aae_test_count++] = (aae_test_case){#name, test_##name};                           \
+        else                                                                                                  \
+            aae_test_dropped++;                                                                               \
     }                                                                                                         \
     static void test_##name(void)
 
@@ -83,6 +86,14 @@ static inline int aae_test_run_all(void)
             failed++;
             fprintf(stderr, "FAIL %s\n", aae_test_cases[i].name);
         }
+    }
+    if (aae_test_dropped) { /* raise AAE_TEST_MAX */
+        fprintf(stderr, "FAIL %d tests past AAE_TEST_MAX (%d) were not run\n", aae_test_dropped, AAE_TEST_MAX);
+        failed += aae_test_dropped;
+    }
+    if (aae_test_count == 0) {
+        fprintf(stderr, "FAIL no test registered\n");
+        failed++;
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
