@@ -469,6 +469,10 @@ AAE_TEST(low_level_calls)
     AAE_CHECK_EQ_INT(aae_engine_decode(e, 264), AAE_OK);
     AAE_CHECK_EQ_INT(aae_engine_kv_length(e), 4);
     AAE_CHECK_EQ_INT(aae_engine_decode(e, -1), AAE_ERR_INVALID_ARGUMENT);
+    /* a count so large that cached + count wraps around is refused before any id is read */
+    AAE_CHECK_EQ_INT(aae_engine_prefill(e, ids, SIZE_MAX - 1), AAE_ERR_LIMIT);
+    AAE_CHECK_EQ_INT(aae_engine_prefill(e, ids, (size_t)1 << 63), AAE_ERR_LIMIT);
+    AAE_CHECK_EQ_INT(aae_engine_kv_length(e), 4);
     AAE_CHECK_EQ_INT(aae_engine_truncate(e, 1), AAE_OK);
     AAE_CHECK_EQ_INT(aae_engine_kv_length(e), 1);
     AAE_CHECK_EQ_INT(aae_engine_logits(e, &l, &v), AAE_ERR_STATE);

@@ -328,7 +328,7 @@ static aae_status ensure_kv_cap(aae_engine *e, size_t n, aae_error *err)
 aae_status aae_engine_feed(aae_engine *e, const int32_t *ids, size_t n, aae_error *err)
 {
     int64_t max = e->ops->max_positions(e->model);
-    if ((int64_t)(e->n_kv + n) > max)
+    if (max < 0 || (int64_t)e->n_kv > max || n > (uint64_t)(max - (int64_t)e->n_kv)) /* no wrap-around */
         return aae_error_set(err, AAE_ERR_LIMIT,
                              "%zu tokens do not fit the context window: %zu are cached, the window holds %lld",
                              n, e->n_kv, (long long)max);
