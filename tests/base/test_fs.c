@@ -1,6 +1,9 @@
 /* test_fs.c - file-name safety shared by every reader of names from outside files
  * (tensor-cache dataPath, chat-config tokenizer_files, safetensors index shards). */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aae_test.h"
 #include "base/fs.h"
@@ -27,6 +30,31 @@ AAE_TEST(escaping_or_hidden_names_refused)
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     AAE_CHECK(!aae_is_plain_file_name(longname));
+}
+
+/* A FIFO where a file is expected (an outside file can name one) fails at once
+ * instead of blocking forever in open(). */
+AAE_TEST(fifo_is_refused_without_blocking)
+{
+    char dir[] = "/tmp/aae_test_fs.XXXXXX";
+    if (!mkdtemp(dir)) {
+        AAE_CHECK(!"mkdtemp");
+        return;
+    }
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    AAE_CHECK_EQ_INT(mkfifo(fifo, 0600), 0);
+    alarm(10); /* a regression hangs: let SIGALRM fail the test */
+    char *buf = NULL;
+    size_t len = 0;
+    aae_error err;
+    AAE_CHECK_EQ_INT(aae_read_file(fifo, 1 << 20, &buf, &len, &err), AAE_ERR_IO);
+    AAE_CHECK_CONTAINS(err.msg, "not a regular file");
+    aae_mmap m;
+    AAE_CHECK_EQ_INT(aae_mmap_file(fifo, &m, &err), AAE_ERR_IO);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
 }
 
 static int chat_config_ok(const char *json)

@@ -10,17 +10,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-aae_status aae_read_file(const char *path, size_t max_size, char **out, size_t *out_len, aae_error *err)
+/* Opens path for reading if it is a regular file. O_NONBLOCK so that a FIFO or a
+ * device named by an outside file fails at once instead of blocking the open. */
+static aae_status open_regular(const char *path, int *fd_out, struct stat *st, aae_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return aae_error_set(err, errno == ENOENT ? AAE_ERR_NOT_FOUND : AAE_ERR_IO, "%s: cannot open: %s", path,
                              strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         close(fd);
         return aae_error_set(err, AAE_ERR_IO, "%s: not a regular file", path);
     }
+    *fd_out = fd;
+    return AAE_OK;
+}
+
+aae_status aae_read_file(const char *path, size_t max_size, char **out, size_t *out_len, aae_error *err)
+{
+    int fd;
+    struct stat st;
+    aae_status rc = open_regular(path, &fd, &st, err);
+    if (rc != AAE_OK)
+        return rc;
     if ((uint64_t)st.st_size > max_size) {
         close(fd);
         return aae_error_set(err, AAE_ERR_LIMIT, "%s: file is %lld bytes, more than the %zu bytes allowed for it",
@@ -55,15 +67,11 @@ aae_status aae_read_file(const char *path, size_t max_size, char **out, size_t *
 
 aae_status aae_mmap_file(const char *path, aae_mmap *out, aae_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return aae_error_set(err, errno == ENOENT ? AAE_ERR_NOT_FOUND : AAE_ERR_IO, "%s: cannot open: %s", path,
-                             strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return aae_error_set(err, AAE_ERR_IO, "%s: not a regular file", path);
-    }
+    aae_status rc = open_regular(path, &fd, &st, err);
+    if (rc != AAE_OK)
+        return rc;
     out->size = (size_t)st.st_size;
     out->data = NULL;
     if (out->size == 0) {
