@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses with clang and runs each for N seconds (default 20).
-# Seeds come from fuzz/corpus/<harness>/ when present.
+# Seeds come from fuzz/corpus/<harness>/ when present. One input running over 25 s
+# is a failure (a hang), so the pass stays bounded.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -17,7 +18,7 @@ for bin in build-fuzz/fuzz/fuzz_*; do
   seeds=()
   [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
   echo "fuzz: $name for ${secs}s"
-  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 "$work" "${seeds[@]}" 2>"build-fuzz/$name.log" \
+  "$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=0 "$work" "${seeds[@]}" 2>"build-fuzz/$name.log" \
     || { tail -50 "build-fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
   grep -E '^#[0-9]+.*DONE' "build-fuzz/$name.log" | tail -1 || true
 done
