@@ -8,7 +8,10 @@
                   (the generic code, run on the bundled folder).
   linux-aarch64:  the same, cross-built and run under qemu-aarch64 (--aarch64).
   iphone/android: libmodel_<device>.a holds Mach-O arm64 / ELF aarch64 objects, checked
-                  here with an ar + object-header reader independent of ours.
+                  here with an ar + object-header reader independent of ours; iphone with
+                  "ios_simulator": true, and libmodel_iphone-simulator.a is a universal file
+                  whose arm64 / x86_64 slices hold only objects of that CPU, each with every
+                  model_lib's descriptor and the registry.
 """
 import argparse
 import json
@@ -73,6 +76,18 @@ def ar_members(path):
     return [(n, b) for n, b in out if n not in ("", "/", "//", "/SYM64") and not n.startswith("__.SYMDEF")]
 
 
+def fat_slices(path):
+    """{cpu name: slice bytes} of a Mach-O universal file (big-endian fat_arch entries)."""
+    data = open(path, "rb").read()
+    assert data[:4] == b"\xca\xfe\xba\xbe", "not a universal file"
+    out = {}
+    for i in range(struct.unpack_from(">I", data, 4)[0]):
+        cpu, _, off, size, align = struct.unpack_from(">5I", data, 8 + 20 * i)
+        assert off % (1 << align) == 0 and off + size <= len(data), "slice out of place"
+        out[{0x0100000C: "arm64", 0x01000007: "x86_64"}.get(cpu, hex(cpu))] = data[off:off + size]
+    return out
+
+
 def object_kind(b):
     if b[:4] == b"\x7fELF":
         return "elf-" + {62: "x86_64", 183: "aarch64"}.get(struct.unpack_from("<H", b, 18)[0], "other")
@@ -96,6 +111,8 @@ class Ctx:
     def package(self, device):
         app = pkgtest.fresh(os.path.join(self.work, device, "app"))
         cfg = config(device)
+        if device == "iphone":
+            cfg["ios_simulator"] = True
         lib = os.path.join(self.work, device, "dist", "lib", f"RedPajama-INCITE-Chat-3B-v1-q4f16_1-{device}.tar")
         os.makedirs(os.path.dirname(lib), exist_ok=True)
         p = subprocess.run([self.a.cli, "compile", os.path.join(self.a.converted, "tiny-gpt_neox-q4f16_1"),
@@ -159,6 +176,26 @@ def test_phone(c, device, want_kind):
     check(f"{device}: libmodel_{device}.a holds only {want_kind} objects", kinds == {want_kind}, kinds)
     names = [n for n, _ in members]
     check(f"{device}: the registry object is in the archive", any("registry" in n for n in names), names)
+    if device == "iphone":
+        sim = os.path.join(app, "dist", "lib", "libmodel_iphone-simulator.a")
+        try:
+            slices = fat_slices(sim)
+        except (OSError, AssertionError) as e:
+            slices = {}
+            check("iphone: libmodel_iphone-simulator.a is a universal file", False, repr(e))
+        check("iphone: the simulator file has an arm64 and an x86_64 slice", sorted(slices) == ["arm64", "x86_64"],
+              sorted(slices))
+        libs = [m["model_lib"] for m in summary["models"]]
+        for cpu, body in slices.items():
+            tmp = os.path.join(c.work, f"sim-{cpu}.a")
+            with open(tmp, "wb") as f:
+                f.write(body)
+            sm = ar_members(tmp)
+            kinds = {object_kind(b) for n, b in sm if n.endswith(".o")}
+            check(f"iphone-simulator {cpu}: only macho-{cpu} objects", kinds == {f"macho-{cpu}"}, kinds)
+            missing = [x for x in libs + ["aae_model_lib_registry"]
+                       if (b"_" + x.encode() + (b"" if x.startswith("aae_") else b"_aae_model_lib")) not in body]
+            check(f"iphone-simulator {cpu}: every model_lib and the registry are defined", not missing, missing)
 
 
 def main():
