@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "cli.h"
+#include "did_you_mean.h"
 #include "package/package.h"
 #include "package/pkg_util.h"
 
@@ -85,7 +86,11 @@ int aae_cmd_package(int argc, char **argv)
         } else if (strncmp(a, "--output=", 9) == 0) {
             o.output_dir = a + 9;
         } else {
-            aae_cli_error("package", "unknown argument '%s' (see sphere_aae package --help)", a);
+            static const char *const known[] = {"--package-config", "--sphere-aae-source-dir", "--output", "-o",
+                                                "--quiet", "-q", "--verbose", "-v", "--json", "--help", NULL};
+            const char *best = aae_did_you_mean(a, known, (size_t)-1);
+            aae_cli_error("package", "unknown argument '%s'%s%s%s (see sphere_aae package --help)", a,
+                          best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
             return AAE_EXIT_USAGE;
         }
         if (slot) {
