@@ -57,6 +57,44 @@ AAE_TEST(fifo_is_refused_without_blocking)
     rmdir(dir);
 }
 
+static void touch(const char *dir, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (f)
+        fclose(f);
+}
+
+/* Our file name first, MLC-LLM's as the fallback, one rule for every reader. */
+AAE_TEST(find_file_or_alt)
+{
+    char dir[] = "/tmp/aae_test_fs.XXXXXX";
+    if (!mkdtemp(dir)) {
+        AAE_CHECK(!"mkdtemp");
+        return;
+    }
+    char out[256], want[256];
+    AAE_CHECK_EQ_INT(aae_find_file_or_alt(out, sizeof out, dir, "ours.json", "mlc.json"), 0);
+    snprintf(want, sizeof want, "%s/ours.json", dir);
+    AAE_CHECK_EQ_STR(out, want);
+    touch(dir, "mlc.json");
+    AAE_CHECK_EQ_INT(aae_find_file_or_alt(out, sizeof out, dir, "ours.json", "mlc.json"), 1);
+    snprintf(want, sizeof want, "%s/mlc.json", dir);
+    AAE_CHECK_EQ_STR(out, want);
+    touch(dir, "ours.json");
+    AAE_CHECK_EQ_INT(aae_find_file_or_alt(out, sizeof out, dir, "ours.json", "mlc.json"), 1);
+    snprintf(want, sizeof want, "%s/ours.json", dir);
+    AAE_CHECK_EQ_STR(out, want);
+    char small[24];
+    AAE_CHECK_EQ_INT(aae_find_file_or_alt(small, sizeof small, dir, "ours.json", "a-much-longer-name.json"), -1);
+    snprintf(want, sizeof want, "%s/ours.json", dir);
+    unlink(want);
+    snprintf(want, sizeof want, "%s/mlc.json", dir);
+    unlink(want);
+    rmdir(dir);
+}
+
 static int chat_config_ok(const char *json)
 {
     aae_chat_config *cfg = NULL;

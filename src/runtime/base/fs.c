@@ -116,6 +116,19 @@ int aae_is_plain_file_name(const char *name)
     return 1;
 }
 
+int aae_find_file_or_alt(char *out, size_t cap, const char *dir, const char *name, const char *alt)
+{
+    if (!aae_path_join(out, cap, dir, alt) || !aae_path_join(out, cap, dir, name))
+        return -1;
+    if (aae_is_file(out))
+        return 1;
+    aae_path_join(out, cap, dir, alt);
+    if (aae_is_file(out))
+        return 1;
+    aae_path_join(out, cap, dir, name);
+    return 0;
+}
+
 int aae_is_file(const char *path)
 {
     struct stat st;

@@ -32,6 +32,12 @@ int aae_path_join(char *out, size_t cap, const char *dir, const char *name);
  * safetensors index shards). */
 int aae_is_plain_file_name(const char *name);
 
+/* The path of dir/name, or of dir/alt when only that exists (our file names and
+ * MLC-LLM's: "tensor-cache.json" / "ndarray-cache.json"), into out (capacity cap).
+ * Returns 1 if one of them is a regular file, 0 if neither is (out then holds
+ * dir/name), -1 if the path does not fit. */
+int aae_find_file_or_alt(char *out, size_t cap, const char *dir, const char *name, const char *alt);
+
 /* 1 if path exists and is a regular file / a directory. */
 int aae_is_file(const char *path);
 int aae_is_dir(const char *path);

@@ -420,18 +420,15 @@ aae_status aae_chat_config_parse(const char *text, size_t len, const char *label
 aae_status aae_chat_config_load(const char *model_dir, aae_chat_config **out, aae_error *err)
 {
     char path[4096];
-    if (!aae_path_join(path, sizeof path, model_dir, "sphere-aae-chat-config.json"))
+    int found = aae_find_file_or_alt(path, sizeof path, model_dir, "sphere-aae-chat-config.json",
+                                     "mlc-chat-config.json");
+    if (found < 0)
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "%s: path too long", model_dir);
-    if (!aae_is_file(path)) {
-        char alt[4096];
-        aae_path_join(alt, sizeof alt, model_dir, "mlc-chat-config.json");
-        if (!aae_is_file(alt))
-            return aae_error_set(err, AAE_ERR_NOT_FOUND,
-                                 "%s: neither sphere-aae-chat-config.json nor mlc-chat-config.json exists; run "
-                                 "sphere_aae gen_config to write one",
-                                 model_dir);
-        memcpy(path, alt, sizeof path);
-    }
+    if (!found)
+        return aae_error_set(err, AAE_ERR_NOT_FOUND,
+                             "%s: neither sphere-aae-chat-config.json nor mlc-chat-config.json exists; run "
+                             "sphere_aae gen_config to write one",
+                             model_dir);
     char *text = NULL;
     size_t len = 0;
     aae_status st = aae_read_file(path, (size_t)16 << 20, &text, &len, err);

@@ -330,18 +330,14 @@ aae_status aae_tensor_cache_parse(const char *text, size_t len, const char *labe
 aae_status aae_tensor_cache_load(const char *model_dir, aae_tensor_cache **out, aae_error *err)
 {
     char path[4096];
-    if (!aae_path_join(path, sizeof path, model_dir, "tensor-cache.json"))
+    int found = aae_find_file_or_alt(path, sizeof path, model_dir, "tensor-cache.json", "ndarray-cache.json");
+    if (found < 0)
         return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "%s: path too long", model_dir);
-    if (!aae_is_file(path)) {
-        char alt[4096];
-        aae_path_join(alt, sizeof alt, model_dir, "ndarray-cache.json");
-        if (!aae_is_file(alt))
-            return aae_error_set(err, AAE_ERR_NOT_FOUND,
-                                 "%s: neither tensor-cache.json nor ndarray-cache.json exists; is this a converted "
-                                 "model directory (sphere_aae convert_weight writes one)?",
-                                 model_dir);
-        memcpy(path, alt, sizeof path);
-    }
+    if (!found)
+        return aae_error_set(err, AAE_ERR_NOT_FOUND,
+                             "%s: neither tensor-cache.json nor ndarray-cache.json exists; is this a converted "
+                             "model directory (sphere_aae convert_weight writes one)?",
+                             model_dir);
     char *text = NULL;
     size_t len = 0;
     aae_status st = aae_read_file(path, AAE_JSON_FILE_MAX, &text, &len, err);
