@@ -207,9 +207,10 @@ AAE_API int aae_tokenizer_is_special(const aae_tokenizer *tok, int32_t id);
  * next prefill/decode/reset/free on it. Like every handle, one thread at a time.
  *
  * Positions: every prefill/decode appends after what the cache holds; reset
- * empties it. Without a sliding window the cache holds context_window_size
- * tokens and going past it is AAE_ERR_LIMIT; with one, it keeps the first
- * attention_sink_size and the last sliding_window_size positions, and runs on.
+ * empties it; truncate keeps a prefix of it. Without a sliding window the
+ * cache holds context_window_size tokens and going past it is AAE_ERR_LIMIT;
+ * with one, it keeps the first attention_sink_size and the last
+ * sliding_window_size positions, and runs on.
  */
 typedef struct aae_model aae_model;
 
@@ -252,8 +253,18 @@ AAE_API aae_status aae_model_decode(aae_model *m, int32_t token);
 AAE_API aae_status aae_model_logits(aae_model *m, const float **logits, size_t *n_vocab);
 /* Empties the KV cache (position 0 again). */
 AAE_API aae_status aae_model_reset(aae_model *m);
+/* Keeps the first n_keep positions of the KV cache and drops the rest, so that the
+ * next prefill/decode runs at position n_keep (e.g. to reuse a shared prompt
+ * prefix). n_keep > n_past (or < 0) is AAE_ERR_INVALID_ARGUMENT; n_keep == n_past
+ * changes nothing. With a sliding window the ring cache can be cut only while
+ * nothing has been evicted (n_past <= attention_sink_size + sliding_window_size)
+ * or to n_keep == 0; otherwise AAE_ERR_STATE (the message says why; reset and
+ * prefill again). After a truncation the logits are unavailable (AAE_ERR_STATE)
+ * until the next prefill/decode. */
+AAE_API aae_status aae_model_truncate(aae_model *m, int32_t n_keep);
 AAE_API int32_t aae_model_n_vocab(const aae_model *m);
-/* Tokens run since load or the last reset. */
+/* Positions in the cache: tokens run since load or the last reset, less those
+ * dropped by aae_model_truncate. */
 AAE_API int32_t aae_model_n_past(const aae_model *m);
 AAE_API aae_status aae_model_get_info(const aae_model *m, aae_model_info *out);
 /* Changes the number of worker threads (the pool is rebuilt). */

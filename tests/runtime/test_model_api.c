@@ -1,8 +1,10 @@
 /*
  * test_model_api.c - the public model API on a converted tiny model:
  * chunked prefill gives the same logits as one-shot (and as token-by-token
- * decode), reset starts over, SIMD and portable kernels agree, bad calls fail
- * with a status and a message. Prints the greedy ids of a fixed prompt on the
+ * decode), reset starts over, truncate keeps a prefix (the logits after
+ * truncate + prefill equal a fresh prefill; a wrapped sliding-window cache
+ * refuses), SIMD and portable kernels agree, bad calls fail with a status and a
+ * message. Prints the greedy ids of a fixed prompt on the
  * last line ("ids: ...") so that a cross-built run (qemu-aarch64) can be compared
  * with the native one.
  *
@@ -147,6 +149,140 @@ AAE_TEST(bad_calls)
         AAE_CHECK_EQ_INT(aae_model_prefill(m, ids, 8), AAE_OK);
         AAE_CHECK_EQ_INT(aae_model_decode(m, 1), AAE_ERR_LIMIT);
     }
+    aae_model_free(m);
+}
+
+/* Tokens of a shared prefix A, a dropped tail B and a new tail C. C is long
+ * enough to wrap the tiny mistral's ring cache (sink 4 + window 16) after A. */
+static const int32_t TA[] = {1, 37, 7956, 15875, 23794, 31713};
+static const int32_t TB[] = {9, 100, 2000, 77, 5};
+static const int32_t TC[] = {4242, 17, 8080, 12345, 3, 999, 27000, 31, 6502, 1234, 77, 8, 20000, 300, 11, 19999, 42};
+#define NA ((int)(sizeof TA / sizeof TA[0]))
+#define NB ((int)(sizeof TB / sizeof TB[0]))
+#define NC ((int)(sizeof TC / sizeof TC[0]))
+
+static void fill(int32_t *dst, const int32_t *src, int n, int32_t nv)
+{
+    for (int i = 0; i < n; i++)
+        dst[i] = src[i] % nv;
+}
+
+/* prefill A+B, truncate to |A|, prefill C == a fresh prefill of A then C. With
+ * prefill_chunk_size = |A| both runs do the very same chunks, so the logits must
+ * be bit-identical; a fresh one-shot A+C agrees within the chunking tolerance. */
+AAE_TEST(truncate_then_prefill_equals_fresh)
+{
+    aae_model *m = load(NA, 1, 2), *f = load(NA, 1, 2), *o = load(0, 1, 2);
+    AAE_CHECK(m && f && o);
+    if (!m || !f || !o)
+        goto out;
+    int32_t nv = aae_model_n_vocab(m), a[NA], b[NB], c[NC], ab[NA + NB], ac[NA + NC];
+    fill(a, TA, NA, nv);
+    fill(b, TB, NB, nv);
+    fill(c, TC, NC, nv);
+    memcpy(ab, a, sizeof a);
+    memcpy(ab + NA, b, sizeof b);
+    memcpy(ac, a, sizeof a);
+    memcpy(ac + NA, c, sizeof c);
+    AAE_CHECK_EQ_INT(aae_model_prefill(m, ab, NA + NB), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, NA), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), NA);
+    const float *l;
+    size_t n;
+    AAE_CHECK_EQ_INT(aae_model_logits(m, &l, &n), AAE_ERR_STATE); /* until the next run */
+    AAE_CHECK_EQ_INT(aae_model_prefill(m, c, NC), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), NA + NC);
+    AAE_CHECK_EQ_INT(aae_model_prefill(f, ac, NA + NC), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_prefill(o, ac, NA + NC), AAE_OK);
+    float *lm = copy_logits(m), *lf = copy_logits(f), *lo = copy_logits(o);
+    AAE_CHECK(lm && lf && lo);
+    if (lm && lf && lo) {
+        double d_exact = rel_diff(lm, lf, nv), d_one = rel_diff(lm, lo, nv);
+        if (d_exact != 0.0 || d_one > 1e-4)
+            fprintf(stderr, "truncated vs fresh (same chunks) %g, vs fresh one-shot %g\n", d_exact, d_one);
+        AAE_CHECK(d_exact == 0.0);
+        AAE_CHECK(d_one <= 1e-4);
+    }
+    /* decoding on from there stays identical */
+    int32_t next = lf ? argmax(lf, nv) : 0;
+    AAE_CHECK_EQ_INT(aae_model_decode(m, next), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_decode(f, next), AAE_OK);
+    float *dm = copy_logits(m), *df = copy_logits(f);
+    AAE_CHECK(dm && df && rel_diff(dm, df, nv) == 0.0);
+    /* truncating to 0 is a reset */
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, 0), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), 0);
+    AAE_CHECK_EQ_INT(aae_model_prefill(m, ac, NA + NC), AAE_OK);
+    free(dm);
+    dm = copy_logits(m);
+    AAE_CHECK(dm && lf && rel_diff(dm, lf, nv) == 0.0);
+    free(dm);
+    free(df);
+    free(lm);
+    free(lf);
+    free(lo);
+out:
+    aae_model_free(m);
+    aae_model_free(f);
+    aae_model_free(o);
+}
+
+AAE_TEST(truncate_bad_calls)
+{
+    AAE_CHECK_EQ_INT(aae_model_truncate(NULL, 0), AAE_ERR_INVALID_ARGUMENT);
+    aae_model *m = load(0, 1, 1);
+    AAE_CHECK(m != NULL);
+    if (!m)
+        return;
+    int32_t ids[5] = {1, 2, 3, 4, 5};
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, 1), AAE_ERR_INVALID_ARGUMENT); /* nothing cached */
+    AAE_CHECK_EQ_INT(aae_model_prefill(m, ids, 5), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, 6), AAE_ERR_INVALID_ARGUMENT);
+    AAE_CHECK_CONTAINS(aae_model_errmsg(m), "it holds 5");
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, -1), AAE_ERR_INVALID_ARGUMENT);
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), 5);
+    /* keeping everything changes nothing, not even the logits */
+    const float *l;
+    size_t n;
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, 5), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_logits(m, &l, &n), AAE_OK);
+    aae_model_free(m);
+}
+
+/* A sliding-window ring can be cut while nothing was evicted (n_past <= sink +
+ * window), and to 0 at any time; past that, AAE_ERR_STATE and nothing changes. */
+AAE_TEST(truncate_ring_cache)
+{
+    aae_model *m = load(0, 1, 1);
+    AAE_CHECK(m != NULL);
+    if (!m)
+        return;
+    aae_model_info info;
+    AAE_CHECK_EQ_INT(aae_model_get_info(m, &info), AAE_OK);
+    if (info.sliding_window_size <= 0) {
+        printf("truncate_ring_cache: no sliding window in this model, nothing to check\n");
+        aae_model_free(m);
+        return;
+    }
+    int32_t cap = info.sliding_window_size + info.attention_sink_size, nv = aae_model_n_vocab(m);
+    int32_t *ids = malloc((size_t)(cap + 1) * sizeof *ids);
+    for (int32_t i = 0; i <= cap; i++)
+        ids[i] = (int32_t)((7919u * (uint32_t)i + 13u) % (uint32_t)nv);
+    AAE_CHECK_EQ_INT(aae_model_prefill(m, ids, (size_t)cap), AAE_OK); /* full, nothing evicted */
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, cap - 1), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_prefill(m, ids + cap - 1, 2), AAE_OK); /* now one position evicted */
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), cap + 1);
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, 3), AAE_ERR_STATE);
+    AAE_CHECK_CONTAINS(aae_model_errmsg(m), "sliding-window");
+    AAE_CHECK_CONTAINS(aae_model_errmsg(m), "reset");
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), cap + 1);
+    const float *l;
+    size_t n;
+    AAE_CHECK_EQ_INT(aae_model_logits(m, &l, &n), AAE_OK); /* the failed call changed nothing */
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, cap + 1), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_truncate(m, 0), AAE_OK);
+    AAE_CHECK_EQ_INT(aae_model_n_past(m), 0);
+    free(ids);
     aae_model_free(m);
 }
 

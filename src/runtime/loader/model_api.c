@@ -1,7 +1,8 @@
 /*
  * model_api.c - the public low-level model API (sphere_aae.h, "model"): load a
  * converted directory (config, tensor cache, mapped shards, bound weights), plan
- * and allocate the KV cache and activations, run prefill/decode in chunks.
+ * and allocate the KV cache and activations, run prefill/decode in chunks,
+ * reset or truncate the KV cache.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,33 @@ aae_status aae_model_reset(aae_model *m)
     if (!ready(m))
         return m ? aae_error_set(&m->err, AAE_ERR_STATE, "the model is not loaded") : AAE_ERR_INVALID_ARGUMENT;
     m->st.n_past = 0;
+    m->has_logits = 0;
+    return AAE_OK;
+}
+
+/* Position p < n_past lives in slot p for a linear cache, and for a ring cache
+ * that has not wrapped yet (n_past <= sink + window = kv_cap); then dropping the
+ * tail is only moving n_past back: the slots past it are overwritten before any
+ * attention reads them (it reads slots [0, min(n_past, kv_cap))). Once a ring
+ * has wrapped, the positions just before n_keep may have been overwritten. */
+aae_status aae_model_truncate(aae_model *m, int32_t n_keep)
+{
+    if (!ready(m))
+        return m ? aae_error_set(&m->err, AAE_ERR_STATE, "the model is not loaded") : AAE_ERR_INVALID_ARGUMENT;
+    int32_t n_past = m->st.n_past;
+    if (n_keep < 0 || n_keep > n_past)
+        return aae_error_set(&m->err, AAE_ERR_INVALID_ARGUMENT,
+                             "cannot keep %d positions of the KV cache: it holds %d (n_keep must be in [0, %d])",
+                             (int)n_keep, (int)n_past, (int)n_past);
+    if (n_keep == n_past)
+        return AAE_OK;
+    if (m->desc.window > 0 && n_keep > 0 && n_past > m->desc.kv_cap)
+        return aae_error_set(&m->err, AAE_ERR_STATE,
+                             "cannot keep %d of %d positions: the sliding-window cache holds %d (sink %d + window "
+                             "%d) and has already overwritten older positions with newer ones, so it can only be cut "
+                             "to 0; reset and prefill the prompt again",
+                             (int)n_keep, (int)n_past, (int)m->desc.kv_cap, (int)m->desc.sink, (int)m->desc.window);
+    m->st.n_past = n_keep;
     m->has_logits = 0;
     return AAE_OK;
 }
