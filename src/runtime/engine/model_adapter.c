@@ -6,10 +6,11 @@
  * the generic built-in code); finding a library by name is the model loader's
  * job, so the engine needs no change when libraries are added.
  *
- * KV truncation: aae_model offers reset (keep 0) and appending; keeping a
- * shorter prefix than what is cached answers AAE_ERR_UNSUPPORTED, and the
- * engine then prefills the whole prompt again. Multi-turn chat still reuses
- * the cache whenever the new prompt extends what is cached (the usual case).
+ * KV truncation: aae_model_truncate keeps any prefix of the cache, so a new
+ * prompt that shares only a prefix with what is cached (e.g. the answer did not
+ * re-tokenize to the ids generated) prefills only the rest. A sliding-window
+ * cache that has already wrapped can only be emptied: that answers
+ * AAE_ERR_UNSUPPORTED, and the engine then resets and prefills everything.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -79,11 +80,12 @@ static aae_status ad_decode(void *p, int32_t id, float *logits, aae_error *err)
 static aae_status ad_truncate(void *p, int64_t n_keep, aae_error *err)
 {
     adapter *a = p;
-    if (n_keep == aae_model_n_past(a->m))
-        return AAE_OK;
-    if (n_keep != 0)
-        return aae_error_set(err, AAE_ERR_UNSUPPORTED, "the model cannot drop part of its KV cache");
-    aae_status st = aae_model_reset(a->m);
+    if (n_keep < 0 || n_keep > INT32_MAX)
+        return aae_error_set(err, AAE_ERR_INVALID_ARGUMENT, "cannot keep %lld tokens of the KV cache",
+                             (long long)n_keep);
+    aae_status st = aae_model_truncate(a->m, (int32_t)n_keep);
+    if (st == AAE_ERR_STATE) /* a wrapped sliding window: only a reset is possible */
+        return aae_error_set(err, AAE_ERR_UNSUPPORTED, "%s", aae_model_errmsg(a->m));
     if (st != AAE_OK)
         return aae_error_set(err, st, "%s", aae_model_errmsg(a->m));
     return AAE_OK;
