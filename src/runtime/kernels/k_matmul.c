@@ -23,7 +23,20 @@ static size_t xt_bytes(int32_t m, int32_t k)
     return m >= AAE_MM_XT_MIN_M ? align64((size_t)aae_mm_kpad(k) * (size_t)xt_cols(m) * 4) : 0;
 }
 
-static size_t x16_bytes(int32_t k) { return align64((size_t)aae_mm_kpad(k) * 2) + align64((size_t)aae_mm_kpad(k) / 8); }
+/* Groups of x8 (a multiple of 4) and of x8scale (a multiple of 16). */
+static int32_t x8_groups(int32_t k) { return (aae_mm_kpad(k) / 32 + 3) / 4 * 4; }
+static int32_t x8_scales(int32_t k) { return (aae_mm_kpad(k) / 32 + 15) / 16 * 16; }
+
+static size_t x8_bytes(int32_t k)
+{
+    return align64((size_t)x8_groups(k) * 64) + align64((size_t)x8_groups(k) * 32) + align64((size_t)x8_scales(k) * 4);
+}
+
+/* The int16 copy of x with its scales, then the int8 copy (x8, x8off, x8scale). */
+static size_t x16_bytes(int32_t k)
+{
+    return align64((size_t)aae_mm_kpad(k) * 2) + align64((size_t)aae_mm_kpad(k) / 8) + x8_bytes(k);
+}
 
 size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
 {
@@ -59,6 +72,53 @@ static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
             dst[e < 16 ? e : odd_at + e - 16] = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
         }
     }
+}
+
+/* int8 of v (|v| <= 127.5 expected; clamped to [-127, 127]), rounded to nearest:
+ * adding and removing 1.5 * 2^23 rounds without a branch (IEEE float, no
+ * -ffast-math). */
+static int8_t round_i8(float v)
+{
+    int32_t r = (int32_t)((v + 12582912.0f) - 12582912.0f);
+    return (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+}
+
+/* x (kp values, nibble order) as two int8 parts in the x8 layout of
+ * matmul_impl.h: with u = max |x| / 127 over the group, q1 = round(x / u) and
+ * q2 = round(256 (x - u q1) / u), so x = (u / 256) (256 q1 + q2) + e with
+ * |e| <= u / 512 (+ u / 256 in the rare clamped case): about 1.5e-5 of the
+ * group's largest |x|, as fine as int16. x8scale holds u / 256. */
+static void quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
+{
+    int32_t kp = aae_mm_kpad(k), ng = kp / 32, ngq = x8_groups(k), ngs = x8_scales(k);
+    for (int32_t g = 0; g < ngq; g++) {
+        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
+        float mx = 0.0f;
+        for (int32_t e = 0; g < ng && e < 32; e++) {
+            float a = x[32 * g + e] < 0 ? -x[32 * g + e] : x[32 * g + e];
+            mx = a > mx ? a : mx;
+        }
+        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        scale[g] = u / 256.0f;
+        for (int32_t e = 0; e < 16; e++) {
+            float ve = g < ng ? x[32 * g + e] : 0.0f, vo = g < ng ? x[32 * g + 16 + e] : 0.0f;
+            e1[e] = round_i8(ve * inv);
+            o1[e] = round_i8(vo * inv);
+            e2[e] = round_i8((ve - u * (float)e1[e]) * inv * 256.0f);
+            o2[e] = round_i8((vo - u * (float)o1[e]) * inv * 256.0f);
+        }
+        for (int32_t l = 0; l < 4; l++) {
+            int32_t s1 = 0, s2 = 0;
+            for (int32_t t = 0; t < 4; t++) {
+                s1 += e1[4 * l + t] + o1[4 * l + t];
+                s2 += e2[4 * l + t] + o2[4 * l + t];
+            }
+            off[32 * (g / 4) + 4 * (g % 4) + l] = -7 * s1;
+            off[32 * (g / 4) + 16 + 4 * (g % 4) + l] = -7 * s2;
+        }
+    }
+    for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
 }
 
 /* ---- portable path ------------------------------------------------------ */
@@ -170,6 +230,17 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
             j->x16 = (const int16_t *)q;
             j->xscale = (const float *)(q + align64((size_t)kp * 2));
+            if ((kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni()) {
+                uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
+                int32_t ngq = x8_groups(w->k);
+                int8_t *x8 = (int8_t *)q8;
+                int32_t *off = (int32_t *)(q8 + align64((size_t)ngq * 64));
+                float *xs8 = (float *)(q8 + align64((size_t)ngq * 64) + align64((size_t)ngq * 32));
+                quantize_x8(x8, off, xs8, xp, w->k);
+                j->x8 = x8;
+                j->x8off = off;
+                j->x8scale = xs8;
+            }
         }
         if (m >= AAE_MM_XT_MIN_M && (kc->cpu & AAE_CPU_AVX512)) {
             float *xt = (float *)(s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k));

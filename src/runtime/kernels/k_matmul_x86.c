@@ -18,10 +18,15 @@ int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, 
     (void)j, (void)task, (void)n0, (void)n1, (void)cpu;
     return 0;
 }
+
+int aae_k_x86_has_vnni(void) { return 0; }
 #else
+#include <cpuid.h>
+#include <stdatomic.h>
 #include <immintrin.h>
 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define T256 __attribute__((target("avx2,fma,f16c")))
 
 T256 static inline float scale_of(const aae_wmat *w, size_t idx)
@@ -216,6 +221,67 @@ T512 static float dot_q4_i16_512(const aae_wmat *w, int32_t r, const int16_t *x1
                                          _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(xp + odd_at))));
             acc0 = _mm512_add_ps(acc0, _mm512_zextps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(p),
                                                                             _mm256_set1_ps(cs[i]))));
+        }
+    }
+    return hsum512(_mm512_add_ps(acc0, acc1));
+}
+
+int aae_k_x86_has_vnni(void)
+{
+    /* cpuid leaf 7, subleaf 0: ECX bit 11 (inline cpuid: the kernels call no
+     * library; the OS state for AVX-512 is checked with AAE_CPU_AVX512) */
+    static _Atomic int cached = -1; /* cpuid traps to the hypervisor in a VM: ask once */
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        __cpuid_count(7, 0, a, b, c, d);
+        (void)a, (void)b, (void)d;
+        v = (int)((c >> 11) & 1u);
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+/* Decode with two-part int8 activations on AVX-512 VNNI (x8 layout:
+ * matmul_impl.h; as fine as int16, see quantize_x8): 64 weight bytes = 4
+ * groups per step; the low and the high nibbles (codes 0..15, unsigned) meet
+ * the evens and the odds of each part in vpdpbusd, the accumulators starting
+ * at x8off (which subtracts 7 x the codes' partner sums: exact in int32). Lanes 4i .. 4i + 3 hold group i's partial sums; one FMA
+ * applies the combined scale (weight scale x x scale) of each lane's group. */
+T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    size_t s0 = (size_t)r * ng;
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    const __m512i quad = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int32_t g0 = 0; g0 < ng; g0 += 16) {
+        int32_t n = ng - g0 < 16 ? ng - g0 : 16;
+        __mmask16 mk = (__mmask16)((1u << n) - 1u);
+        __m512 ws = w->type == AAE_W_Q4F16
+                        ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, (const uint16_t *)w->scale + s0 + g0))
+                        : _mm512_maskz_loadu_ps(mk, (const float *)w->scale + s0 + g0);
+        __m512 cs = _mm512_mul_ps(ws, _mm512_loadu_ps(j->x8scale + g0));
+        for (int32_t i = 0; i < n; i += 4) {
+            int32_t g = g0 + i;
+            __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
+                                    : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
+                                                              qb + 16 * g);
+            __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+            const int8_t *xb = j->x8 + 64 * g;
+            const int32_t *ob = j->x8off + 8 * g;
+            __m512i p1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(ob), lo, _mm512_loadu_si512(xb));
+            p1 = _mm512_dpbusd_epi32(p1, hi, _mm512_loadu_si512(xb + 64));
+            __m512i p2 = _mm512_dpbusd_epi32(_mm512_loadu_si512(ob + 16), lo, _mm512_loadu_si512(xb + 128));
+            p2 = _mm512_dpbusd_epi32(p2, hi, _mm512_loadu_si512(xb + 192));
+            /* |p1| < 2^15, so 256 p1 + p2 is exact in int32 and in float32 */
+            __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
+            __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(quad, _mm512_set1_epi32(i)), cs);
+            if (i & 4)
+                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc1);
+            else
+                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc0);
         }
     }
     return hsum512(_mm512_add_ps(acc0, acc1));
@@ -433,6 +499,11 @@ T512 static void run_xt_512(const aae_mm_job *j, int32_t task, int32_t n0, int32
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
+    if (j->m == 1 && j->x8 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q4_i8_vnni(w, r, j);
+        return 1;
+    }
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_i16_512(w, r, j->x16, j->xscale, aae_mm_kpad(w->k) / 32);

@@ -35,6 +35,17 @@ typedef struct aae_mm_job {
      * without partner: [evens, odds]); or NULL */
     const int16_t *x16;
     const float *xscale;
+    /* m == 1 with 4-bit weights on AVX-512 VNNI: x as two int8 parts (x =
+     * x8scale[g] (256 q1 + q2), see quantize_x8 in k_matmul.c), one scale per
+     * group of 32 (zero-padded to a multiple of 16 groups), in blocks of 4
+     * groups of 256 bytes: x8[256b ..) the q1 evens of groups 4b .. 4b + 3 (16
+     * each), the q1 odds, the q2 evens, the q2 odds; x8off[32b + l] (l < 16) =
+     * -7 x the sum of the 8 q1 values that meet lane l of a 64-byte weight
+     * block, x8off[32b + 16 + l] the same for q2 (folds the code offset into
+     * the accumulators' start); or NULL */
+    const int8_t *x8;
+    const int32_t *x8off;
+    const float *x8scale;
     /* m >= AAE_MM_XT_MIN_M on AVX-512: xp transposed, [kp][ldxt] with ldxt = m
      * rounded up to 64 (zero columns past m), or NULL */
     const float *xt;
@@ -49,6 +60,8 @@ typedef struct aae_mm_job {
 
 /* Returns 1 if the path handled rows [n0, n1) of the job, 0 if it cannot. */
 int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
+/* 1 if the CPU has AVX-512 VNNI (vpdpbusd), else 0. */
+int aae_k_x86_has_vnni(void);
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
 void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1);
 
