@@ -179,6 +179,9 @@ CASES = {
                                                    "generation_config.json"), None, GEN, INPUT,
                                        r"generation_config\.json: /eos_token_id/1: token id 32000 is not below "
                                        r"vocab_size 32000 \(.*config\.json /vocab_size\)"),
+    "gen_config_odd_head_dim": (edit_config(lambda c: c.update(head_dim=15)), None, GEN, INPUT,
+                                r"config\.json: head_dim 15 \(/head_dim\) is odd; AAE runs attention heads of even "
+                                r"size only"),
     "non_finite_weight": (non_finite, None, CONVERT, INPUT,
                           r"o_proj\.weight.*row 0, column 0 is not finite after rounding to float16"),
 }

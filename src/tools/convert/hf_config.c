@@ -174,6 +174,12 @@ static aae_status read_dims(aae_hf_config *c, const aae_json *root, aae_error *e
         return aae_error_set(err, AAE_ERR_FORMAT, "%s: /hidden_size (%lld) is not a multiple of "
                              "/num_attention_heads (%lld)", c->path, (long long)c->hidden_size,
                              (long long)c->num_attention_heads);
+    if (c->head_dim % 2) /* the runtime (format/chat_config) needs rotary pairs: an odd head_dim cannot load */
+        return aae_error_set(err, AAE_ERR_UNSUPPORTED, "%s: head_dim %lld (%s) is odd; AAE runs attention heads "
+                             "of even size only", c->path, (long long)c->head_dim,
+                             c->arch == AAE_ARCH_GPT_NEOX || c->arch == AAE_ARCH_PHI || !aae_json_get(root, "head_dim")
+                                 ? "/hidden_size / /num_attention_heads"
+                                 : "/head_dim");
     if (c->num_attention_heads % c->num_key_value_heads != 0)
         return aae_error_set(err, AAE_ERR_FORMAT, "%s: /num_attention_heads (%lld) is not a multiple of "
                              "/num_key_value_heads (%lld)", c->path, (long long)c->num_attention_heads,
