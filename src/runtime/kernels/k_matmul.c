@@ -46,6 +46,21 @@ size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
            (size_t)n_threads * task_bytes(m, k);
 }
 
+/* max |x[e]| over e < 32, in 8 independent lanes (one chain of 32 dependent
+ * max operations costs more than the matrix rows of a small decode matmul). */
+static float group_absmax(const float *x)
+{
+    float m[8] = {0};
+    for (int32_t e = 0; e < 32; e += 8)
+        for (int32_t l = 0; l < 8; l++) {
+            float a = x[e + l] < 0 ? -x[e + l] : x[e + l];
+            m[l] = a > m[l] ? a : m[l];
+        }
+    for (int32_t l = 1; l < 8; l++)
+        m[0] = m[l] > m[0] ? m[l] : m[0];
+    return m[0];
+}
+
 /* x (kp values, nibble order) as int16 with one scale per group of 32:
  * scale = max |x| / 32767, q = round(x / scale). Relative error <= 1.6e-5 of
  * the group's largest value. */
@@ -53,11 +68,7 @@ static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
 {
     int32_t ngp = kp / 32;
     for (int32_t g = 0; g < kp; g += 32) {
-        float mx = 0.0f;
-        for (int32_t e = 0; e < 32; e++) {
-            float a = x[g + e] < 0 ? -x[g + e] : x[g + e];
-            mx = a > mx ? a : mx;
-        }
+        float mx = group_absmax(x + g);
         float s = mx / 32767.0f, inv = mx > 0 ? 32767.0f / mx : 0.0f;
         scale[g / 32] = s;
         /* pair layout (matmul_impl.h): the evens of a group at +0, its odds at
@@ -93,11 +104,7 @@ static void quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, i
     int32_t kp = aae_mm_kpad(k), ng = kp / 32, ngq = x8_groups(k), ngs = x8_scales(k);
     for (int32_t g = 0; g < ngq; g++) {
         int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
-        float mx = 0.0f;
-        for (int32_t e = 0; g < ng && e < 32; e++) {
-            float a = x[32 * g + e] < 0 ? -x[32 * g + e] : x[32 * g + e];
-            mx = a > mx ? a : mx;
-        }
+        float mx = g < ng ? group_absmax(x + 32 * g) : 0.0f;
         float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
         scale[g] = u / 256.0f;
         for (int32_t e = 0; e < 16; e++) {
@@ -227,9 +234,6 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         j->ldxp = kp;
         if (nib && m == 1 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))) {
             uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);
-            quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
-            j->x16 = (const int16_t *)q;
-            j->xscale = (const float *)(q + align64((size_t)kp * 2));
             if ((kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni()) {
                 uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
                 int32_t ngq = x8_groups(w->k);
@@ -240,6 +244,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 j->x8 = x8;
                 j->x8off = off;
                 j->x8scale = xs8;
+            } else {
+                quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
+                j->x16 = (const int16_t *)q;
+                j->xscale = (const float *)(q + align64((size_t)kp * 2));
             }
         }
         if (m >= AAE_MM_XT_MIN_M && (kc->cpu & AAE_CPU_AVX512)) {
