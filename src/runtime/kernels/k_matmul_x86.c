@@ -248,66 +248,43 @@ int aae_k_x86_has_vnni(void)
  * the evens and the odds of each part in vpdpbusd, the accumulators starting
  * at x8off (which subtracts 7 x the codes' partner sums: exact in int32). Lanes 4i .. 4i + 3 hold group i's partial sums; one FMA
  * applies the combined scale (weight scale x x scale) of each lane's group. */
-/* One 64-byte step (4 groups) of one row: 256 p1 + p2 as int32 (see above). */
-T512V static inline __m512i q4_step_vnni(__m512i v, const int8_t *xb, __m512i o1, __m512i o2)
-{
-    const __m512i mask = _mm512_set1_epi8(0x0f);
-    __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
-    __m512i p1 = _mm512_dpbusd_epi32(o1, lo, _mm512_loadu_si512(xb));
-    p1 = _mm512_dpbusd_epi32(p1, hi, _mm512_loadu_si512(xb + 64));
-    __m512i p2 = _mm512_dpbusd_epi32(o2, lo, _mm512_loadu_si512(xb + 128));
-    p2 = _mm512_dpbusd_epi32(p2, hi, _mm512_loadu_si512(xb + 192));
-    /* |p1| < 2^15, so 256 p1 + p2 is exact in int32 and in float32 */
-    return _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
-}
-
-/* Combined scales (weight scale x x scale) of up to 16 groups from g0 of the row whose scales start at s0. */
-T512V static inline __m512 cs_vnni(const aae_wmat *w, size_t s0, int32_t g0, __mmask16 mk, const float *xs)
-{
-    __m512 ws = w->type == AAE_W_Q4F16
-                    ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, (const uint16_t *)w->scale + s0 + g0))
-                    : _mm512_maskz_loadu_ps(mk, (const float *)w->scale + s0 + g0);
-    return _mm512_mul_ps(ws, _mm512_loadu_ps(xs + g0));
-}
-
-/* Weight bytes of groups g .. g + 3 of a row (zero past its last group ng). */
-T512V static inline __m512i q4_load_vnni(const uint8_t *qb, int32_t g, int32_t ng)
-{
-    if (ng - g >= 4)
-        return _mm512_loadu_si512(qb + 16 * g);
-    return _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull), qb + 16 * g);
-}
-
-/* Rows r .. r + nr - 1 (nr is 1 or 2; two rows share the loads of x). */
-T512V static void dot_q4_i8_vnni(const aae_wmat *w, int32_t r, int32_t nr, const aae_mm_job *j, float *y)
+T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 31) / 32;
-    size_t rb = (size_t)4 * ng; /* bytes per row / 4 */
-    const uint8_t *q0 = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * rb);
-    const uint8_t *q1 = nr > 1 ? q0 + 4 * rb : q0;
-    size_t s0 = (size_t)r * ng, s1 = nr > 1 ? s0 + (size_t)ng : s0;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    size_t s0 = (size_t)r * ng;
+    const __m512i mask = _mm512_set1_epi8(0x0f);
     const __m512i quad = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int32_t g0 = 0; g0 < ng; g0 += 16) {
         int32_t n = ng - g0 < 16 ? ng - g0 : 16;
         __mmask16 mk = (__mmask16)((1u << n) - 1u);
-        __m512 c0 = cs_vnni(w, s0, g0, mk, j->x8scale), c1 = cs_vnni(w, s1, g0, mk, j->x8scale);
+        __m512 ws = w->type == AAE_W_Q4F16
+                        ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, (const uint16_t *)w->scale + s0 + g0))
+                        : _mm512_maskz_loadu_ps(mk, (const float *)w->scale + s0 + g0);
+        __m512 cs = _mm512_mul_ps(ws, _mm512_loadu_ps(j->x8scale + g0));
         for (int32_t i = 0; i < n; i += 4) {
             int32_t g = g0 + i;
+            __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
+                                    : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
+                                                              qb + 16 * g);
+            __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
             const int8_t *xb = j->x8 + 64 * g;
-            __m512i o1 = _mm512_loadu_si512(j->x8off + 8 * g), o2 = _mm512_loadu_si512(j->x8off + 8 * g + 16);
-            __m512i idx = _mm512_add_epi32(quad, _mm512_set1_epi32(i));
-            __m512i p0 = q4_step_vnni(q4_load_vnni(q0, g, ng), xb, o1, o2);
-            a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(idx, c0), a0);
-            if (nr > 1) {
-                __m512i p1 = q4_step_vnni(q4_load_vnni(q1, g, ng), xb, o1, o2);
-                a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(idx, c1), a1);
-            }
+            const int32_t *ob = j->x8off + 8 * g;
+            __m512i p1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(ob), lo, _mm512_loadu_si512(xb));
+            p1 = _mm512_dpbusd_epi32(p1, hi, _mm512_loadu_si512(xb + 64));
+            __m512i p2 = _mm512_dpbusd_epi32(_mm512_loadu_si512(ob + 16), lo, _mm512_loadu_si512(xb + 128));
+            p2 = _mm512_dpbusd_epi32(p2, hi, _mm512_loadu_si512(xb + 192));
+            /* |p1| < 2^15, so 256 p1 + p2 is exact in int32 and in float32 */
+            __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
+            __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(quad, _mm512_set1_epi32(i)), cs);
+            if (i & 4)
+                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc1);
+            else
+                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc0);
         }
     }
-    y[0] = hsum512(a0);
-    if (nr > 1)
-        y[1] = hsum512(a1);
+    return hsum512(_mm512_add_ps(acc0, acc1));
 }
 
 /* One row of W as float32 in path order, zero past the last group, kp long. */
@@ -523,8 +500,8 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
 {
     const aae_wmat *w = j->w;
     if (j->m == 1 && j->x8 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
-        for (int32_t r = n0; r < n1; r += 2)
-            dot_q4_i8_vnni(w, r, n1 - r < 2 ? 1 : 2, j, j->y + r);
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q4_i8_vnni(w, r, j);
         return 1;
     }
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
