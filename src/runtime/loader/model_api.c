@@ -213,17 +213,18 @@ static aae_status run(aae_model *m, const int32_t *tokens, size_t n)
         return m ? aae_error_set(&m->err, AAE_ERR_STATE, "the model is not loaded") : AAE_ERR_INVALID_ARGUMENT;
     if (!tokens || n == 0)
         return aae_error_set(&m->err, AAE_ERR_INVALID_ARGUMENT, "no tokens given");
-    for (size_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= m->desc.vocab)
-            return aae_error_set(&m->err, AAE_ERR_INVALID_ARGUMENT, "token %zu is %d, outside the vocabulary [0, %d)",
-                                 i, (int)tokens[i], (int)m->desc.vocab);
-    if (m->desc.window <= 0 && (uint64_t)m->st.n_past + n > (uint64_t)m->desc.kv_cap)
+    /* Sizes first, written as subtractions so that no count can wrap. */
+    if (m->desc.window <= 0 && n > (size_t)(m->desc.kv_cap - m->st.n_past))
         return aae_error_set(&m->err, AAE_ERR_LIMIT,
                              "%zu more tokens after %d would pass the context window of %d tokens; reset, or load with "
                              "a larger context_window_size",
                              n, (int)m->st.n_past, (int)m->desc.kv_cap);
-    if ((uint64_t)m->st.n_past + n > (uint64_t)INT32_MAX / 2)
+    if (n > (size_t)(INT32_MAX / 2 - m->st.n_past))
         return aae_error_set(&m->err, AAE_ERR_LIMIT, "too many positions");
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->desc.vocab)
+            return aae_error_set(&m->err, AAE_ERR_INVALID_ARGUMENT, "token %zu is %d, outside the vocabulary [0, %d)",
+                                 i, (int)tokens[i], (int)m->desc.vocab);
     for (size_t i = 0; i < n; i += (size_t)m->desc.chunk) {
         size_t c = n - i < (size_t)m->desc.chunk ? n - i : (size_t)m->desc.chunk;
         m->impl.forward(&m->desc, &m->w, &m->st, &m->kc, tokens + i, (int32_t)c);
