@@ -4,26 +4,27 @@
 #include <string.h>
 
 #include "aae_test.h"
+#include "did_you_mean.h"
 #include "package/pkg_config.h"
 #include "package/pkg_manifest.h"
 #include "package/pkg_util.h"
 
 AAE_TEST(edit_distance)
 {
-    AAE_CHECK_EQ_INT(aae_pkg_edit_distance("kitten", "sitting"), 3);
-    AAE_CHECK_EQ_INT(aae_pkg_edit_distance("", "abc"), 3);
-    AAE_CHECK_EQ_INT(aae_pkg_edit_distance("same", "same"), 0);
+    AAE_CHECK_EQ_INT(aae_edit_distance("kitten", "sitting"), 3);
+    AAE_CHECK_EQ_INT(aae_edit_distance("", "abc"), 3);
+    AAE_CHECK_EQ_INT(aae_edit_distance("same", "same"), 0);
 }
 
 AAE_TEST(did_you_mean)
 {
     static const char *const keys[] = {"model", "model_id", "estimated_vram_bytes", "bundle_weight", "overrides"};
-    AAE_CHECK_EQ_STR(aae_pkg_did_you_mean("bundle_weights", keys, 5), "bundle_weight");
-    AAE_CHECK_EQ_STR(aae_pkg_did_you_mean("overide", keys, 5), "overrides");
-    AAE_CHECK_EQ_STR(aae_pkg_did_you_mean("MODEL_ID", keys, 5), "model_id");
-    AAE_CHECK(aae_pkg_did_you_mean("zzzzzzzz", keys, 5) == NULL);
+    AAE_CHECK_EQ_STR(aae_did_you_mean("bundle_weights", keys, 5), "bundle_weight");
+    AAE_CHECK_EQ_STR(aae_did_you_mean("overide", keys, 5), "overrides");
+    AAE_CHECK_EQ_STR(aae_did_you_mean("MODEL_ID", keys, 5), "model_id");
+    AAE_CHECK(aae_did_you_mean("zzzzzzzz", keys, 5) == NULL);
     static const char *const ov[] = {"context_window_size", "prefill_chunk_size"};
-    AAE_CHECK_EQ_STR(aae_pkg_did_you_mean("context_window", ov, 2), "context_window_size");
+    AAE_CHECK_EQ_STR(aae_did_you_mean("context_window", ov, 2), "context_window_size");
 }
 
 AAE_TEST(safe_names)

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "did_you_mean.h"
 #include "package/pkg_util.h"
 
 const char *const AAE_PKG_DEVICES[] = {"iphone", "android", "linux", "linux-x86_64", "linux-aarch64"};
@@ -92,7 +93,7 @@ static void check_keys(checker *c, const aae_json *obj, const char *pointer, con
             known |= strcmp(m->key, allowed[k]) == 0;
         if (known || allowed == NULL)
             continue;
-        const char *dym = aae_pkg_did_you_mean(m->key, allowed, n);
+        const char *dym = aae_did_you_mean(m->key, allowed, n);
         char list[512] = "";
         for (size_t k = 0; k < n; k++)
             aae_pkg_sfmt(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", allowed[k]);
@@ -139,7 +140,7 @@ static void check_device(checker *c, const aae_json *v, aae_pkg_config *cfg)
             aae_pkg_sfmt(cfg->device, sizeof cfg->device, "%s", s);
             return;
         }
-    const char *dym = aae_pkg_did_you_mean(s, AAE_PKG_DEVICES, AAE_PKG_N_DEVICES);
+    const char *dym = aae_did_you_mean(s, AAE_PKG_DEVICES, AAE_PKG_N_DEVICES);
     bad(c, v, "/device", "unknown device \"%.64s\"%s%s%s; valid devices: iphone, android, linux, linux-x86_64, "
                          "linux-aarch64", s, dym ? "; did you mean \"" : "", dym ? dym : "", dym ? "\"?" : "");
 }
@@ -401,7 +402,7 @@ static void check_prepared(checker *c, const aae_json *v, aae_pkg_config *cfg)
         for (size_t k = 0; k < n_used; k++)
             found |= strcmp(used[k], key) == 0;
         if (!found) {
-            const char *dym = aae_pkg_did_you_mean(key, used, n_used);
+            const char *dym = aae_did_you_mean(key, used, n_used);
             bad(c, mem->value, p, "\"%.100s\" is not the model_lib of any model_list entry%s%s%s; keys must be "
                                   "model_lib values used in model_list", mem->key, dym ? "; did you mean \"" : "",
                 dym ? dym : "", dym ? "\"?" : "");

@@ -1,6 +1,6 @@
 /*
- * pkg_util.h - small helpers shared by the packager: did-you-mean suggestions,
- * safe names, path building, directory trees, and scrubbing secrets out of text.
+ * pkg_util.h - small helpers shared by the packager (did-you-mean is
+ * src/tools/did_you_mean.h): safe names, path building, directory trees, and scrubbing secrets out of text.
  */
 #ifndef AAE_PKG_UTIL_H
 #define AAE_PKG_UTIL_H
@@ -9,12 +9,6 @@
 #include <stdint.h>
 
 #include "base/error.h"
-
-/* Levenshtein distance between a and b (ASCII, case-sensitive), capped at 64. */
-size_t aae_pkg_edit_distance(const char *a, const char *b);
-
-/* The candidate closest to word (distance <= max(2, len/3)), or NULL. */
-const char *aae_pkg_did_you_mean(const char *word, const char *const *candidates, size_t n);
 
 /* 1 if s is usable as one folder name: non-empty, at most 255 bytes, no '/',
  * '\\', no control characters, not "." / "..", no leading '.'. */
