@@ -139,15 +139,17 @@ static const aae_json *lookup(const gen *g, const char *key, const char **from)
     return v && v->type != AAE_JSON_NULL ? v : NULL;
 }
 
-static aae_status put_number(gen *g, const char *key, double dflt, aae_error *err)
+/* A sampling default in [0, max]: the ranges the runtime's chat-config reader accepts. */
+static aae_status put_number(gen *g, const char *key, double dflt, double max, aae_error *err)
 {
     const char *from;
     const aae_json *v = lookup(g, key, &from);
     double x = dflt;
     if (v) {
-        if (v->type != AAE_JSON_NUMBER || !isfinite(v->u.num.value) || v->u.num.value < 0)
-            return aae_error_set(err, AAE_ERR_FORMAT, "%s: /%s (line %u): expected a non-negative number", from, key,
-                                 v->line);
+        if (v->type != AAE_JSON_NUMBER || !isfinite(v->u.num.value) || v->u.num.value < 0 ||
+            v->u.num.value > max)
+            return aae_error_set(err, AAE_ERR_FORMAT, "%s: /%s (line %u): expected a number in [0, %g]", from, key,
+                                 v->line, max);
         x = v->u.num.value;
     }
     aae_buf_printf(&g->out, "  \"%s\": ", key);
@@ -388,9 +390,10 @@ static aae_status write_config(gen *g, const char *tmp, aae_error *err)
     aae_buf_printf(b, "  \"prefill_chunk_size\": %" PRId64 ",\n", g->prefill_chunk);
     aae_buf_printf(b, "  \"attention_sink_size\": %" PRId64 ",\n", g->sink);
     aae_status st;
-    if ((st = put_number(g, "temperature", 1.0, err)) || (st = put_number(g, "top_p", 1.0, err)) ||
-        (st = put_number(g, "repetition_penalty", 1.0, err)) || (st = put_number(g, "presence_penalty", 0.0, err)) ||
-        (st = put_number(g, "frequency_penalty", 0.0, err)))
+    if ((st = put_number(g, "temperature", 1.0, 100.0, err)) || (st = put_number(g, "top_p", 1.0, 1.0, err)) ||
+        (st = put_number(g, "repetition_penalty", 1.0, 100.0, err)) ||
+        (st = put_number(g, "presence_penalty", 0.0, 100.0, err)) ||
+        (st = put_number(g, "frequency_penalty", 0.0, 100.0, err)))
         return st;
     if ((st = put_tokenizer_files(g, tmp, err)))
         return st;

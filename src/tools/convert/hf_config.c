@@ -201,6 +201,12 @@ static aae_status read_rest(aae_hf_config *c, const aae_json *root, aae_error *e
                       rms ? 1e-6 : 1e-5, &c->norm_eps, err)) ||
         (st = get_num(c, root, KEYS("rope_theta", "rotary_emb_base"), 10000.0, &c->rope_theta, err)))
         return st;
+    /* The runtime's chat-config reader accepts exactly these ranges. */
+    if (c->norm_eps > 1.0)
+        return aae_error_set(err, AAE_ERR_FORMAT, "%s: the norm epsilon %g must be in [0, 1] (rms_norm_eps / "
+                             "layer_norm_eps)", c->path, c->norm_eps);
+    if (c->rope_theta > 1e12)
+        return aae_error_set(err, AAE_ERR_FORMAT, "%s: /rope_theta %g must be at most 1e12", c->path, c->rope_theta);
     c->partial_rotary_factor = 1.0;
     if (c->arch == AAE_ARCH_GPT_NEOX)
         st = get_num(c, root, KEYS("rotary_pct"), 1.0, &c->partial_rotary_factor, err);
