@@ -28,7 +28,7 @@ static aae_status open_regular(const char *path, int *fd_out, struct stat *st, a
 
 aae_status aae_read_file(const char *path, size_t max_size, char **out, size_t *out_len, aae_error *err)
 {
-    int fd;
+    int fd = -1;
     struct stat st;
     aae_status rc = open_regular(path, &fd, &st, err);
     if (rc != AAE_OK)
@@ -67,7 +67,7 @@ aae_status aae_read_file(const char *path, size_t max_size, char **out, size_t *
 
 aae_status aae_mmap_file(const char *path, aae_mmap *out, aae_error *err)
 {
-    int fd;
+    int fd = -1;
     struct stat st;
     aae_status rc = open_regular(path, &fd, &st, err);
     if (rc != AAE_OK)
