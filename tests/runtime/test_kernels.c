@@ -18,6 +18,7 @@
 #include "aae_test.h"
 #include "kernels/kernels.h"
 #include "kernels/kmath.h"
+#include "kernels/matmul_impl.h"
 #include "loader/cpu.h"
 #include "loader/pool.h"
 
@@ -189,6 +190,41 @@ AAE_TEST(matmul_all_types_all_paths)
                     AAE_CHECK(err <= tol);
                 }
             }
+    }
+}
+
+/* The AVX-512 VNNI activation quantizer gives exactly the scalar definition's
+ * bytes, offsets and scales (x in its own order vs the nibble-order copy),
+ * including groups past k, all-zero groups and values at the rounding ties. */
+AAE_TEST(quantize_x8_vector_equals_scalar)
+{
+    if (!(aae_cpu_features() & AAE_CPU_AVX512) || !aae_k_x86_has_vnni()) {
+        printf("  (no AVX-512 VNNI here: nothing to compare)\n");
+        return;
+    }
+    const int32_t ks[] = {1, 31, 32, 33, 100, 160, 700, 768, 2048, 2100, 5632};
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+        int32_t k = ks[c], kp = aae_mm_kpad(k), ngq = (kp / 32 + 3) / 4 * 4, ngs = (kp / 32 + 15) / 16 * 16;
+        float *x = calloc((size_t)kp, sizeof *x), *xn = calloc((size_t)kp, sizeof *xn);
+        int8_t *q1 = calloc((size_t)ngq * 64, 1), *q2 = calloc((size_t)ngq * 64, 1);
+        int32_t *o1 = calloc((size_t)ngq * 8, 4), *o2 = calloc((size_t)ngq * 8, 4);
+        float *s1 = calloc((size_t)ngs, 4), *s2 = calloc((size_t)ngs, 4);
+        for (int32_t i = 0; i < k; i++) {
+            double r = urand();
+            /* group 1 all zero; in group 2, halves of the scale step (ties) */
+            x[i] = i / 32 == 1 ? 0.0f : i / 32 == 2 ? (float)((i % 7) - 3) * 0.5f : (float)(r * (1 + i % 5) * 3.0);
+        }
+        for (int32_t g = 0; g < kp; g += 32) /* the nibble-order copy the scalar version reads */
+            for (int32_t e = 0; e < 32; e++)
+                xn[g + (e % 2) * 16 + e / 2] = x[g + e];
+        memset(s1, 0x7f, (size_t)ngs * 4);
+        memset(s2, 0x7f, (size_t)ngs * 4);
+        aae_k_quantize_x8_ref(q1, o1, s1, xn, k);
+        aae_k_x86_quantize_x8(q2, o2, s2, x, k, ngq, ngs);
+        AAE_CHECK(memcmp(q1, q2, (size_t)ngq * 64) == 0);
+        AAE_CHECK(memcmp(o1, o2, (size_t)ngq * 32) == 0);
+        AAE_CHECK(memcmp(s1, s2, (size_t)ngs * 4) == 0);
+        free(x), free(xn), free(q1), free(q2), free(o1), free(o2), free(s1), free(s2);
     }
 }
 

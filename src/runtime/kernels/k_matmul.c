@@ -95,11 +95,12 @@ static int8_t round_i8(float v)
 }
 
 /* x (kp values, nibble order) as two int8 parts in the x8 layout of
- * matmul_impl.h: with u = max |x| / 127 over the group, q1 = round(x / u) and
+ * matmul_impl.h (the definition; aae_k_x86_quantize_x8 computes the same from x
+ * in its own order, and the kernel tests compare the two): with u = max |x| / 127 over the group, q1 = round(x / u) and
  * q2 = round(256 (x - u q1) / u), so x = (u / 256) (256 q1 + q2) + e with
  * |e| <= u / 512 (+ u / 256 in the rare clamped case): about 1.5e-5 of the
  * group's largest |x|, as fine as int16. x8scale holds u / 256. */
-static void quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
+void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
 {
     int32_t kp = aae_mm_kpad(k), ng = kp / 32, ngq = x8_groups(k), ngs = x8_scales(k);
     for (int32_t g = 0; g < ngq; g++) {
@@ -228,19 +229,22 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
         int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32;
-        for (int32_t i = 0; i < m; i++)
-            prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
-        j->xp = xp;
-        j->ldxp = kp;
+        int vnni = nib && m == 1 && (kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni();
+        if (!vnni) { /* the VNNI decode reads only x8 (quantized from x itself) */
+            for (int32_t i = 0; i < m; i++)
+                prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
+            j->xp = xp;
+            j->ldxp = kp;
+        }
         if (nib && m == 1 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))) {
             uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);
-            if ((kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni()) {
+            if (vnni) {
                 uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
                 int32_t ngq = x8_groups(w->k);
                 int8_t *x8 = (int8_t *)q8;
                 int32_t *off = (int32_t *)(q8 + align64((size_t)ngq * 64));
                 float *xs8 = (float *)(q8 + align64((size_t)ngq * 64) + align64((size_t)ngq * 32));
-                quantize_x8(x8, off, xs8, xp, w->k);
+                aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, ngq, x8_scales(w->k));
                 j->x8 = x8;
                 j->x8off = off;
                 j->x8scale = xs8;

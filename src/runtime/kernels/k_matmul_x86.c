@@ -20,6 +20,11 @@ int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, 
 }
 
 int aae_k_x86_has_vnni(void) { return 0; }
+
+void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs)
+{
+    (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
+}
 #else
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -240,6 +245,56 @@ int aae_k_x86_has_vnni(void)
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v;
+}
+
+/* quantize_x8 of k_matmul.c on AVX-512 VNNI, with the same results, reading x
+ * in its own order (k values, zeros past k): a group's evens and odds are
+ * split with one permute each, rounded with the default rounding (to nearest
+ * even, as the scalar version), clamped to [-127, 127]; the partner sums of
+ * the offsets come from vpdpbusd with a vector of ones. */
+T512V void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                 int32_t ngs)
+{
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    const __m128i ones = _mm_set1_epi8(1), m7 = _mm_set1_epi32(-7);
+    for (int32_t g = 0; g < ngq; g++) {
+        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
+        int32_t base = 32 * g, left = k - base;
+        __m512 v0, v1;
+        if (left >= 32) {
+            v0 = _mm512_loadu_ps(x + base);
+            v1 = _mm512_loadu_ps(x + base + 16);
+        } else {
+            int32_t n0 = left <= 0 ? 0 : left > 16 ? 16 : left, n1 = left <= 16 ? 0 : left - 16;
+            v0 = _mm512_maskz_loadu_ps((__mmask16)((1u << n0) - 1u), x + base);
+            v1 = _mm512_maskz_loadu_ps((__mmask16)((1u << n1) - 1u), x + base + 16);
+        }
+        __m512 ve = _mm512_permutex2var_ps(v0, ie, v1), vo = _mm512_permutex2var_ps(v0, io, v1);
+        float mx = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(ve), _mm512_abs_ps(vo)));
+        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        scale[g] = u / 256.0f;
+        __m512 vu = _mm512_set1_ps(u), vi = _mm512_set1_ps(inv), v256 = _mm512_set1_ps(256.0f);
+        __m512i q1e = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(ve, vi)), lo), hi);
+        __m512i q1o = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(vo, vi)), lo), hi);
+        __m512 re = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(ve, _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1e))), vi), v256);
+        __m512 ro = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(vo, _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1o))), vi), v256);
+        __m512i q2e = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(re), lo), hi);
+        __m512i q2o = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(ro), lo), hi);
+        __m128i b1e = _mm512_cvtsepi32_epi8(q1e), b1o = _mm512_cvtsepi32_epi8(q1o);
+        __m128i b2e = _mm512_cvtsepi32_epi8(q2e), b2o = _mm512_cvtsepi32_epi8(q2o);
+        _mm_storeu_si128((__m128i *)e1, b1e);
+        _mm_storeu_si128((__m128i *)o1, b1o);
+        _mm_storeu_si128((__m128i *)e2, b2e);
+        _mm_storeu_si128((__m128i *)o2, b2o);
+        __m128i s1 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b1e), ones, b1o);
+        __m128i s2 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b2e), ones, b2o);
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 4 * (g % 4)), _mm_mullo_epi32(s1, m7));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), _mm_mullo_epi32(s2, m7));
+    }
+    for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
 }
 
 /* Rows per block of the VNNI decode (their combined scales are computed

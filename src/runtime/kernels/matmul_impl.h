@@ -62,6 +62,12 @@ typedef struct aae_mm_job {
 int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
 /* 1 if the CPU has AVX-512 VNNI (vpdpbusd), else 0. */
 int aae_k_x86_has_vnni(void);
+/* x (aae_mm_kpad(k) values in nibble order) as x8, x8off, x8scale (the
+ * layout above): the scalar definition. */
+void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
+/* aae_k_quantize_x8_ref on AVX-512 VNNI, reading x in its own order (k
+ * values): ngq groups of x8 (a multiple of 4), ngs scales. */
+void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs);
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
 void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1);
 
