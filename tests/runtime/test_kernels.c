@@ -322,35 +322,44 @@ AAE_TEST(rope_partial_rotate_half)
     }
 }
 
-/* Attention over cache + chunk with a window and a sink, against a direct loop. */
-AAE_TEST(attention_window_sink_gqa)
+/* Attention over cache + chunk (window, sink, GQA) against a direct loop in
+ * double precision, on every CPU path, for head_dim 8 (portable only) and the
+ * vector path's 64, 80, 128, 256 and a generic multiple of 16 (48). Returns
+ * the largest absolute error. */
+static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S)
 {
-    enum { NH = 4, NKV = 2, D = 8, NC = 6, M = 3, W = 4, S = 1 };
-    float q[M * NH * D], kc[M * NKV * D], vc[M * NKV * D], kcache[NC * NKV * D], vcache[NC * NKV * D];
-    float out[M * NH * D];
-    int32_t cpos[NC] = {0, 5, 6, 3, 4, 1}; /* ring order: any order works */
-    for (size_t i = 0; i < sizeof q / 4; i++)
+    enum { NH = 4, NKV = 2 };
+    float *q = malloc(sizeof(float) * M * NH * D), *kc = malloc(sizeof(float) * M * NKV * D);
+    float *vc = malloc(sizeof(float) * M * NKV * D), *kcache = malloc(sizeof(float) * NC * NKV * D);
+    float *vcache = malloc(sizeof(float) * NC * NKV * D), *out = malloc(sizeof(float) * M * NH * D);
+    int32_t *cpos = malloc(sizeof(int32_t) * NC);
+    double *sc = malloc(sizeof(double) * (NC + M));
+    int *vis = malloc(sizeof(int) * (NC + M));
+    for (int s = 0; s < NC; s++) /* ring order: any order works */
+        cpos[s] = (s * 7 + 3) % NC;
+    for (int i = 0; i < M * NH * D; i++)
         q[i] = (float)urand();
-    for (size_t i = 0; i < sizeof kc / 4; i++)
+    for (int i = 0; i < M * NKV * D; i++)
         kc[i] = (float)urand(), vc[i] = (float)urand();
-    for (size_t i = 0; i < sizeof kcache / 4; i++)
+    for (int i = 0; i < NC * NKV * D; i++)
         kcache[i] = (float)urand(), vcache[i] = (float)urand();
-    aae_attn_args a = {.out = out, .ldo = NH * D, .q = q, .ldq = NH * D, .m = M, .qpos0 = 7, .kcache = kcache,
+    int qpos0 = NC;
+    aae_attn_args a = {.out = out, .ldo = NH * D, .q = q, .ldq = NH * D, .m = M, .qpos0 = qpos0, .kcache = kcache,
                        .vcache = vcache, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc, .ldkv = NKV * D,
                        .n_heads = NH, .n_kv = NKV, .head_dim = D, .window = W, .sink = S, .scale = 0.35f};
-    aae_kctx kctx = {.th = &g_th, .cpu = 0};
+    aae_kctx kctx = {.th = &g_th, .cpu = cpu};
     void *scratch = malloc(aae_k_attention_scratch(NC + M, g_th.n_threads));
     aae_k_attention(&kctx, &a, scratch);
     free(scratch);
+    double worst = 0;
     for (int i = 0; i < M; i++)
         for (int h = 0; h < NH; h++) {
-            int qp = 7 + i, kvh = h / (NH / NKV);
-            double sc[NC + M], mx = -1e300, sum = 0;
-            int vis[NC + M];
+            int qp = qpos0 + i, kvh = h / (NH / NKV);
+            double mx = -1e300, sum = 0;
             for (int s = 0; s < NC + i + 1; s++) {
-                int kp = s < NC ? cpos[s] : 7 + (s - NC);
+                int kp = s < NC ? cpos[s] : qpos0 + (s - NC);
                 const float *k = s < NC ? kcache + s * NKV * D + kvh * D : kc + (s - NC) * NKV * D + kvh * D;
-                vis[s] = kp <= qp && (qp - kp < W || kp < S);
+                vis[s] = kp <= qp && (W <= 0 || qp - kp < W || kp < S);
                 double d = 0;
                 for (int t = 0; t < D; t++)
                     d += (double)q[i * NH * D + h * D + t] * k[t];
@@ -368,12 +377,38 @@ AAE_TEST(attention_window_sink_gqa)
                     const float *v = s < NC ? vcache + s * NKV * D + kvh * D : vc + (s - NC) * NKV * D + kvh * D;
                     o += exp(sc[s] - mx) / sum * v[t];
                 }
-                AAE_CHECK(fabs(out[i * NH * D + h * D + t] - o) <= 1e-5);
+                double e = fabs(out[i * NH * D + h * D + t] - o);
+                worst = e > worst ? e : worst;
             }
         }
+    free(q), free(kc), free(vc), free(kcache), free(vcache), free(out), free(cpos), free(sc), free(vis);
+    return worst;
 }
 
-/* Gated activations on every path against libm in double. */
+AAE_TEST(attention_window_sink_gqa)
+{
+    uint32_t have = aae_cpu_features();
+    uint32_t paths[3] = {0, have & AAE_CPU_AVX2_FMA, have};
+    const int dims[] = {8, 48, 64, 80, 128, 256};
+    /* (cached slots, chunk tokens, window, sink): a short window with a sink,
+     * no window over a long cache (several 16-score blocks and a tail), a
+     * prefill-sized chunk */
+    const int cases[][4] = {{6, 3, 4, 1}, {70, 1, 0, 0}, {37, 2, 16, 4}, {0, 33, 0, 0}};
+    for (int p = 0; p < 3; p++) {
+        if (p > 0 && !paths[p])
+            continue;
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+                double e = check_attention(paths[p], dims[di], cases[c][0], cases[c][1], cases[c][2], cases[c][3]);
+                if (!(e <= 1e-5)) {
+                    fprintf(stderr, "attention path %s head_dim %d case %zu: abs err %g > 1e-5\n",
+                            aae_cpu_path_name(paths[p]), dims[di], c, e);
+                    AAE_CHECK(e <= 1e-5);
+                }
+            }
+    }
+}
+
 AAE_TEST(activations_all_paths)
 {
     enum { N = 37 };

@@ -80,6 +80,7 @@ typedef struct vec_ops {
 
 typedef struct attn_call {
     const aae_attn_args *a;
+    uint32_t cpu;
     vec_ops ops;
     int32_t per; /* (token, head) pairs per task */
     uint8_t *scratch;
@@ -138,13 +139,14 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
     int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
     float *sc = (float *)(c->scratch + (size_t)thread * c->per_task);
     for (int32_t p = p0; p < p1; p++)
-        one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc);
+        if (!aae_k_attn_head_x86(a, p / a->n_heads, p % a->n_heads, sc, c->cpu))
+            one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc);
 }
 
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
 {
     int32_t n_threads = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
-    attn_call c = {.a = a, .scratch = scratch, .ops = {dot, axpy}};
+    attn_call c = {.a = a, .cpu = kc->cpu, .scratch = scratch, .ops = {dot, axpy}};
 #if defined(__x86_64__)
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))
         c.ops = (vec_ops){dot_avx2, axpy_avx2};

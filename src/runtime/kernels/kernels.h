@@ -155,6 +155,11 @@ typedef struct aae_attn_args {
 } aae_attn_args;
 size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_threads);
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch);
+/* x86 vector path of one (token i, head h) of aae_k_attention
+ * (k_attention_x86.c); sc holds n_cached + i + 1 floats of scratch. Returns 0
+ * (nothing done) where it does not apply: no AVX-512, or head_dim not a
+ * multiple of 16 up to 256. */
+int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu);
 
 /* ---- conversions -------------------------------------------------------- */
 float aae_k_f16_to_f32(uint16_t h);

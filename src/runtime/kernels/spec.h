@@ -39,6 +39,7 @@
 #define aae_k_rope_table AAE_SPEC_SYM(k_rope_table)
 #define aae_k_attention_scratch AAE_SPEC_SYM(k_attention_scratch)
 #define aae_k_attention AAE_SPEC_SYM(k_attention)
+#define aae_k_attn_head_x86 AAE_SPEC_SYM(k_attn_head_x86)
 #define aae_k_f16_to_f32 AAE_SPEC_SYM(k_f16_to_f32)
 #define aae_k_bf16_to_f32 AAE_SPEC_SYM(k_bf16_to_f32)
 #define aae_k_vec_get AAE_SPEC_SYM(k_vec_get)
