@@ -21,11 +21,18 @@ static const char *USAGE =
     "prefill tok/s, decode tok/s, time to first token, peak RSS, and the weight bytes\n"
     "one decode step reads (for a memory-bandwidth bound).\n"
     "\n"
+    "Speeds are of a warm run: first --warmup runs of the same prompt (and one decode\n"
+    "step) map the weights in and fill the caches, then the model is reset and\n"
+    "measured. The warm-up's own time to first token is reported as the cold one,\n"
+    "next to the load time.\n"
+    "\n"
     "  --prompt-len N             prompt tokens (default 128)\n"
     "  --gen-len N                generated tokens (default 64)\n"
     "  --threads T                worker threads (default: one per CPU, at most 8)\n"
     "  --context-window-size N    KV cache capacity (default: prompt + gen, at least 16)\n"
     "  --prefill-chunk-size N     tokens per prefill step (default: the chat config's)\n"
+    "  --warmup N                 warm-up runs before the measured one (default 1; 0 measures\n"
+    "                             the cold first run)\n"
     "  --model-lib NAME_OR_PATH   run a compiled model library instead of the generic code\n"
     "  --no-simd                  portable C kernels only\n"
     "  --json                     one JSON object instead of text\n";
@@ -58,7 +65,7 @@ static int num(const char *s, long lo, long hi, long *out)
 
 typedef struct bench_opts {
     const char *dir, *model_lib;
-    long prompt_len, gen_len, threads, ctx, chunk;
+    long prompt_len, gen_len, threads, ctx, chunk, warmup;
     int json, no_simd;
 } bench_opts;
 
@@ -67,6 +74,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     memset(o, 0, sizeof *o);
     o->prompt_len = 128;
     o->gen_len = 64;
+    o->warmup = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
@@ -80,6 +88,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             ok = num(v, 1, 1 << 24, &o->ctx), i++;
         else if (!strcmp(a, "--prefill-chunk-size"))
             ok = num(v, 1, 1 << 20, &o->chunk), i++;
+        else if (!strcmp(a, "--warmup"))
+            ok = num(v, 0, 100, &o->warmup), i++;
         else if (!strcmp(a, "--model-lib") && v)
             o->model_lib = v, i++;
         else if (!strcmp(a, "--json"))
@@ -131,7 +141,9 @@ int aae_cmd_bench(int argc, char **argv)
     p.use_simd = !o.no_simd;
     p.model_lib = o.model_lib;
     aae_model *m = NULL;
+    double tl = now_s();
     aae_status st = aae_model_load(o.dir, &p, &m);
+    double t_load = now_s() - tl;
     if (st != AAE_OK) {
         aae_cli_error("bench", "%s", aae_model_errmsg(m));
         aae_model_free(m);
@@ -147,8 +159,20 @@ int aae_cmd_bench(int argc, char **argv)
         prompt[i] = (int32_t)((37 + 7919 * (i + 1)) % nv);
     const float *lg;
     size_t n;
+    double t_cold = -1;
+    for (long w = 0; st == AAE_OK && w < o.warmup; w++) {
+        double tw = now_s();
+        st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
+        if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK && w == 0)
+            t_cold = now_s() - tw;
+        if (st == AAE_OK && o.gen_len > 0 && (size_t)o.prompt_len < (size_t)p.context_window_size)
+            st = aae_model_decode(m, argmax(lg, n));
+        if (st == AAE_OK)
+            st = aae_model_reset(m);
+    }
     double c0 = cpu_s(), t0 = now_s();
-    st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
+    if (st == AAE_OK)
+        st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
     int32_t tok = 0;
     if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
         tok = argmax(lg, n);
@@ -173,21 +197,27 @@ int aae_cmd_bench(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double rss_mb = (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
     double pf = (double)o.prompt_len / t_first, dc = o.gen_len ? (double)o.gen_len / t_dec : 0.0;
+    if (t_cold < 0) /* no warm-up: the measured run was the cold one */
+        t_cold = t_first;
     if (o.json)
         printf("{\"model\": \"%s\", \"model_type\": \"%s\", \"quantization\": \"%s\", \"threads\": %d, "
                "\"kernels\": \"%s\", \"prompt_len\": %ld, \"gen_len\": %ld, \"prefill_tokens_per_s\": %.3f, "
                "\"decode_tokens_per_s\": %.3f, \"time_to_first_token_s\": %.6f, \"peak_rss_mb\": %.1f, "
                "\"weight_bytes\": %llu, \"weight_bytes_per_token\": %llu, \"kv_cache_bytes\": %llu, "
-               "\"cpu_utilization\": %.3f}\n",
+               "\"cpu_utilization\": %.3f, \"warmup_runs\": %ld, \"load_s\": %.6f, "
+               "\"cold_time_to_first_token_s\": %.6f}\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, o.gen_len,
                pf, dc, t_first, rss_mb, (unsigned long long)info.weight_bytes,
-               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes, util);
+               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes, util,
+               o.warmup, t_load, t_cold);
     else
         printf("%s (%s %s, %d threads, %s kernels)\n  prefill %ld tokens: %.1f tok/s (time to first token %.3f s)\n"
                "  decode %ld tokens: %.2f tok/s\n  peak RSS %.1f MB; weights %.1f MB, read per token %.1f MB\n"
-               "  CPU utilization %.2f (CPU seconds per second; below the thread count when the cores are shared)\n",
+               "  CPU utilization %.2f (CPU seconds per second; below the thread count when the cores are shared)\n"
+               "  load %.3f s; cold time to first token %.3f s (%ld warm-up run%s before the measured one)\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, pf, t_first,
-               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, (double)info.weight_bytes_per_token / 1e6, util);
+               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, (double)info.weight_bytes_per_token / 1e6, util,
+               t_load, t_cold, o.warmup, o.warmup == 1 ? "" : "s");
     aae_model_free(m);
     return AAE_EXIT_OK;
 }
