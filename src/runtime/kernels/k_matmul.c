@@ -31,9 +31,17 @@ static size_t xt_bytes(int32_t m, int32_t k)
 static int32_t x8_groups(int32_t k) { return (aae_mm_kpad(k) / 32 + 3) / 4 * 4; }
 static int32_t x8_scales(int32_t k) { return (aae_mm_kpad(k) / 32 + 15) / 16 * 16; }
 
+/* Bytes of x8 (the larger of the 4-bit layout and the 3-bit x3 layout: 384
+ * bytes per 160 values), then x8off, then x8scale. */
+static size_t x8_qbytes(int32_t k)
+{
+    size_t q4 = (size_t)x8_groups(k) * 64, q3 = (size_t)(aae_mm_kpad(k) / 160) * 384;
+    return align64(q4 > q3 ? q4 : q3);
+}
+
 static size_t x8_bytes(int32_t k)
 {
-    return align64((size_t)x8_groups(k) * 64) + align64((size_t)x8_groups(k) * 32) + align64((size_t)x8_scales(k) * 4);
+    return x8_qbytes(k) + align64((size_t)x8_groups(k) * 32) + align64((size_t)x8_scales(k) * 4);
 }
 
 /* The int16 copy of x with its scales, then the int8 copy (x8, x8off, x8scale). */
@@ -130,6 +138,47 @@ void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x
         }
     }
     for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
+}
+
+/* x (k values, its own order) as two int8 parts in the x3 layout of
+ * matmul_impl.h: groups of 40, rounded as in aae_k_quantize_x8_ref. */
+void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
+{
+    int32_t ng = (k + 39) / 40, nb = (ng + 3) / 4, ngs = (ng + 15) / 16 * 16;
+    for (int32_t i = 0; i < nb * 384; i++)
+        q[i] = 0;
+    for (int32_t g = 0; g < nb * 4; g++) {
+        float mx = 0;
+        for (int32_t e = 0; e < 40; e++) {
+            int32_t t = 40 * g + e;
+            float a = t < k ? (x[t] < 0 ? -x[t] : x[t]) : 0.0f;
+            mx = a > mx ? a : mx;
+        }
+        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        scale[g] = u / 256.0f;
+        int8_t *blk = q + 384 * (g / 4);
+        for (int32_t e = 0; e < 40; e++) {
+            int32_t t = 40 * g + e, w = e / 10, c = 10 * (w % 2) + e % 10, lq = 2 * (g % 4) + w / 2;
+            float v = t < k ? x[t] : 0.0f;
+            int8_t q1 = round_i8(v * inv);
+            int8_t q2 = round_i8((v - u * (float)q1) * inv * 256.0f);
+            blk[64 * (c / 8) + 8 * lq + c % 8] = q1;
+            blk[192 + 64 * (c / 8) + 8 * lq + c % 8] = q2;
+        }
+    }
+    for (int32_t b = 0; b < nb; b++)
+        for (int32_t l = 0; l < 16; l++) {
+            int32_t s1 = 0, s2 = 0;
+            for (int32_t m = 0; m < 3; m++)
+                for (int32_t t = 0; t < 4; t++) {
+                    s1 += q[384 * b + 64 * m + 4 * l + t];
+                    s2 += q[384 * b + 192 + 64 * m + 4 * l + t];
+                }
+            off[32 * b + l] = -3 * s1;
+            off[32 * b + 16 + l] = -3 * s2;
+        }
+    for (int32_t g = nb * 4; g < ngs; g++)
         scale[g] = 0.0f;
 }
 
@@ -234,7 +283,18 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         float *xp = (float *)s;
         int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32;
         int vnni = nib && m == 1 && (kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni();
-        if (!vnni) { /* the VNNI decode reads only x8 (quantized from x itself) */
+        int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && (kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni_vbmi();
+        if (vnni3) {
+            uint8_t *q8 = s + align64((size_t)m * (size_t)kp * 4) + align64((size_t)kp * 2) + align64((size_t)kp / 8);
+            int8_t *x8 = (int8_t *)q8;
+            int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
+            float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
+            aae_k_quantize_x3_ref(x8, off, xs8, x, w->k);
+            j->x8 = x8;
+            j->x8off = off;
+            j->x8scale = xs8;
+        }
+        if (!vnni && !vnni3) { /* the VNNI decodes read only x8 (quantized from x itself) */
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
             j->xp = xp;
@@ -246,8 +306,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
                 int32_t ngq = x8_groups(w->k);
                 int8_t *x8 = (int8_t *)q8;
-                int32_t *off = (int32_t *)(q8 + align64((size_t)ngq * 64));
-                float *xs8 = (float *)(q8 + align64((size_t)ngq * 64) + align64((size_t)ngq * 32));
+                int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
+                float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)ngq * 32));
                 aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, ngq, x8_scales(w->k));
                 j->x8 = x8;
                 j->x8off = off;

@@ -21,6 +21,8 @@ int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, 
 
 int aae_k_x86_has_vnni(void) { return 0; }
 
+int aae_k_x86_has_vnni_vbmi(void) { return 0; }
+
 void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs)
 {
     (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
@@ -32,6 +34,7 @@ void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x
 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+#define T512VB __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define T256 __attribute__((target("avx2,fma,f16c")))
 
 T256 static inline float scale_of(const aae_wmat *w, size_t idx)
@@ -231,21 +234,25 @@ T512 static float dot_q4_i16_512(const aae_wmat *w, int32_t r, const int16_t *x1
     return hsum512(_mm512_add_ps(acc0, acc1));
 }
 
-int aae_k_x86_has_vnni(void)
+/* cpuid leaf 7, subleaf 0, ECX (inline cpuid: the kernels call no library;
+ * the OS state for AVX-512 is checked with AAE_CPU_AVX512). */
+static unsigned leaf7_ecx(void)
 {
-    /* cpuid leaf 7, subleaf 0: ECX bit 11 (inline cpuid: the kernels call no
-     * library; the OS state for AVX-512 is checked with AAE_CPU_AVX512) */
     static _Atomic int cached = -1; /* cpuid traps to the hypervisor in a VM: ask once */
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
         unsigned a = 0, b = 0, c = 0, d = 0;
         __cpuid_count(7, 0, a, b, c, d);
         (void)a, (void)b, (void)d;
-        v = (int)((c >> 11) & 1u);
+        v = (int)(c & 0x7fffffffu);
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return v;
+    return (unsigned)v;
 }
+
+int aae_k_x86_has_vnni(void) { return (int)((leaf7_ecx() >> 11) & 1u); } /* AVX512_VNNI */
+
+int aae_k_x86_has_vnni_vbmi(void) { return (int)((leaf7_ecx() >> 11) & (leaf7_ecx() >> 1) & 1u); } /* + AVX512_VBMI */
 
 /* quantize_x8 of k_matmul.c on AVX-512 VNNI, with the same results, reading x
  * in its own order (k values, zeros past k): a group's evens and odds are
@@ -310,14 +317,14 @@ T512V void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const fl
  * instead of stalling the dot products that need them (a masked or late scale
  * load at the start of each row measured 20-25% slower on matrices that come
  * from memory). */
-T512V static void vnni_block_scales(const aae_wmat *w, int32_t r0, int32_t nr, const float *xs, float *cs)
+T512V static void vnni_block_scales(const aae_wmat *w, int32_t ng, int32_t r0, int32_t nr, const float *xs, float *cs)
 {
-    int32_t ng = (w->k + 31) / 32, ngs = (ng + 15) / 16 * 16;
+    int32_t ngs = (ng + 15) / 16 * 16;
     for (int32_t t = 0; t < nr; t++) {
         size_t base = (size_t)(r0 + t) * ng;
         float *out = cs + (size_t)t * ngs;
         int32_t g = 0;
-        if (w->type == AAE_W_Q4F16) {
+        if (w->type != AAE_W_Q4F32) { /* float16 scales: q4f16_1, q3f16_1 */
             const uint16_t *sc = (const uint16_t *)w->scale + base;
             for (; g + 16 <= ng; g += 16)
                 _mm512_storeu_ps(out + g, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + g))),
@@ -390,9 +397,78 @@ T512V static void run_q4_vnni(const aae_mm_job *j, int32_t n0, int32_t n1, float
     rows = rows < 1 ? 1 : rows > VNNI_MAX_ROWS ? VNNI_MAX_ROWS : rows;
     for (int32_t r0 = n0; r0 < n1; r0 += rows) {
         int32_t nr = n1 - r0 < rows ? n1 - r0 : rows;
-        vnni_block_scales(w, r0, nr, j->x8scale, cs);
+        vnni_block_scales(w, ng, r0, nr, j->x8scale, cs);
         for (int32_t t = 0; t < nr; t++)
             j->y[r0 + t] = dot_q4_i8_vnni(w, r0 + t, j, cs + (size_t)t * ngs);
+    }
+}
+
+/* 3-bit decode on AVX-512 VNNI + VBMI, two-part int8 activations in the x3
+ * layout (matmul_impl.h): 64 weight bytes = 4 groups of 40 codes; each
+ * qword (2 words, 20 codes) gives its codes as bytes with three vpmultishiftqb
+ * (8 + 8 + 4 codes, the last 4 bytes meet zero activations), masked to 3 bits;
+ * vpdpbusd as in the 4-bit kernel, the accumulators starting at x8off (-3 x
+ * the partner sums); lanes 4i .. 4i + 3 hold group i. |p1| < 2^16, so
+ * 256 p1 + p2 is exact. */
+T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j, const float *cs)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    /* bit offset of code c (0..19) of a qword: word c / 10, 3 bits each */
+#define Q3OFF(c) ((c) < 10 ? 3 * (c) : (c) < 20 ? 32 + 3 * ((c) - 10) : 0)
+#define Q3CTL(m)                                                                                            \
+    _mm512_set1_epi64((long long)((uint64_t)Q3OFF(8 * (m)) | (uint64_t)Q3OFF(8 * (m) + 1) << 8 |             \
+                                  (uint64_t)Q3OFF(8 * (m) + 2) << 16 | (uint64_t)Q3OFF(8 * (m) + 3) << 24 |   \
+                                  (uint64_t)Q3OFF(8 * (m) + 4) << 32 | (uint64_t)Q3OFF(8 * (m) + 5) << 40 |   \
+                                  (uint64_t)Q3OFF(8 * (m) + 6) << 48 | (uint64_t)Q3OFF(8 * (m) + 7) << 56))
+    const __m512i c0 = Q3CTL(0), c1 = Q3CTL(1), c2 = Q3CTL(2);
+#undef Q3CTL
+#undef Q3OFF
+    const __m512i seven = _mm512_set1_epi8(7);
+    const __m512i quad = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int32_t g0 = 0; g0 < ng; g0 += 16) {
+        int32_t n = ng - g0 < 16 ? ng - g0 : 16;
+        __m512 csv = _mm512_loadu_ps(cs + g0);
+        for (int32_t i = 0; i < n; i += 4) {
+            int32_t g = g0 + i;
+            __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
+                                    : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
+                                                              qb + 16 * g);
+            __m512i k0 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c0, v), seven);
+            __m512i k1 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c1, v), seven);
+            __m512i k2 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c2, v), seven);
+            const int8_t *xb = j->x8 + 384 * (g / 4);
+            const int32_t *ob = j->x8off + 32 * (g / 4);
+            __m512i p1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(ob), k0, _mm512_loadu_si512(xb));
+            p1 = _mm512_dpbusd_epi32(p1, k1, _mm512_loadu_si512(xb + 64));
+            p1 = _mm512_dpbusd_epi32(p1, k2, _mm512_loadu_si512(xb + 128));
+            __m512i p2 = _mm512_dpbusd_epi32(_mm512_loadu_si512(ob + 16), k0, _mm512_loadu_si512(xb + 192));
+            p2 = _mm512_dpbusd_epi32(p2, k1, _mm512_loadu_si512(xb + 256));
+            p2 = _mm512_dpbusd_epi32(p2, k2, _mm512_loadu_si512(xb + 320));
+            __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
+            __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(quad, _mm512_set1_epi32(i)), csv);
+            if (i & 4)
+                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc1);
+            else
+                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc0);
+        }
+    }
+    return hsum512(_mm512_add_ps(acc0, acc1));
+}
+
+/* Rows [n0, n1) of the 3-bit VNNI decode, blocked as run_q4_vnni. */
+T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1, float *cs)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 39) / 40, ngs = (ng + 15) / 16 * 16;
+    int32_t rows = VNNI_BLOCK_BYTES / (16 * ng);
+    rows = rows < 1 ? 1 : rows > VNNI_MAX_ROWS ? VNNI_MAX_ROWS : rows;
+    for (int32_t r0 = n0; r0 < n1; r0 += rows) {
+        int32_t nr = n1 - r0 < rows ? n1 - r0 : rows;
+        vnni_block_scales(w, ng, r0, nr, j->x8scale, cs);
+        for (int32_t t = 0; t < nr; t++)
+            j->y[r0 + t] = dot_q3_i8_vnni(w, r0 + t, j, cs + (size_t)t * ngs);
     }
 }
 
@@ -608,6 +684,10 @@ T512 static void run_xt_512(const aae_mm_job *j, int32_t task, int32_t n0, int32
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
+    if (j->m == 1 && j->x8 && w->type == AAE_W_Q3F16) {
+        run_q3_vnni(j, n0, n1, (float *)(j->task_scratch + (size_t)task * j->task_bytes));
+        return 1;
+    }
     if (j->m == 1 && j->x8 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         run_q4_vnni(j, n0, n1, (float *)(j->task_scratch + (size_t)task * j->task_bytes));
         return 1;

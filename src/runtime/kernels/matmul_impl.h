@@ -43,6 +43,15 @@ typedef struct aae_mm_job {
      * -7 x the sum of the 8 q1 values that meet lane l of a 64-byte weight
      * block, x8off[32b + 16 + l] the same for q2 (folds the code offset into
      * the accumulators' start); or NULL */
+    /* m == 1 with 3-bit weights on AVX-512 VNNI + VBMI, the same fields in
+     * the x3 layout: x in groups of 40, one scale per group (zero-padded to a
+     * multiple of 16 groups), blocks of 4 groups (b) of 384 bytes. Element e
+     * of group 4b + g is code c = 10 (w % 2) + e % 10 of qword L = 2g + w / 2
+     * of the block's 64 weight bytes (w = e / 10, its word); its part p
+     * value (q1: p = 0, q2: p = 1) sits at x8[384b + 192p + 64 (c / 8) + 8L +
+     * c % 8] (bytes for c = 20..23 are zero). x8off[32b + l] = -3 x the sum
+     * of the q1 bytes that meet dword lane l (bytes 4l .. 4l + 3 of each of
+     * the three 64-byte rows), x8off[32b + 16 + l] the same for q2. */
     const int8_t *x8;
     const int32_t *x8off;
     const float *x8scale;
@@ -65,6 +74,11 @@ int aae_k_x86_has_vnni(void);
 /* x (aae_mm_kpad(k) values in nibble order) as x8, x8off, x8scale (the
  * layout above): the scalar definition. */
 void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
+/* x (k values in its own order) as x8, x8off, x8scale in the x3 layout above
+ * (3-bit weights; same rounding as aae_k_quantize_x8_ref, groups of 40). */
+void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
+/* 1 if the CPU has AVX-512 VNNI and VBMI (vpmultishiftqb), else 0. */
+int aae_k_x86_has_vnni_vbmi(void);
 /* aae_k_quantize_x8_ref on AVX-512 VNNI, reading x in its own order (k
  * values): ngq groups of x8 (a multiple of 4), ngs scales. */
 void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs);

@@ -47,6 +47,8 @@
 #define aae_k_x86_has_vnni AAE_SPEC_SYM(k_x86_has_vnni)
 #define aae_k_x86_quantize_x8 AAE_SPEC_SYM(k_x86_quantize_x8)
 #define aae_k_quantize_x8_ref AAE_SPEC_SYM(k_quantize_x8_ref)
+#define aae_k_quantize_x3_ref AAE_SPEC_SYM(k_quantize_x3_ref)
+#define aae_k_x86_has_vnni_vbmi AAE_SPEC_SYM(k_x86_has_vnni_vbmi)
 #define aae_k_matmul_neon AAE_SPEC_SYM(k_matmul_neon)
 #define aae_k_matmul_portable AAE_SPEC_SYM(k_matmul_portable)
 #define aae_k_attention_expf AAE_SPEC_SYM(k_attention_expf)
