@@ -389,7 +389,12 @@ def cross_runtime(c, cc):
     """libsphere_aae.a for aarch64 (the parts a model program needs), built with cc."""
     out = os.path.join(c.work, "rt-aarch64")
     lib = os.path.join(out, "libsphere_aae.a")
-    if os.path.exists(lib):
+    newest = 0.0  # reused only while no runtime source or header is newer than it
+    for top in (os.path.join(c.src, "src", "runtime"), os.path.join(c.src, "include")):
+        for root, _, files in os.walk(top):
+            for f in files:
+                newest = max(newest, os.path.getmtime(os.path.join(root, f)))
+    if os.path.exists(lib) and os.path.getmtime(lib) >= newest:
         return lib
     os.makedirs(out, exist_ok=True)
     objs = []

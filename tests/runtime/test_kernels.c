@@ -232,6 +232,60 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
     }
 }
 
+/* float32 -> float16: every float16 value comes back unchanged, a value between
+ * two neighbours goes to the nearer (ties to the even one), overflow to
+ * infinity, the subnormal range, NaN stays NaN. */
+AAE_TEST(f32_to_f16_rounding)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 0x10000u; h++) {
+        if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) { /* NaN */
+            uint16_t r = aae_k_f32_to_f16(aae_k_f16_to_f32((uint16_t)h));
+            bad += !((r & 0x7c00u) == 0x7c00u && (r & 0x3ffu));
+            continue;
+        }
+        float f = aae_k_f16_to_f32((uint16_t)h);
+        bad += aae_k_f32_to_f16(f) != h;
+        if ((h & 0x7fffu) < 0x7bffu) { /* finite, with a larger finite neighbour */
+            double a = f, b = aae_k_f16_to_f32((uint16_t)(h + 1));
+            if ((h & 0x8000u) == 0) {
+                uint16_t lo_even = (h & 1u) ? (uint16_t)(h + 1) : (uint16_t)h;
+                bad += aae_k_f32_to_f16((float)(a + (b - a) * 0.25)) != h;
+                bad += aae_k_f32_to_f16((float)(a + (b - a) * 0.75)) != (uint16_t)(h + 1);
+                bad += aae_k_f32_to_f16((float)(a + (b - a) * 0.5)) != lo_even;
+            }
+        }
+    }
+    AAE_CHECK_EQ_INT(bad, 0);
+    AAE_CHECK_EQ_INT(aae_k_f32_to_f16(65519.0f), 0x7bff);
+    AAE_CHECK_EQ_INT(aae_k_f32_to_f16(65520.0f), 0x7c00);
+    AAE_CHECK_EQ_INT(aae_k_f32_to_f16(-1e9f), 0xfc00);
+    AAE_CHECK_EQ_INT(aae_k_f32_to_f16(1e-9f), 0);
+    AAE_CHECK_EQ_INT(aae_k_f32_to_f16(-0.0f), 0x8000);
+    /* the row conversion gives the same bits on every path (x86 F16C, NEON) */
+    enum { N = 4099 };
+    float *src = malloc(sizeof(float) * N), *fr = malloc(sizeof(float) * N);
+    uint16_t *h = malloc(sizeof(uint16_t) * N);
+    for (int i = 0; i < N; i++) {
+        double e = (urand() + 1.0) * 20.0 - 30.0; /* 2^-30 .. 2^10: subnormals to large */
+        src[i] = (float)(urand() * exp2(e));
+    }
+    src[0] = 65520.0f, src[1] = -70000.0f, src[2] = 0.0f, src[3] = -0.0f, src[4] = 6.1e-5f, src[5] = 3e-8f;
+    uint32_t have = aae_cpu_features();
+    uint32_t paths[3] = {0, have & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON), have};
+    for (int p = 0; p < 3; p++) {
+        aae_kctx kctx = {.th = &g_th, .cpu = paths[p]};
+        aae_k_f16_row(&kctx, h, fr, src, N);
+        int wrong = 0;
+        for (int i = 0; i < N; i++)
+            wrong += h[i] != aae_k_f32_to_f16(src[i]) || aae_f32_to_bits(fr[i]) != aae_f32_to_bits(aae_k_f16_to_f32(h[i]));
+        if (wrong)
+            fprintf(stderr, "f16 row on path %s: %d of %d differ\n", aae_cpu_path_name(paths[p]), wrong, N);
+        AAE_CHECK_EQ_INT(wrong, 0);
+    }
+    free(src), free(fr), free(h);
+}
+
 AAE_TEST(get_row_matches_reference)
 {
     const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
@@ -330,7 +384,7 @@ AAE_TEST(rope_partial_rotate_half)
  * double precision, on every CPU path, for head_dim 8 (portable only) and the
  * vector path's 64, 80, 128, 256 and a generic multiple of 16 (48). Returns
  * the largest absolute error. */
-static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S)
+static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S, int f16)
 {
     enum { NH = 4, NKV = 2 };
     float *q = malloc(sizeof(float) * M * NH * D), *kc = malloc(sizeof(float) * M * NKV * D);
@@ -347,12 +401,24 @@ static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S)
         kc[i] = (float)urand(), vc[i] = (float)urand();
     for (int i = 0; i < NC * NKV * D; i++)
         kcache[i] = (float)urand(), vcache[i] = (float)urand();
+    /* a float16 cache: the kernel reads the float16 copies, the reference below
+     * their exact values; the chunk's rows hold float16-exact values (kernels.h) */
+    uint16_t *k16 = malloc(sizeof(uint16_t) * (NC * NKV * D + 1)), *v16 = malloc(sizeof(uint16_t) * (NC * NKV * D + 1));
+    if (f16) {
+        for (int i = 0; i < NC * NKV * D; i++) {
+            k16[i] = aae_k_f32_to_f16(kcache[i]), v16[i] = aae_k_f32_to_f16(vcache[i]);
+            kcache[i] = aae_k_f16_to_f32(k16[i]), vcache[i] = aae_k_f16_to_f32(v16[i]);
+        }
+        for (int i = 0; i < M * NKV * D; i++)
+            kc[i] = aae_k_f16_to_f32(aae_k_f32_to_f16(kc[i])), vc[i] = aae_k_f16_to_f32(aae_k_f32_to_f16(vc[i]));
+    }
     int qpos0 = NC;
-    aae_attn_args a = {.out = out, .ldo = NH * D, .q = q, .ldq = NH * D, .m = M, .qpos0 = qpos0, .kcache = kcache,
-                       .vcache = vcache, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc, .ldkv = NKV * D,
+    aae_attn_args a = {.out = out, .ldo = NH * D, .q = q, .ldq = NH * D, .m = M, .qpos0 = qpos0,
+                       .kcache = f16 ? (const void *)k16 : kcache, .vcache = f16 ? (const void *)v16 : vcache,
+                       .kv_f16 = f16, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc, .ldkv = NKV * D,
                        .n_heads = NH, .n_kv = NKV, .head_dim = D, .window = W, .sink = S, .scale = 0.35f};
     aae_kctx kctx = {.th = &g_th, .cpu = cpu};
-    void *scratch = malloc(aae_k_attention_scratch(NC + M, g_th.n_threads));
+    void *scratch = malloc(aae_k_attention_scratch(NC + M, D, g_th.n_threads));
     aae_k_attention(&kctx, &a, scratch);
     free(scratch);
     double worst = 0;
@@ -386,6 +452,7 @@ static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S)
             }
         }
     free(q), free(kc), free(vc), free(kcache), free(vcache), free(out), free(cpos), free(sc), free(vis);
+    free(k16), free(v16);
     return worst;
 }
 
@@ -402,14 +469,16 @@ AAE_TEST(attention_window_sink_gqa)
         if (p > 0 && !paths[p])
             continue;
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
-            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-                double e = check_attention(paths[p], dims[di], cases[c][0], cases[c][1], cases[c][2], cases[c][3]);
-                if (!(e <= 1e-5)) {
-                    fprintf(stderr, "attention path %s head_dim %d case %zu: abs err %g > 1e-5\n",
-                            aae_cpu_path_name(paths[p]), dims[di], c, e);
-                    AAE_CHECK(e <= 1e-5);
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+                for (int f16 = 0; f16 < 2; f16++) {
+                    double e = check_attention(paths[p], dims[di], cases[c][0], cases[c][1], cases[c][2],
+                                               cases[c][3], f16);
+                    if (!(e <= 1e-5)) {
+                        fprintf(stderr, "attention path %s head_dim %d case %zu kv %s: abs err %g > 1e-5\n",
+                                aae_cpu_path_name(paths[p]), dims[di], c, f16 ? "float16" : "float32", e);
+                        AAE_CHECK(e <= 1e-5);
+                    }
                 }
-            }
     }
 }
 

@@ -87,11 +87,15 @@ AAE_TEST(chunked_equals_one_shot_and_decode)
     float *la = copy_logits(a), *lb = copy_logits(b), *lc = copy_logits(c);
     AAE_CHECK(la && lb && lc);
     if (la && lb && lc) {
+        /* these q4f16_1 models keep a float16 KV cache: a key or value near a
+         * float16 rounding boundary may round the other way when the float32
+         * sums before it run in another order (chunks, kernel paths), one
+         * float16 step (~5e-4 relative) in one element: 1e-3 */
         double d1 = rel_diff(lb, la, nv), d2 = rel_diff(lc, la, nv);
-        if (d1 > 1e-4 || d2 > 1e-4)
+        if (d1 > 1e-3 || d2 > 1e-3)
             fprintf(stderr, "chunk3 vs one-shot %g, decode-portable vs one-shot %g\n", d1, d2);
-        AAE_CHECK(d1 <= 1e-4);
-        AAE_CHECK(d2 <= 1e-4);
+        AAE_CHECK(d1 <= 1e-3);
+        AAE_CHECK(d2 <= 1e-3);
         AAE_CHECK_EQ_INT(argmax(la, nv), argmax(lb, nv));
     }
     /* reset, then the same prompt gives the same logits */

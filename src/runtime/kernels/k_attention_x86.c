@@ -14,14 +14,30 @@ int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc,
     (void)a, (void)i, (void)h, (void)sc, (void)cpu;
     return 0;
 }
+
+int aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu)
+{
+    (void)dst16, (void)dstf, (void)src, (void)n, (void)cpu;
+    return 0;
+}
 #else
 #include "kernels/x86_exp.h"
 
 #define AI __attribute__((always_inline))
 
-/* nd = head_dim / 16, a constant in each instance below. */
-T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd)
+/* 16 elements of a key or value row: float32, or float16 (f16 = 1) widened. */
+T512 AI static inline __m512 ld16(const void *row, int j, const int f16)
 {
+    if (f16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + 16 * j)));
+    return _mm512_loadu_ps((const float *)row + 16 * j);
+}
+
+/* nd = head_dim / 16 and f16 (the cache holds float16) are constants in each
+ * instance below. */
+T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd, const int f16)
+{
+    size_t esz = f16 ? 2 : 4;
     int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), qp = a->qpos0 + i;
     int32_t nk = a->n_cached + i + 1, nc = a->n_cached;
     const float *q = a->q + (size_t)i * a->ldq + (size_t)h * d;
@@ -41,12 +57,20 @@ T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h,
             sc[s] = ninf;
             continue;
         }
-        const float *k = s < nc ? a->kcache + (size_t)s * kvw + (size_t)kvh * d
-                                : a->kc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
-        __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
+        __m512 acc;
+        if (s < nc) {
+            const void *k = (const uint8_t *)a->kcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
+            acc = _mm512_mul_ps(qv[0], ld16(k, 0, f16));
 #pragma GCC unroll 16
-        for (int j = 1; j < nd; j++)
-            acc = _mm512_fmadd_ps(qv[j], _mm512_loadu_ps(k + 16 * j), acc);
+            for (int j = 1; j < nd; j++)
+                acc = _mm512_fmadd_ps(qv[j], ld16(k, j, f16), acc);
+        } else {
+            const float *k = a->kc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
+            acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
+#pragma GCC unroll 16
+            for (int j = 1; j < nd; j++)
+                acc = _mm512_fmadd_ps(qv[j], _mm512_loadu_ps(k + 16 * j), acc);
+        }
         float v = _mm512_reduce_add_ps(acc) * a->scale;
         sc[s] = v;
         mx = v > mx ? v : mx;
@@ -63,12 +87,18 @@ T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h,
     for (int32_t s = 0; s < nk; s++) {
         if (sc[s] == 0.0f)
             continue;
-        const float *v = s < nc ? a->vcache + (size_t)s * kvw + (size_t)kvh * d
-                                : a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
         __m512 p = _mm512_set1_ps(sc[s]);
+        if (s < nc) {
+            const void *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
 #pragma GCC unroll 16
-        for (int j = 0; j < nd; j++)
-            o[j] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * j), o[j]);
+            for (int j = 0; j < nd; j++)
+                o[j] = _mm512_fmadd_ps(p, ld16(v, j, f16), o[j]);
+        } else {
+            const float *v = a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
+#pragma GCC unroll 16
+            for (int j = 0; j < nd; j++)
+                o[j] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * j), o[j]);
+        }
     }
     float *out = a->out + (size_t)i * a->ldo + (size_t)h * d;
 #pragma GCC unroll 16
@@ -76,13 +106,49 @@ T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h,
         _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
 }
 
-T512 static void head_4(const aae_attn_args *a, int32_t i, int32_t h, float *sc) { head_nd(a, i, h, sc, 4); }
-T512 static void head_5(const aae_attn_args *a, int32_t i, int32_t h, float *sc) { head_nd(a, i, h, sc, 5); }
-T512 static void head_8(const aae_attn_args *a, int32_t i, int32_t h, float *sc) { head_nd(a, i, h, sc, 8); }
-T512 static void head_16(const aae_attn_args *a, int32_t i, int32_t h, float *sc) { head_nd(a, i, h, sc, 16); }
-T512 static void head_any(const aae_attn_args *a, int32_t i, int32_t h, float *sc)
+#define HEAD_FN(name, nd)                                                                                  \
+    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
+    {                                                                                                      \
+        if (a->kv_f16)                                                                                     \
+            head_nd(a, i, h, sc, nd, 1);                                                                   \
+        else                                                                                               \
+            head_nd(a, i, h, sc, nd, 0);                                                                   \
+    }
+HEAD_FN(head_4, 4)
+HEAD_FN(head_5, 5)
+HEAD_FN(head_8, 8)
+HEAD_FN(head_16, 16)
+HEAD_FN(head_any, a->head_dim / 16)
+#undef HEAD_FN
+
+/* vcvtps2ph rounds to nearest even (and keeps float16 subnormals), as
+ * aae_k_f32_to_f16. */
+__attribute__((target("avx2,fma,f16c"))) static void f16_row_f16c(uint16_t *dst16, float *dstf, const float *src,
+                                                                  int32_t n)
 {
-    head_nd(a, i, h, sc, a->head_dim / 16);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        if (dst16)
+            _mm_storeu_si128((__m128i *)(dst16 + i), h);
+        if (dstf)
+            _mm256_storeu_ps(dstf + i, _mm256_cvtph_ps(h));
+    }
+    for (; i < n; i++) {
+        uint16_t h = aae_k_f32_to_f16(src[i]);
+        if (dst16)
+            dst16[i] = h;
+        if (dstf)
+            dstf[i] = aae_k_f16_to_f32(h);
+    }
+}
+
+int aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu)
+{
+    if (!(cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)))
+        return 0;
+    f16_row_f16c(dst16, dstf, src, n);
+    return 1;
 }
 
 int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu)

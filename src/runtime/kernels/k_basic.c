@@ -2,6 +2,10 @@
 #include "kernels/kernels.h"
 #include "kernels/kmath.h"
 
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
 float aae_k_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
@@ -18,6 +22,46 @@ float aae_k_f16_to_f32(uint16_t h)
 }
 
 float aae_k_bf16_to_f32(uint16_t h) { return aae_bits_to_f32((uint32_t)h << 16); }
+
+uint16_t aae_k_f32_to_f16(float f)
+{
+    uint32_t x = aae_f32_to_bits(f), sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) /* NaN stays NaN */
+        return (uint16_t)(sign | 0x7e00u);
+    if (ax >= 0x477ff000u) /* >= 65520 rounds to infinity */
+        return (uint16_t)(sign | 0x7c00u);
+    if (ax < 0x38800000u) { /* below 2^-14: a float16 subnormal (or the smallest normal) */
+        float a = aae_bits_to_f32(ax) * 16777216.0f; /* exact: times 2^24, < 1024 */
+        uint32_t m = (uint32_t)(int32_t)((a + 12582912.0f) - 12582912.0f); /* to nearest even */
+        return (uint16_t)(sign | m);
+    }
+    uint32_t r = ax + 0xfffu + ((ax >> 13) & 1u); /* round the 13 dropped bits to nearest even */
+    return (uint16_t)(sign | ((r - (112u << 23)) >> 13));
+}
+
+void aae_k_f16_row(const aae_kctx *kc, uint16_t *dst16, float *dstf, const float *src, int32_t n)
+{
+    if (aae_k_f16_row_x86(dst16, dstf, src, n, kc->cpu))
+        return;
+    int32_t i = 0;
+#if defined(__aarch64__)
+    if (kc->cpu & AAE_CPU_NEON)
+        for (; i + 4 <= n; i += 4) { /* FPCR's default rounding: to nearest even */
+            float16x4_t h = vcvt_f16_f32(vld1q_f32(src + i));
+            if (dst16)
+                vst1_u16(dst16 + i, vreinterpret_u16_f16(h));
+            if (dstf)
+                vst1q_f32(dstf + i, vcvt_f32_f16(h));
+        }
+#endif
+    for (; i < n; i++) {
+        uint16_t h = aae_k_f32_to_f16(src[i]);
+        if (dst16)
+            dst16[i] = h;
+        if (dstf)
+            dstf[i] = aae_k_f16_to_f32(h);
+    }
+}
 
 float aae_k_vec_get(const aae_vec *v, int32_t i)
 {

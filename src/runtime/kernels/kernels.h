@@ -136,7 +136,9 @@ void aae_k_rope_table(float *cs, int32_t pos, const float *inv_freq, int32_t hal
  * stride ldkv). A key at position p is visible to the query at position q when
  * p <= q and (window <= 0 or q - p < window or p < sink).
  * q: [m, ldq] holding n_heads * head_dim; out: [m, ldo]. k/v cache rows are
- * n_kv * head_dim floats. scratch: aae_k_attention_scratch bytes. */
+ * n_kv * head_dim values: float32, or float16 when kv_f16 (then the chunk's own
+ * keys and values, kc/vc, are float32 holding float16-exact values). scratch:
+ * aae_k_attention_scratch bytes. */
 typedef struct aae_attn_args {
     float *out;
     int32_t ldo;
@@ -144,7 +146,8 @@ typedef struct aae_attn_args {
     int32_t ldq;
     int32_t m;
     int32_t qpos0;
-    const float *kcache, *vcache; /* [cap, n_kv * head_dim] */
+    const void *kcache, *vcache;  /* [cap, n_kv * head_dim], float32 or (kv_f16) float16 */
+    int32_t kv_f16;
     const int32_t *cpos;          /* positions of the cached slots */
     int32_t n_cached;             /* slots 0 .. n_cached-1 are valid */
     const float *kc, *vc;         /* this chunk's keys / values */
@@ -153,7 +156,7 @@ typedef struct aae_attn_args {
     int32_t window, sink;
     float scale;
 } aae_attn_args;
-size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_threads);
+size_t aae_k_attention_scratch(int32_t n_keys, int32_t head_dim, int32_t n_threads);
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch);
 /* x86 vector path of one (token i, head h) of aae_k_attention
  * (k_attention_x86.c); sc holds n_cached + i + 1 floats of scratch. Returns 0
@@ -163,6 +166,15 @@ int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc,
 
 /* ---- conversions -------------------------------------------------------- */
 float aae_k_f16_to_f32(uint16_t h);
+/* float32 to float16, rounded to nearest even (overflow to infinity, float16
+ * subnormals kept). */
+uint16_t aae_k_f32_to_f16(float f);
+/* n values of src as float16 into dst16 (if not NULL) and rounded to float16
+ * precision into dstf (if not NULL; may alias src); the same rounding as
+ * aae_k_f32_to_f16 on every path (F16C on x86, NEON on aarch64). */
+void aae_k_f16_row(const aae_kctx *kc, uint16_t *dst16, float *dstf, const float *src, int32_t n);
+/* x86 path of aae_k_f16_row (k_attention_x86.c): 0 if it does not apply. */
+int aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu);
 float aae_k_bf16_to_f32(uint16_t h);
 /* Element i of a 1-D parameter as float32. */
 float aae_k_vec_get(const aae_vec *v, int32_t i);

@@ -108,11 +108,11 @@ static aae_status alloc_state(aae_model *m)
                              "out of memory allocating %llu bytes of KV cache and %llu of activations; lower "
                              "context_window_size or prefill_chunk_size",
                              (unsigned long long)m->plan.kv_bytes, (unsigned long long)m->plan.act_bytes);
-    size_t kvrow = (size_t)m->desc.n_kv * m->desc.head_dim;
-    size_t half = (size_t)m->desc.n_layers * m->desc.kv_cap * kvrow;
+    /* keys, values (equal halves, float16 or float32: models/model.h), slot positions */
+    size_t half = (size_t)((m->plan.kv_bytes - (uint64_t)m->desc.kv_cap * sizeof(int32_t)) / 2);
     m->st.kcache = m->kv_mem;
-    m->st.vcache = m->st.kcache + half;
-    m->st.slot_pos = (int32_t *)(m->st.vcache + half);
+    m->st.vcache = (uint8_t *)m->kv_mem + half;
+    m->st.slot_pos = (int32_t *)((uint8_t *)m->kv_mem + 2 * half);
     m->st.logits = (float *)((uint8_t *)m->kv_mem + ((m->plan.kv_bytes + 63) & ~(uint64_t)63));
     m->st.act = m->act_mem;
     m->st.n_past = 0;

@@ -24,8 +24,13 @@
  * descriptor passed at run time must still hold the same values (the runtime
  * compares the library's descriptor with the weights before use).
  *
- * KV cache: kv_cap slots per layer of n_kv * head_dim float32 for keys and as
- * many for values. Without a sliding window, position p lives in slot p (so
+ * KV cache: kv_cap slots per layer of n_kv * head_dim values for keys and as
+ * many for values: float16 (rounded to nearest even) for models with float16
+ * activations (weight types AAE_W_Q4F16, AAE_W_Q3F16, AAE_W_F16), float32
+ * otherwise; the chunk being run sees its own keys and values rounded the same
+ * way, so chunking does not change results. The runtime places vcache and
+ * slot_pos from plan.kv_bytes alone (kcache and vcache are halves of
+ * kv_bytes - kv_cap * 4). Without a sliding window, position p lives in slot p (so
  * kv_cap is the context window). With a window W and a sink S, positions
  * p < S live in slot p and the others in slot S + (p - S) % W (kv_cap = S + W);
  * a query at q sees keys p <= q with q - p < W or p < S (Hugging Face Mistral
@@ -39,7 +44,7 @@
 
 #include "kernels/kernels.h"
 
-#define AAE_MODEL_ABI_VERSION 1
+#define AAE_MODEL_ABI_VERSION 2 /* 2: float16 KV cache for float16 models */
 
 enum { AAE_MODEL_NORM_RMS = 0, AAE_MODEL_NORM_LAYER = 1 };
 
@@ -82,7 +87,7 @@ typedef struct aae_model_weights {
 } aae_model_weights;
 
 typedef struct aae_model_state {
-    float *kcache, *vcache; /* [n_layers][kv_cap][n_kv * head_dim] */
+    void *kcache, *vcache;  /* [n_layers][kv_cap][n_kv * head_dim], float16 or float32 (KV cache above) */
     int32_t *slot_pos;      /* [kv_cap]: the position held by each slot */
     int32_t n_past;         /* positions already in the cache */
     void *act;              /* activation arena: plan.act_bytes, 64-byte aligned */

@@ -30,6 +30,15 @@ typedef struct act_layout {
 
 static size_t al64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+/* The KV cache holds float16 when the model computes in float16 (q4f16_1,
+ * q3f16_1, q0f16), as MLC-LLM's does: half the memory and the bytes attention
+ * reads per token. float32 otherwise (q0f32, q4f32_1). */
+static int kv_f16(const aae_model_desc *d)
+{
+    USE_DESC(d);
+    return D(wtype) == AAE_W_Q4F16 || D(wtype) == AAE_W_Q3F16 || D(wtype) == AAE_W_F16;
+}
+
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
 static void layout(const aae_model_desc *d, int32_t n_threads, act_layout *l)
@@ -53,7 +62,7 @@ static void layout(const aae_model_desc *d, int32_t n_threads, act_layout *l)
     mm = max_sz(mm, aae_k_matmul_scratch(D(chunk), (int32_t)att_w, n_threads));
     mm = max_sz(mm, aae_k_matmul_scratch(D(chunk), D(inter), n_threads));
     l->mm = o, o += al64(mm);
-    l->attn = o, o += al64(aae_k_attention_scratch(D(kv_cap) + D(chunk), n_threads));
+    l->attn = o, o += al64(aae_k_attention_scratch(D(kv_cap) + D(chunk), D(head_dim), n_threads));
     l->end = o;
 }
 
@@ -62,7 +71,7 @@ void aae_model_plan(const aae_model_desc *d, int32_t n_threads, aae_mem_plan *ou
     USE_DESC(d);
     act_layout l;
     layout(d, n_threads, &l);
-    size_t row = (size_t)D(n_kv) * D(head_dim) * sizeof(float);
+    size_t row = (size_t)D(n_kv) * D(head_dim) * (kv_f16(d) ? 2 : 4);
     out->kv_bytes = 2 * (uint64_t)D(n_layers) * (uint64_t)D(kv_cap) * row + (uint64_t)D(kv_cap) * sizeof(int32_t);
     out->act_bytes = l.end;
     out->logits_bytes = (uint64_t)D(vocab) * sizeof(float);
@@ -129,7 +138,13 @@ static void attention(fwd *f, int32_t layer, const aae_layer_weights *lw, const 
         aae_k_rope(row, D(n_heads), hd, D(rot_dim), cs);
         aae_k_rope(row + (size_t)D(n_heads) * hd, D(n_kv), hd, D(rot_dim), cs);
     }
-    size_t layer_off = (size_t)layer * D(kv_cap) * kvw;
+    int f16 = kv_f16(d);
+    if (f16) /* the chunk's own keys and values as the cache will hold them */
+        for (int32_t i = 0; i < n; i++) {
+            float *kv = qkv + (size_t)i * qkv_w + (size_t)D(n_heads) * hd;
+            aae_k_f16_row(f->kc, NULL, kv, kv, 2 * kvw);
+        }
+    size_t esz = f16 ? 2 : 4, layer_off = (size_t)layer * D(kv_cap) * kvw * esz;
     int32_t n_cached = s->n_past < D(kv_cap) ? s->n_past : D(kv_cap);
     aae_attn_args a = {
         .out = att,
@@ -138,8 +153,9 @@ static void attention(fwd *f, int32_t layer, const aae_layer_weights *lw, const 
         .ldq = qkv_w,
         .m = n,
         .qpos0 = s->n_past,
-        .kcache = s->kcache + layer_off,
-        .vcache = s->vcache + layer_off,
+        .kcache = (const uint8_t *)s->kcache + layer_off,
+        .vcache = (const uint8_t *)s->vcache + layer_off,
+        .kv_f16 = f16,
         .cpos = s->slot_pos,
         .n_cached = n_cached,
         .kc = qkv + (size_t)D(n_heads) * hd,
@@ -157,11 +173,17 @@ static void attention(fwd *f, int32_t layer, const aae_layer_weights *lw, const 
      * the positions before the chunk while it ran, see model.h). */
     for (int32_t i = 0; i < n; i++) {
         int32_t slot = slot_of(d, s->n_past + i);
-        float *kd = s->kcache + layer_off + (size_t)slot * kvw, *vd = s->vcache + layer_off + (size_t)slot * kvw;
+        uint8_t *kd = (uint8_t *)s->kcache + layer_off + (size_t)slot * kvw * esz;
+        uint8_t *vd = (uint8_t *)s->vcache + layer_off + (size_t)slot * kvw * esz;
         const float *ks = qkv + (size_t)i * qkv_w + (size_t)D(n_heads) * hd, *vs = ks + kvw;
-        for (int32_t t = 0; t < kvw; t++) {
-            kd[t] = ks[t];
-            vd[t] = vs[t];
+        if (f16) {
+            aae_k_f16_row(f->kc, (uint16_t *)kd, NULL, ks, kvw);
+            aae_k_f16_row(f->kc, (uint16_t *)vd, NULL, vs, kvw);
+        } else {
+            for (int32_t t = 0; t < kvw; t++) {
+                ((float *)kd)[t] = ks[t];
+                ((float *)vd)[t] = vs[t];
+            }
         }
     }
     aae_k_matmul(f->kc, out, D(hidden), att, D(n_heads) * hd, n, &lw->o, &lw->o_b, f->a + f->l.mm);
