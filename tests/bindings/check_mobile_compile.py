@@ -53,7 +53,11 @@ LIBC_OK = {n: ALWAYS for n in (
     "powf expf logf sqrtf tanhf sinf cosf exp log pow sqrt tanh erff erf fabsf floorf ceilf roundf "
     "qsort bsearch abort getenv nanosleep lseek pread fopen fclose fread fwrite ferror fflush "
     "__stack_chk_fail __stack_chk_guard").split()}
-LIBC_OK.update({"posix_memalign": (17, True), "localeconv": (21, True), "strtod_l": (26, False)})
+LIBC_OK.update({"posix_memalign": (17, True), "localeconv": (21, True), "strtod_l": (26, False),
+                "getauxval": (18, False)})
+# Apple's C library only (the runtime calls them under __APPLE__): fine in the iOS
+# build, a problem in the Android one.
+APPLE_ONLY = {"sysctlbyname"}
 # Spelled by glibc's headers; bionic's and Apple's headers spell them as shown.
 HEADER_ARTIFACTS = {"__errno_location": "errno (bionic: __errno, Apple: __error)",
                     "bzero": "a zero fill the Apple back end emits (libSystem has it)"}
@@ -67,7 +71,6 @@ KNOWN_BAD = {
     "memrchr": "not in iOS",
     "mremap": "not in iOS",
     "sched_getcpu": "not in iOS",
-    "getauxval": "not in iOS",
     "posix_fadvise": "not in iOS",
     "pthread_barrier_init": "not in iOS",
     "strchrnul": "not in iOS",
@@ -136,6 +139,10 @@ def libc_problems(undefined, ours_prefixes, apple):
             continue
         if name.startswith(ours_prefixes):
             probs.append(f"{name}: our own symbol, defined nowhere in what was linked")
+            continue
+        if name in APPLE_ONLY:
+            if not apple:
+                probs.append(f"{name}: Apple's C library only, not in bionic")
             continue
         if name in LIBC_OK:
             api, ios = LIBC_OK[name]

@@ -18,8 +18,19 @@ $cc $flags $rt/kernels/*.c $rt/loader/pool.c $rt/loader/cpu.c $rt/base/error.c "
   -static -lm -lpthread -o "$work/test_kernels"
 # shellcheck disable=SC2086
 $cc $flags $lib "$root/tests/runtime/test_model_api.c" -static -lm -lpthread -ldl -o "$work/test_model_api"
-qemu-aarch64 "$work/test_kernels"
-qemu-aarch64 "$work/test_model_api" "$model" | tee "$work/arm.out"
+# both NEON paths: a CPU with the dot-product extension (qemu's "max") and one
+# without (Cortex-A53, ARMv8.0)
+qemu-aarch64 -cpu max "$work/test_kernels" | tee "$work/kernels_max.out"
+grep -q 'dot-product extension present, tested' "$work/kernels_max.out" || {
+  echo "FAIL the dot-product path was not tested (qemu -cpu max without it?)"
+  exit 1
+}
+qemu-aarch64 -cpu cortex-a53 "$work/test_kernels" | tee "$work/kernels_a53.out"
+grep -q 'dot-product extension absent' "$work/kernels_a53.out" || {
+  echo "FAIL the plain NEON path was not tested"
+  exit 1
+}
+qemu-aarch64 -cpu max "$work/test_model_api" "$model" | tee "$work/arm.out"
 "$native" "$model" > "$work/native.out"
 a=$(grep '^ids:' "$work/arm.out")
 b=$(grep '^ids:' "$work/native.out")

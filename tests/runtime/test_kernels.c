@@ -173,10 +173,13 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
 AAE_TEST(matmul_all_types_all_paths)
 {
     uint32_t have = aae_cpu_features();
-    uint32_t paths[4] = {0, have & AAE_CPU_AVX2_FMA, have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512), have & AAE_CPU_NEON};
+    uint32_t paths[5] = {0, have & AAE_CPU_AVX2_FMA, have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512), have & AAE_CPU_NEON,
+                         (have & AAE_CPU_NEON_DOT) ? have & (AAE_CPU_NEON | AAE_CPU_NEON_DOT) : 0};
     const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
     const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45}, {20, 11, 700}, {70, 5, 1300}, {1, 19, 96}, {1, 5, 520}, {1, 3, 150}, {1, 4, 1000}};
-    for (int p = 0; p < 4; p++) {
+    if (have & AAE_CPU_NEON)
+        printf("  (aarch64: dot-product extension %s)\n", (have & AAE_CPU_NEON_DOT) ? "present, tested" : "absent");
+    for (int p = 0; p < 5; p++) {
         if (p > 0 && !paths[p])
             continue;
         for (int t = 0; t < 6; t++)
@@ -185,7 +188,8 @@ AAE_TEST(matmul_all_types_all_paths)
                 double err = check_matmul(types[t], m, n, k, paths[p], (int)(s & 1));
                 /* int16 / two-part int8 activations (4-bit decode; 3-bit decode on AVX-512) */
                 int int_act = m == 1 && paths[p] &&
-                              (types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32 ||
+                              (((types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32) &&
+                                (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
                                (types[t] == AAE_W_Q3F16 && (paths[p] & AAE_CPU_AVX512)));
                 double tol = int_act ? 1e-4 : 1e-5;
                 if (!(err <= tol)) {

@@ -300,6 +300,14 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xp = xp;
             j->ldxp = kp;
         }
+        if (nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT)) { /* the x8 layout, from the nibble-order copy */
+            uint8_t *q8 = s + align64((size_t)m * (size_t)kp * 4) + align64((size_t)kp * 2) + align64((size_t)kp / 8);
+            int32_t ngq = x8_groups(w->k);
+            j->x8 = (int8_t *)q8;
+            j->x8off = (int32_t *)(q8 + x8_qbytes(w->k));
+            j->x8scale = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)ngq * 32));
+            aae_k_quantize_x8_ref((int8_t *)j->x8, (int32_t *)j->x8off, (float *)j->x8scale, xp, w->k);
+        }
         if (nib && m == 1 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))) {
             uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);
             if (vnni) {

@@ -3,8 +3,10 @@
  * NEON is part of the aarch64 baseline, so no run-time check is needed beyond
  * kc->cpu (the runtime sets AAE_CPU_NEON; 0 selects the portable path).
  *
- * m == 1: each weight row is dequantized in registers (codes widened to
- * float32) and multiplied with the prepared x. m > 1: AAE_MM_TILE rows are
+ * m == 1: with the dot-product extension (AAE_CPU_NEON_DOT, ARMv8.2+) 4-bit
+ * rows meet two-part int8 activations (the x8 layout of matmul_impl.h) in
+ * sdot; otherwise each weight row is dequantized in registers (codes widened
+ * to float32) and multiplied with the prepared x. m > 1: AAE_MM_TILE rows are
  * dequantized to float32 scratch, then a 4 x 4 register-blocked micro-kernel.
  */
 #include "kernels/matmul_impl.h"
@@ -110,6 +112,47 @@ static float dot_f16(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
+/* sdot in a function built for the dot-product extension while the rest of
+ * the file stays ARMv8.0. Clang before 17 declares vdotq_s32 only when the
+ * whole file targets the extension, so it gets the builtin behind it. */
+#if defined(__clang__)
+#define TDOT __attribute__((target("dotprod")))
+#define SDOT(acc, a, b) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), (a), (b), 34))
+#else
+#define TDOT __attribute__((target("arch=armv8.2-a+dotprod")))
+#define SDOT(acc, a, b) vdotq_s32((acc), (a), (b))
+#endif
+
+/* 4-bit decode with sdot: one group (16 code bytes) per step; the low nibbles
+ * (evens) and the high ones (odds), codes 0..15, meet each int8 part of x; the
+ * accumulators start at x8off (-7 x the partner sums), so each int32 lane is
+ * exact; lane sums 256 p1 + p2 (exact, |p1| < 2^15) times the combined scale
+ * (weight scale x x8scale). */
+TDOT static float dot_q4_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    for (int32_t g = 0; g < ng; g++) {
+        uint8x16_t v = vld1q_u8(qb + 16 * g);
+        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+        const int8_t *xb = j->x8 + 256 * (g / 4) + 16 * (g % 4);
+        const int32_t *ob = j->x8off + 32 * (g / 4) + 4 * (g % 4);
+        int32x4_t p1 = SDOT(vld1q_s32(ob), lo, vld1q_s8(xb));
+        p1 = SDOT(p1, hi, vld1q_s8(xb + 64));
+        int32x4_t p2 = SDOT(vld1q_s32(ob + 16), lo, vld1q_s8(xb + 128));
+        p2 = SDOT(p2, hi, vld1q_s8(xb + 192));
+        float32x4_t p = vcvtq_f32_s32(vaddq_s32(vshlq_n_s32(p1, 8), p2));
+        float cs = scale_of(w, (size_t)r * ng + g) * j->x8scale[g];
+        if (g & 1)
+            acc1 = vfmaq_n_f32(acc1, p, cs);
+        else
+            acc0 = vfmaq_n_f32(acc0, p, cs);
+    }
+    return vaddvq_f32(vaddq_f32(acc0, acc1));
+}
+
 static void deq_row(const aae_wmat *w, int32_t r, float *out, int32_t kp)
 {
     int32_t done;
@@ -182,6 +225,11 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
     if (!(cpu & AAE_CPU_NEON))
         return 0;
     const aae_wmat *w = j->w;
+    if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q4_sdot(w, r, j);
+        return 1;
+    }
     if (j->m == 1) {
         float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
         if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)

@@ -3,6 +3,34 @@
 
 #include "kernels/kernels.h"
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1ul << 20)
+#endif
+#elif defined(__aarch64__) && defined(__APPLE__)
+/* <sys/sysctl.h>'s declaration (libSystem), spelled here so that the file also
+ * compiles against other C libraries' headers in the cross checks */
+int sysctlbyname(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+#endif
+
+#if defined(__aarch64__)
+/* The dot-product extension (sdot/udot, ARMv8.2+): the kernel's HWCAP on Linux
+ * and Android, sysctl on Apple platforms. */
+static int aarch64_has_dotprod(void)
+{
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__APPLE__)
+    int v = 0;
+    size_t n = sizeof v;
+    return sysctlbyname("hw.optional.arm.FEAT_DotProd", &v, &n, NULL, 0) == 0 && v != 0;
+#else
+    return 0;
+#endif
+}
+#endif
+
 uint32_t aae_cpu_features(void)
 {
     uint32_t f = 0;
@@ -15,6 +43,8 @@ uint32_t aae_cpu_features(void)
         f |= AAE_CPU_AVX512;
 #elif defined(__aarch64__)
     f |= AAE_CPU_NEON;
+    if (aarch64_has_dotprod())
+        f |= AAE_CPU_NEON_DOT;
 #endif
     return f;
 }
@@ -25,6 +55,8 @@ const char *aae_cpu_path_name(uint32_t f)
         return "avx512";
     if (f & AAE_CPU_AVX2_FMA)
         return "avx2";
+    if (f & AAE_CPU_NEON_DOT)
+        return "neon-dotprod";
     if (f & AAE_CPU_NEON)
         return "neon";
     return "portable";
