@@ -6,12 +6,13 @@
 
 Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
-with `sphere_aae convert_weight` + `gen_config`, measures read bandwidth with
-aae_membw (1 and 2 threads) in the same invocation, then runs
-`sphere_aae bench --json` RUNS times per (model, quantization, threads), taking
-medians. Runs alternate between configurations so that drifts of the machine's
-speed spread over all of them. Prints a table with decode tok/s as a fraction of
-the bound bandwidth / (weight bytes read per token).
+with `sphere_aae convert_weight` + `gen_config`, then runs RUNS rounds: each
+measures read bandwidth with aae_membw (1 and 2 threads) and runs
+`sphere_aae bench --json` once per (model, quantization, threads). Figures are
+medians over the rounds; the rounds alternate between configurations so that
+drifts of the machine's speed spread over all of them, and the bandwidth is
+probed in every round beside them. Prints a table with decode tok/s as a
+fraction of the bound: median bandwidth / (weight bytes read per token).
 """
 import argparse
 import json
@@ -60,17 +61,22 @@ def main():
     os.makedirs(work, exist_ok=True)
     tok = a.tokenizer_from or os.path.join(a.build, "testdata", "hf", "tiny-llama-f32")
     models = {(d, q): ensure_model(cli, work, d, q, tok) for d in a.dims for q in a.quant}
-    bw = json.loads(sh([membw, "--json"] + sum([["--threads", str(t)] for t in a.threads], [])))
-    for t in a.threads:
-        print("read bandwidth, %d thread(s): %.2f GB/s" % (t, bw[str(t)]))
+    probes = {t: [] for t in a.threads}
     results = {}
     for r in range(a.runs):
+        p = json.loads(sh([membw, "--json", "--runs", "3"] + sum([["--threads", str(t)] for t in a.threads], [])))
+        for t in a.threads:
+            probes[t].append(p[str(t)])
         for (d, q), path in models.items():
             for t in a.threads:
                 out = sh([cli, "bench", path, "--prompt-len", str(a.prompt_len), "--gen-len",
                           str(a.gen_len), "--threads", str(t), "--json"])
                 results.setdefault((d, q, t), []).append(json.loads(out))
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
+    bw = {str(t): statistics.median(v) for t, v in probes.items()}
+    for t in a.threads:
+        print("read bandwidth, %d thread(s): median %.2f GB/s of %s" % (
+            t, bw[str(t)], " ".join("%.1f" % x for x in probes[t])))
     print()
     print("%-5s %-8s %3s %10s %10s %8s %8s %10s %9s %8s %5s" % ("model", "quant", "thr", "prefill/s", "decode/s",
                                                                 "ttft s", "RSS MB", "MB/token", "bound/s", "of bound",

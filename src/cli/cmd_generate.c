@@ -136,16 +136,19 @@ static int parse_args(int argc, char **argv, gen_opts *o)
     return 1;
 }
 
+/* "1,2,3": decimal ids separated by single commas; no signs, spaces or empty
+ * items (so "1,,2", "1,2," and " 1" are errors, not ids). */
 static int parse_ids(const char *s, int32_t **out, size_t *n)
 {
     size_t cap = 16, k = 0;
     int32_t *ids = malloc(cap * sizeof *ids);
     const char *p = s;
-    while (ids && *p) {
+    int done = 0;
+    while (ids && *p >= '0' && *p <= '9') {
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (errno || end == p || v < 0 || v > INT32_MAX || (*end && *end != ','))
+        if (errno || v > INT32_MAX || (*end && *end != ','))
             break;
         if (k == cap) {
             int32_t *g = realloc(ids, 2 * cap * sizeof *ids);
@@ -155,11 +158,13 @@ static int parse_ids(const char *s, int32_t **out, size_t *n)
             cap *= 2;
         }
         ids[k++] = (int32_t)v;
-        p = *end ? end + 1 : end;
-        if (!*p && *end == ',')
+        if (!*end) {
+            done = 1;
             break;
+        }
+        p = end + 1;
     }
-    if (!ids || *p || k == 0) {
+    if (!done) {
         free(ids);
         return 0;
     }

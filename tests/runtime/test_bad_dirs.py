@@ -130,6 +130,13 @@ def main():
         ok = rc in codes and all(w.lower() in err.lower() for w in words) and "Sanitizer" not in err
         report(name, ok, "exit %d, stderr: %s" % (rc, err[-600:]))
         shutil.rmtree(d, ignore_errors=True)
+    # malformed --prompt-ids: a usage error naming the option, never ids read past a typo
+    for ids in ("1,2,", "1,,2", " 1", "+1", "-1", "1 2", "", "99999999999", "1;2"):
+        p = subprocess.run([a.cli, "generate", a.model, "--prompt-ids", ids, "--max-new-tokens", "1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode(errors="replace")
+        report("prompt_ids %r" % ids, p.returncode == 2 and "--prompt-ids" in err and "Sanitizer" not in err,
+               "exit %d, stderr: %s" % (p.returncode, err[-300:]))
     print("%d passed, %d failed" % tuple(RESULTS))
     return 1 if RESULTS[1] else 0
 
