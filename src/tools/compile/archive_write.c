@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "compile/archive.h"
-#include "compile/atomic_file.h"
+#include "common/fsutil.h"
 #include "compile/objfile.h"
 
 typedef struct sym_ref {

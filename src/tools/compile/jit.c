@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
-#include "compile/atomic_file.h"
+#include "common/fsutil.h"
 #include "compile/digest.h"
 #include "compile/lib_build.h"
 #include "compile/objfile.h"

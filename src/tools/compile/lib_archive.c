@@ -10,7 +10,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "compile/archive.h"
-#include "compile/atomic_file.h"
+#include "common/fsutil.h"
 #include "compile/lib_build.h"
 #include "compile/macho_fat.h"
 #include "compile/objfile.h"

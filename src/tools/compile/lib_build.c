@@ -9,7 +9,7 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
-#include "compile/atomic_file.h"
+#include "common/fsutil.h"
 #include "compile/lib_desc.h"
 #include "compile/lib_sources.h"
 #include "compile/lib_symbols.h"

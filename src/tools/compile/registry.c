@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile/atomic_file.h"
+#include "common/fsutil.h"
 #include "compile/lib_plan.h"
 #include "models/model_lib_abi.h"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile/atomic_file.h"
+#include "common/fsutil.h"
 
 #define BLOCK 512
 #define MAX_ENTRIES 100000u

@@ -1,7 +1,7 @@
 /*
  * outdir.c - atomic replacement of a converted-model folder (see outdir.h).
  */
-#define _GNU_SOURCE /* renameat2, flock */
+#define _GNU_SOURCE /* flock */
 #include "outdir.h"
 
 #include <dirent.h>
@@ -14,12 +14,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/fs.h"
 #include "base/json.h"
-#include "compile/atomic_file.h" /* aae_mkdir_p: the tools' one mkdir -p */
+#include "common/fsutil.h" /* aae_mkdir_p, aae_swap_into_place */
 
 static const char *const CONFIG_FILES[] = {"sphere-aae-chat-config.json", "mlc-chat-config.json", "tokenizer.json",
                                            "tokenizer.model", "tokenizer_config.json", "vocab.json", "merges.txt",
@@ -216,41 +215,15 @@ static aae_status carry_over(aae_outdir *od, aae_error *err)
     return st;
 }
 
-static int exchange(const char *a, const char *b)
-{
-#if defined(__linux__) && defined(SYS_renameat2)
-    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
-#else
-    (void)a;
-    (void)b;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
 static aae_status install(aae_outdir *od, aae_error *err)
 {
-    struct stat st;
-    if (lstat(od->final, &st) != 0) {
-        if (rename(od->tmp, od->final) != 0)
-            return aae_error_set(err, AAE_ERR_IO, "rename %s -> %s: %s", od->tmp, od->final, strerror(errno));
-        return AAE_OK;
-    }
-    if (exchange(od->tmp, od->final) == 0) {
-        remove_flat_dir(od->tmp); /* now the old folder */
-        return AAE_OK;
-    }
     char old[4200];
     fmt_to(old, sizeof old, "%s/.%s.aae-old-%ld", od->parent, od->base, (long)getpid());
-    if (rename(od->final, old) != 0)
-        return aae_error_set(err, AAE_ERR_IO, "rename %s -> %s: %s", od->final, old, strerror(errno));
-    if (rename(od->tmp, od->final) != 0) {
-        int e = errno;
-        rename(old, od->final);
-        return aae_error_set(err, AAE_ERR_IO, "rename %s -> %s: %s", od->tmp, od->final, strerror(e));
-    }
-    remove_flat_dir(old);
-    return AAE_OK;
+    const char *old_left = NULL;
+    aae_status st = aae_swap_into_place(od->tmp, od->final, old, &old_left, err);
+    if (st == AAE_OK && old_left)
+        remove_flat_dir(old_left);
+    return st;
 }
 
 aae_status aae_outdir_commit(aae_outdir *od, aae_error *err)

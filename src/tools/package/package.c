@@ -22,6 +22,7 @@
 #include "package/pkg_libs.h"
 #include "package/pkg_manifest.h"
 #include "package/pkg_runtime.h"
+#include "common/fsutil.h"
 #include "package/pkg_util.h"
 
 #define APP_CONFIG_NAME "sphere-aae-app-config.json"
@@ -230,7 +231,7 @@ static aae_status write_or_keep_libmodel(run *r, const char *device, const char 
     }
     free(have);
     if (st == AAE_OK)
-        st = aae_buf_ok(&want) ? aae_pkg_write_file_atomic(stamp, want.data, want.len, err)
+        st = aae_buf_ok(&want) ? aae_write_file_atomic(stamp, want.data, want.len, 0644, err)
                                : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     aae_buf_free(&want);
     return st;
@@ -277,7 +278,7 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
 {
     char lib[AAE_PKG_PATH_MAX], logs[AAE_PKG_PATH_MAX], dst[AAE_PKG_PATH_MAX], src[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(logs, sizeof logs, "%s/logs", r->dist.staging);
-    aae_status st = aae_pkg_mkdirs(logs, err);
+    aae_status st = aae_mkdir_p(logs, err);
     if (st != AAE_OK)
         return st;
     aae_pkg_ui_bar(r->ui, "build libsphere_aae.a", 0, 0);
@@ -296,7 +297,7 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
     if ((st = aae_pkg_copy_file(lib, dst, prev, &r->copy, NULL, NULL, err)) != AAE_OK)
         return st;
     aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include", r->dist.staging);
-    if ((st = aae_pkg_mkdirs(dst, err)) != AAE_OK)
+    if ((st = aae_mkdir_p(dst, err)) != AAE_OK)
         return st;
     aae_pkg_sfmt(src, sizeof src, "%s/include/sphere_aae.h", r->source_dir);
     aae_pkg_sfmt(dst, sizeof dst, "%s/lib/include/sphere_aae.h", r->dist.staging);
@@ -304,7 +305,7 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
     if ((st = aae_pkg_copy_file(src, dst, prev, &r->copy, NULL, NULL, err)) != AAE_OK)
         return st;
     aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig", r->dist.staging);
-    if ((st = aae_pkg_mkdirs(dst, err)) != AAE_OK)
+    if ((st = aae_mkdir_p(dst, err)) != AAE_OK)
         return st;
     aae_buf pc;
     aae_buf_init(&pc);
@@ -324,7 +325,7 @@ static aae_status write_linux_runtime(run *r, aae_error *err)
                    "Libs: -L${libdir} -Wl,-u,aae_model_lib_registry -lmodel_%s -lsphere_aae -lpthread -lm\n",
                    r->cfg->device, AAE_VERSION_STRING, r->cfg->device);
     aae_pkg_sfmt(dst, sizeof dst, "%s/lib/pkgconfig/sphere_aae.pc", r->dist.staging);
-    st = aae_buf_ok(&pc) ? aae_pkg_write_file_atomic(dst, pc.data, pc.len, err)
+    st = aae_buf_ok(&pc) ? aae_write_file_atomic(dst, pc.data, pc.len, 0644, err)
                          : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     aae_buf_free(&pc);
     return st;
@@ -411,7 +412,7 @@ static aae_status write_bindings(run *r, aae_error *err)
         if (st != AAE_OK)
             return st;
     }
-    return aae_pkg_write_file_atomic(stamp, key, 32, err);
+    return aae_write_file_atomic(stamp, key, 32, 0644, err);
 }
 
 /* ------------------------------------------------------------------ bundle --- */
@@ -427,7 +428,7 @@ static aae_status bundle_model(run *r, model_state *s, aae_error *err)
 {
     char dir[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(dir, sizeof dir, "%s/bundle/%s", r->dist.staging, s->m->model_id);
-    aae_status st = aae_pkg_mkdirs(dir, err);
+    aae_status st = aae_mkdir_p(dir, err);
     if (st != AAE_OK)
         return st;
     aae_pkg_sfmt(r->copy_label, sizeof r->copy_label, "copy %s", s->m->model_id);
@@ -471,7 +472,7 @@ static aae_status write_app_config(run *r, aae_error *err)
     aae_buf_puts(&b, "\n  ]\n}\n");
     char path[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(path, sizeof path, "%s/bundle/%s", r->dist.staging, APP_CONFIG_NAME);
-    aae_status st = aae_buf_ok(&b) ? aae_pkg_write_file_atomic(path, b.data, b.len, err)
+    aae_status st = aae_buf_ok(&b) ? aae_write_file_atomic(path, b.data, b.len, 0644, err)
                                    : aae_error_set(err, AAE_ERR_NOMEM, "out of memory");
     aae_buf_free(&b);
     return st;
@@ -488,7 +489,7 @@ static aae_status write_stamp(run *r, aae_error *err)
     aae_buf_puts(&b, "}\n");
     char path[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(path, sizeof path, "%s/%s", r->dist.staging, AAE_PKG_DIST_STAMP);
-    aae_status st = aae_pkg_write_file_atomic(path, b.data, b.len, err);
+    aae_status st = aae_write_file_atomic(path, b.data, b.len, 0644, err);
     aae_buf_free(&b);
     return st;
 }
@@ -566,10 +567,10 @@ static aae_status build_output(run *r, aae_error *err)
     char p[AAE_PKG_PATH_MAX];
     aae_status st;
     aae_pkg_sfmt(p, sizeof p, "%s/bundle", r->dist.staging);
-    if ((st = aae_pkg_mkdirs(p, err)) != AAE_OK)
+    if ((st = aae_mkdir_p(p, err)) != AAE_OK)
         return st;
     aae_pkg_sfmt(p, sizeof p, "%s/lib", r->dist.staging);
-    if ((st = aae_pkg_mkdirs(p, err)) != AAE_OK)
+    if ((st = aae_mkdir_p(p, err)) != AAE_OK)
         return st;
     for (size_t i = 0; i < r->cfg->n_models; i++)
         if (r->models[i].m->bundle_weight && (st = bundle_model(r, &r->models[i], err)) != AAE_OK)

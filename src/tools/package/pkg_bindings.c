@@ -16,6 +16,7 @@
 #include "base/fs.h"
 #include "base/md5.h"
 #include "package/pkg_proc.h"
+#include "common/fsutil.h"
 #include "package/pkg_util.h"
 
 #define BIND_PATH_MAX 4096
@@ -63,7 +64,7 @@ static aae_status copy_file(const char *src, const char *dst, aae_error *err)
         data = out;
         len = len - vt + vs;
     }
-    st = aae_pkg_write_file_atomic(dst, data, len, err);
+    st = aae_write_file_atomic(dst, data, len, 0644, err);
     free(data);
     return st;
 }
@@ -72,7 +73,7 @@ static aae_status copy_file(const char *src, const char *dst, aae_error *err)
  * files only (the runtime). Symbolic links and IDE leftovers (skipped_name) are not copied. */
 static aae_status copy_tree(const char *src, const char *dst, int only_c, aae_error *err)
 {
-    aae_status st = aae_pkg_mkdirs(dst, err);
+    aae_status st = aae_mkdir_p(dst, err);
     if (st != AAE_OK)
         return st;
     DIR *d = opendir(src);
@@ -145,7 +146,7 @@ static aae_status gen_unicode_tables(const char *source_dir, const char *out_c, 
     const char *target = out_c;
     if (aae_pkg_home(home, sizeof home, &ignore) == AAE_OK) {
         aae_pkg_sfmt(cached, sizeof cached, "%s/bindings", home);
-        if (aae_pkg_mkdirs(cached, &ignore) == AAE_OK) {
+        if (aae_mkdir_p(cached, &ignore) == AAE_OK) {
             aae_pkg_sfmt(cached, sizeof cached, "%s/bindings/unicode_tables-%s.c", home, hex);
             if (aae_is_file(cached))
                 return copy_file(cached, out_c, err);
@@ -170,7 +171,7 @@ static aae_status write_runtime(const char *source_dir, const char *runtime_dir,
     aae_pkg_sfmt(p, sizeof p, "%s/src/runtime", source_dir);
     aae_status st = copy_tree(p, runtime_dir, 1, err);
     if (st == AAE_OK)
-        st = aae_pkg_mkdirs(include_dir, err);
+        st = aae_mkdir_p(include_dir, err);
     if (st == AAE_OK) {
         aae_pkg_sfmt(p, sizeof p, "%s/include/sphere_aae.h", source_dir);
         aae_pkg_sfmt(q, sizeof q, "%s/sphere_aae.h", include_dir);
@@ -204,11 +205,11 @@ static aae_status write_android(const char *source_dir, const char *lib_dir, con
         st = write_runtime(source_dir, rt, inc, err);
     if (st == AAE_OK) {
         aae_pkg_sfmt(p, sizeof p, "%s/VERSION", rt);
-        st = aae_pkg_write_file_atomic(p, AAE_VERSION_STRING "\n", strlen(AAE_VERSION_STRING "\n"), err);
+        st = aae_write_file_atomic(p, AAE_VERSION_STRING "\n", strlen(AAE_VERSION_STRING "\n"), 0644, err);
     }
     if (st == AAE_OK) {
         aae_pkg_sfmt(p, sizeof p, "%s/src/main/assets", mod);
-        st = aae_pkg_mkdirs(p, err);
+        st = aae_mkdir_p(p, err);
     }
     if (st == AAE_OK) {
         aae_pkg_sfmt(p, sizeof p, "%s/src/main/assets/sphere-aae-app-config.json", mod);

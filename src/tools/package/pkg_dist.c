@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "common/fsutil.h"
 #include "package/pkg_util.h"
 
 static aae_status resolve_output(aae_pkg_dist *d, const char *output, aae_error *err)
@@ -40,7 +41,7 @@ static aae_status resolve_output(aae_pkg_dist *d, const char *output, aae_error 
     aae_pkg_sfmt(d->base, sizeof d->base, "%s", name);
     *slash = '\0';
     aae_pkg_sfmt(d->parent, sizeof d->parent, "%s", path[0] ? path : "/");
-    aae_status st = aae_pkg_mkdirs(d->parent, err);
+    aae_status st = aae_mkdir_p(d->parent, err);
     if (st != AAE_OK)
         return st;
     char real[PATH_MAX];
@@ -107,30 +108,15 @@ static void clean_stale(aae_pkg_dist *d)
 
 aae_status aae_pkg_dist_install(aae_pkg_dist *d, aae_error *err)
 {
-    if (!aae_is_dir(d->out)) {
-        if (rename(d->staging, d->out) != 0)
-            return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", d->staging, d->out, strerror(errno));
-        return AAE_OK;
-    }
-#ifdef RENAME_EXCHANGE
-    if (renameat2(AT_FDCWD, d->staging, AT_FDCWD, d->out, RENAME_EXCHANGE) == 0) {
-        aae_error ignore;
-        aae_pkg_rmtree(d->staging, &ignore); /* now the old output */
-        return AAE_OK;
-    }
-#endif
     char old[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(old, sizeof old, "%s/.%s.old-%ld", d->parent, d->base, (long)getpid());
-    if (rename(d->out, old) != 0)
-        return aae_error_set(err, AAE_ERR_IO, "cannot move the old %s aside: %s", d->out, strerror(errno));
-    if (rename(d->staging, d->out) != 0) {
-        int e = errno;
-        rename(old, d->out);
-        return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", d->staging, d->out, strerror(e));
+    const char *old_left = NULL;
+    aae_status st = aae_swap_into_place(d->staging, d->out, old, &old_left, err);
+    if (st == AAE_OK && old_left) {
+        aae_error ignore;
+        aae_pkg_rmtree(old_left, &ignore);
     }
-    aae_error ignore;
-    aae_pkg_rmtree(old, &ignore);
-    return AAE_OK;
+    return st;
 }
 
 aae_status aae_pkg_dist_open(aae_pkg_dist *d, const char *output, aae_error *err)

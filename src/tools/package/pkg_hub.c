@@ -19,6 +19,7 @@
 
 #include "base/fs.h"
 #include "base/md5.h"
+#include "common/fsutil.h"
 #include "package/pkg_util.h"
 
 #ifdef AAE_HAVE_CURL
@@ -704,7 +705,7 @@ aae_status aae_hub_get_model(aae_hub *h, const char *user, const char *repo, cha
                                           "with network and point SPHERE_AAE_READONLY_WEIGHT_CACHE at it"
                                         : "run once with SPHERE_AAE_DOWNLOAD_CACHE_POLICY=ON to fill the cache");
 #ifdef AAE_HAVE_CURL
-    aae_status st = aae_pkg_mkdirs(d, err);
+    aae_status st = aae_mkdir_p(d, err);
     if (st != AAE_OK)
         return st;
     int lock_fd = -1;

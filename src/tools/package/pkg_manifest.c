@@ -47,7 +47,7 @@ static void read_info(const aae_chat_config *cc, aae_pkg_model_info *in)
 static aae_status add_file(aae_pkg_manifest *m, const char *where, const char *name, int64_t size, const char *md5,
                            int is_shard, aae_error *err)
 {
-    if (!aae_pkg_is_safe_file_name(name) || strstr(name, ".."))
+    if (!aae_pkg_is_safe_name(name) || strstr(name, ".."))
         return aae_error_set(err, AAE_ERR_FORMAT, "%s: file name \"%.200s\" is not a plain file name inside the "
                                                   "model folder (no '/', \"..\" or leading '.'); refusing it",
                              where, name);

@@ -16,6 +16,7 @@
 #include "package/pkg_config.h"
 #include "package/pkg_copy.h"
 #include "package/pkg_proc.h"
+#include "common/fsutil.h"
 #include "package/pkg_util.h"
 
 aae_status aae_pkg_check_source_dir(const char *dir, aae_error *err)
@@ -232,7 +233,7 @@ aae_status aae_pkg_runtime_lib(const char *source_dir, const char *device, const
         return AAE_OK;
     char build[AAE_PKG_PATH_MAX];
     aae_pkg_sfmt(build, sizeof build, "%s/runtime_lib/build-%s-%ld", home, canon, (long)getpid());
-    if ((st = aae_pkg_mkdirs(build, err)) != AAE_OK || (st = aae_pkg_mkdirs(dir, err)) != AAE_OK)
+    if ((st = aae_mkdir_p(build, err)) != AAE_OK || (st = aae_mkdir_p(dir, err)) != AAE_OK)
         return st;
     st = build_runtime(source_dir, device, cc, build, log_dir, verbose, err);
     if (st == AAE_OK) {

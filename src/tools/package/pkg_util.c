@@ -17,37 +17,9 @@
 #include "base/fs.h"
 #include "base/md5.h"
 
-int aae_pkg_is_safe_name(const char *s)
-{
-    if (!s || !*s || strlen(s) > 255 || s[0] == '.')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f || *p == ':')
-            return 0;
-    return 1;
-}
-
-int aae_pkg_is_safe_file_name(const char *s) { return aae_pkg_is_safe_name(s); }
-
-aae_status aae_pkg_mkdirs(const char *dir, aae_error *err)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return aae_error_set(err, AAE_ERR_LIMIT, "%s: path too long", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return aae_error_set(err, AAE_ERR_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return aae_error_set(err, AAE_ERR_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
-    if (!aae_is_dir(tmp))
-        return aae_error_set(err, AAE_ERR_IO, "%s: exists but is not a folder", tmp);
-    return AAE_OK;
-}
+/* Stricter than the runtime's aae_is_plain_file_name, so kept: the same rules, and no
+ * ':' either (the packager has always refused it; tests/package/test_pkg_util.c). */
+int aae_pkg_is_safe_name(const char *s) { return aae_is_plain_file_name(s) && !strchr(s, ':'); }
 
 aae_status aae_pkg_rmtree(const char *path, aae_error *err)
 {
@@ -77,37 +49,6 @@ aae_status aae_pkg_rmtree(const char *path, aae_error *err)
     if (st2 == AAE_OK && rmdir(path) != 0 && errno != ENOENT)
         return aae_error_set(err, AAE_ERR_IO, "%s: cannot remove folder: %s", path, strerror(errno));
     return st2;
-}
-
-aae_status aae_pkg_write_file_atomic(const char *path, const void *data, size_t len, aae_error *err)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return aae_error_set(err, AAE_ERR_LIMIT, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return aae_error_set(err, AAE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return aae_error_set(err, AAE_ERR_IO, "%s: write failed: %s", tmp, strerror(e));
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return aae_error_set(err, AAE_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return AAE_OK;
 }
 
 void aae_pkg_scrub(char *s, const char *secret)

@@ -1,6 +1,7 @@
 /*
  * pkg_util.h - small helpers shared by the packager (did-you-mean is
- * src/tools/did_you_mean.h): safe names, path building, directory trees, and scrubbing secrets out of text.
+ * src/tools/did_you_mean.h, file writes and mkdir -p src/tools/common/fsutil.h): safe
+ * names, path building, removing trees, and scrubbing secrets out of text.
  */
 #ifndef AAE_PKG_UTIL_H
 #define AAE_PKG_UTIL_H
@@ -10,22 +11,14 @@
 
 #include "base/error.h"
 
-/* 1 if s is usable as one folder name: non-empty, at most 255 bytes, no '/',
- * '\\', no control characters, not "." / "..", no leading '.'. */
+/* 1 if s is usable as one folder or file name inside a model folder: a plain file
+ * name (aae_is_plain_file_name: non-empty, at most 255 bytes, no '/', '\\', no
+ * control characters, no leading '.') that also has no ':'. Remote files (dataPath,
+ * tokenizer_files) must pass. */
 int aae_pkg_is_safe_name(const char *s);
-
-/* 1 if s is a safe relative file path inside a model folder: a plain file name
- * (aae_pkg_is_safe_name). Remote files (dataPath, tokenizer_files) must pass. */
-int aae_pkg_is_safe_file_name(const char *s);
-
-/* Creates dir and its parents (mode 0755). */
-aae_status aae_pkg_mkdirs(const char *dir, aae_error *err);
 
 /* Removes a file or a whole tree (does not follow symlinks). Missing is fine. */
 aae_status aae_pkg_rmtree(const char *path, aae_error *err);
-
-/* Writes data to path atomically (path.tmp-<pid>, fsync, rename). */
-aae_status aae_pkg_write_file_atomic(const char *path, const void *data, size_t len, aae_error *err);
 
 /* Replaces every occurrence of secret (if non-empty) in s by "***", in place. */
 void aae_pkg_scrub(char *s, const char *secret);

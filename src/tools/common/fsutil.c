@@ -1,5 +1,6 @@
-/* atomic_file.c - temporary file + fsync + rename, and mkdir -p. */
-#include "compile/atomic_file.h"
+/* fsutil.c - temporary file + fsync + rename, mkdir -p, staged-folder swap (see fsutil.h). */
+#define _GNU_SOURCE /* SYS_renameat2 */
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int aae_temp_path_beside(char *out, size_t cap, const char *path)
@@ -86,5 +88,47 @@ aae_status aae_mkdir_p(const char *dir, aae_error *err)
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return aae_error_set(err, AAE_ERR_IO, "%s: exists and is not a folder", dir);
+    return AAE_OK;
+}
+
+/* renameat2(RENAME_EXCHANGE) through the system call, so that it works with C libraries
+ * that lack the wrapper; -1 with errno ENOSYS where there is none. */
+static int exchange(const char *a, const char *b)
+{
+#if defined(__linux__) && defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+#else
+    (void)a;
+    (void)b;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+aae_status aae_swap_into_place(const char *staging, const char *final, const char *old_aside,
+                               const char **old_left, aae_error *err)
+{
+    if (old_left)
+        *old_left = NULL;
+    struct stat st;
+    if (lstat(final, &st) != 0) {
+        if (rename(staging, final) != 0)
+            return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", staging, final, strerror(errno));
+        return AAE_OK;
+    }
+    if (exchange(staging, final) == 0) {
+        if (old_left)
+            *old_left = staging; /* now the old folder */
+        return AAE_OK;
+    }
+    if (rename(final, old_aside) != 0)
+        return aae_error_set(err, AAE_ERR_IO, "cannot move the old %s aside: %s", final, strerror(errno));
+    if (rename(staging, final) != 0) {
+        int e = errno;
+        rename(old_aside, final);
+        return aae_error_set(err, AAE_ERR_IO, "cannot move %s to %s: %s", staging, final, strerror(e));
+    }
+    if (old_left)
+        *old_left = old_aside;
     return AAE_OK;
 }
