@@ -15,7 +15,7 @@ int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc,
     return 0;
 }
 
-int aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu)
+int32_t aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu)
 {
     (void)dst16, (void)dstf, (void)src, (void)n, (void)cpu;
     return 0;
@@ -123,8 +123,8 @@ HEAD_FN(head_any, a->head_dim / 16)
 
 /* vcvtps2ph rounds to nearest even (and keeps float16 subnormals), as
  * aae_k_f32_to_f16. */
-__attribute__((target("avx2,fma,f16c"))) static void f16_row_f16c(uint16_t *dst16, float *dstf, const float *src,
-                                                                  int32_t n)
+__attribute__((target("avx2,fma,f16c"))) static int32_t f16_row_f16c(uint16_t *dst16, float *dstf, const float *src,
+                                                                     int32_t n)
 {
     int32_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -134,21 +134,12 @@ __attribute__((target("avx2,fma,f16c"))) static void f16_row_f16c(uint16_t *dst1
         if (dstf)
             _mm256_storeu_ps(dstf + i, _mm256_cvtph_ps(h));
     }
-    for (; i < n; i++) {
-        uint16_t h = aae_k_f32_to_f16(src[i]);
-        if (dst16)
-            dst16[i] = h;
-        if (dstf)
-            dstf[i] = aae_k_f16_to_f32(h);
-    }
+    return i;
 }
 
-int aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu)
+int32_t aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu)
 {
-    if (!(cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)))
-        return 0;
-    f16_row_f16c(dst16, dstf, src, n);
-    return 1;
+    return (cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)) ? f16_row_f16c(dst16, dstf, src, n) : 0;
 }
 
 int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu)

@@ -41,9 +41,7 @@ uint16_t aae_k_f32_to_f16(float f)
 
 void aae_k_f16_row(const aae_kctx *kc, uint16_t *dst16, float *dstf, const float *src, int32_t n)
 {
-    if (aae_k_f16_row_x86(dst16, dstf, src, n, kc->cpu))
-        return;
-    int32_t i = 0;
+    int32_t i = aae_k_f16_row_x86(dst16, dstf, src, n, kc->cpu); /* the tail is done below */
 #if defined(__aarch64__)
     if (kc->cpu & AAE_CPU_NEON)
         for (; i + 4 <= n; i += 4) { /* FPCR's default rounding: to nearest even */

@@ -281,50 +281,39 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     j->task_scratch = s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k) + xt_bytes(m, w->k);
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
-        int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32;
-        int vnni = nib && m == 1 && (kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni();
-        int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && (kc->cpu & AAE_CPU_AVX512) && aae_k_x86_has_vnni_vbmi();
-        if (vnni3) {
-            uint8_t *q8 = s + align64((size_t)m * (size_t)kp * 4) + align64((size_t)kp * 2) + align64((size_t)kp / 8);
-            int8_t *x8 = (int8_t *)q8;
-            int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
-            float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
+        int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32, x512 = (kc->cpu & AAE_CPU_AVX512) != 0;
+        /* integer-activation decodes: x8 (two int8 parts) for VNNI (4- and 3-bit)
+         * and NEON sdot, else int16 for 4-bit on AVX2 / AVX-512 */
+        int vnni4 = nib && m == 1 && x512 && aae_k_x86_has_vnni();
+        int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
+        int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
+        int x16 = nib && m == 1 && !vnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
+        uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
+        uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
+        int8_t *x8 = (int8_t *)q8;
+        int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
+        float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
+        if (vnni4) { /* the VNNI decodes read only x8, quantized from x itself */
+            aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
+        } else if (vnni3) {
             aae_k_quantize_x3_ref(x8, off, xs8, x, w->k);
-            j->x8 = x8;
-            j->x8off = off;
-            j->x8scale = xs8;
-        }
-        if (!vnni && !vnni3) { /* the VNNI decodes read only x8 (quantized from x itself) */
+        } else {
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
             j->xp = xp;
             j->ldxp = kp;
+            if (sdot)
+                aae_k_quantize_x8_ref(x8, off, xs8, xp, w->k);
         }
-        if (nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT)) { /* the x8 layout, from the nibble-order copy */
-            uint8_t *q8 = s + align64((size_t)m * (size_t)kp * 4) + align64((size_t)kp * 2) + align64((size_t)kp / 8);
-            int32_t ngq = x8_groups(w->k);
-            j->x8 = (int8_t *)q8;
-            j->x8off = (int32_t *)(q8 + x8_qbytes(w->k));
-            j->x8scale = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)ngq * 32));
-            aae_k_quantize_x8_ref((int8_t *)j->x8, (int32_t *)j->x8off, (float *)j->x8scale, xp, w->k);
+        if (vnni4 || vnni3 || sdot) {
+            j->x8 = x8;
+            j->x8off = off;
+            j->x8scale = xs8;
         }
-        if (nib && m == 1 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))) {
-            uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);
-            if (vnni) {
-                uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
-                int32_t ngq = x8_groups(w->k);
-                int8_t *x8 = (int8_t *)q8;
-                int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
-                float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)ngq * 32));
-                aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, ngq, x8_scales(w->k));
-                j->x8 = x8;
-                j->x8off = off;
-                j->x8scale = xs8;
-            } else {
-                quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
-                j->x16 = (const int16_t *)q;
-                j->xscale = (const float *)(q + align64((size_t)kp * 2));
-            }
+        if (x16) {
+            quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
+            j->x16 = (const int16_t *)q;
+            j->xscale = (const float *)(q + align64((size_t)kp * 2));
         }
         if (m >= AAE_MM_XT_MIN_M && (kc->cpu & AAE_CPU_AVX512)) {
             float *xt = (float *)(s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k));

@@ -173,8 +173,9 @@ uint16_t aae_k_f32_to_f16(float f);
  * precision into dstf (if not NULL; may alias src); the same rounding as
  * aae_k_f32_to_f16 on every path (F16C on x86, NEON on aarch64). */
 void aae_k_f16_row(const aae_kctx *kc, uint16_t *dst16, float *dstf, const float *src, int32_t n);
-/* x86 path of aae_k_f16_row (k_attention_x86.c): 0 if it does not apply. */
-int aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu);
+/* x86 part of aae_k_f16_row (k_attention_x86.c): converts a prefix of the row
+ * (whole vectors) and returns its length; 0 without F16C. */
+int32_t aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu);
 float aae_k_bf16_to_f32(uint16_t h);
 /* Element i of a 1-D parameter as float32. */
 float aae_k_vec_get(const aae_vec *v, int32_t i);

@@ -249,15 +249,7 @@ __attribute__((target("avx2"))) static void work_rows_avx2(worker_arg *a)
 
 static void *work(void *arg)
 {
-    static int have_avx2 = -1;
-    int have = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
-    if (have < 0) {
-        /* AAE_NO_SIMD=1 forces the portable path (the tests compare both) */
-        const char *no = getenv("AAE_NO_SIMD");
-        have = __builtin_cpu_supports("avx2") && !(no && *no && strcmp(no, "0") != 0) ? 1 : 0;
-        __atomic_store_n(&have_avx2, have, __ATOMIC_RELAXED);
-    }
-    if (have)
+    if (aae_convert_use_avx2())
         work_rows_avx2(arg);
     else
         work_rows(arg);

@@ -138,22 +138,28 @@ __attribute__((target("avx2"))) static void quant_row_avx2(const aae_quant_spec 
     quant_row(q, w, k, qw, scale);
 }
 
-void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
+int aae_convert_use_avx2(void)
 {
     static int have_avx2 = -1;
     int have = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
     if (have < 0) {
-        /* AAE_NO_SIMD=1 forces the portable path (the tests compare both) */
         const char *no = getenv("AAE_NO_SIMD");
         have = __builtin_cpu_supports("avx2") && !(no && *no && strcmp(no, "0") != 0) ? 1 : 0;
         __atomic_store_n(&have_avx2, have, __ATOMIC_RELAXED);
     }
-    if (have)
+    return have;
+}
+
+void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
+{
+    if (aae_convert_use_avx2())
         quant_row_avx2(q, w, k, qw, scale);
     else
         quant_row(q, w, k, qw, scale);
 }
 #else
+int aae_convert_use_avx2(void) { return 0; }
+
 void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale)
 {
     quant_row(q, w, k, qw, scale);

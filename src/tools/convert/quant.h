@@ -39,6 +39,10 @@ static inline int64_t aae_quant_words(const aae_quant_spec *q, int64_t k)
  * aae_quant_words() words to qw and aae_quant_groups() scales to scale (float32
  * holding model-dtype values). */
 void aae_quant_row(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale);
+/* 1 if the converter's AVX2 copies should run: the CPU has AVX2 and AAE_NO_SIMD
+ * is unset or "0" (AAE_NO_SIMD=1 forces the portable path; the tests compare
+ * both). Asked once. */
+int aae_convert_use_avx2(void);
 /* The same without any CPU-specific path (aae_quant_row may pick an AVX2 copy). */
 void aae_quant_row_portable(const aae_quant_spec *q, const float *w, int64_t k, uint32_t *qw, float *scale);
 
