@@ -106,15 +106,14 @@ static aae_status read_act(aae_hf_config *c, const aae_json *root, aae_error *er
     }
     if (!act)
         act = dflt;
-    static const char *const known[] = {"silu", "swish", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast",
-                                        "relu", NULL};
+    static const char *const known[] = {"silu", "swish", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", NULL};
     for (int i = 0; known[i]; i++)
         if (strcmp(act, known[i]) == 0) {
             snprintf(c->hidden_act, sizeof c->hidden_act, "%s", strcmp(act, "swish") == 0 ? "silu" : act);
             return AAE_OK;
         }
     return aae_error_set(err, AAE_ERR_UNSUPPORTED, "%s: /%s = \"%s\" is not a supported activation (silu, gelu, "
-                         "gelu_new, gelu_pytorch_tanh, gelu_fast, relu)", c->path,
+                         "gelu_new, gelu_pytorch_tanh, gelu_fast)", c->path,
                          c->arch == AAE_ARCH_GEMMA ? "hidden_activation" : "hidden_act", act);
 }
 
