@@ -32,7 +32,7 @@ static int32_t x8_groups(int32_t k) { return (aae_mm_kpad(k) / 32 + 3) / 4 * 4; 
 static int32_t x8_scales(int32_t k) { return (aae_mm_kpad(k) / 32 + 15) / 16 * 16; }
 
 /* Bytes of x8 (the larger of the 4-bit layout and the 3-bit x3 layout: 384
- * bytes per 160 values), then x8off, then x8scale. */
+ * bytes per 160 values), then x8off, then x8scale, then x8gofs. */
 static size_t x8_qbytes(int32_t k)
 {
     size_t q4 = (size_t)x8_groups(k) * 64, q3 = (size_t)(aae_mm_kpad(k) / 160) * 384;
@@ -41,7 +41,23 @@ static size_t x8_qbytes(int32_t k)
 
 static size_t x8_bytes(int32_t k)
 {
-    return x8_qbytes(k) + align64((size_t)x8_groups(k) * 32) + align64((size_t)x8_scales(k) * 4);
+    return x8_qbytes(k) + align64((size_t)x8_groups(k) * 32) + 2 * align64((size_t)x8_scales(k) * 4);
+}
+
+/* x8gofs of matmul_impl.h from x8off: ngo groups (4-bit: x8_groups, 3-bit:
+ * kp / 40), zero up to ngs. Lanes 4i .. 4i + 3 of a 4-group block belong to
+ * its group i in both layouts. */
+static void x8_group_offsets(float *gofs, const int32_t *off, int32_t ngo, int32_t ngs)
+{
+    for (int32_t g = 0; g < ngs; g++) {
+        int32_t s = 0;
+        if (g < ngo) {
+            const int32_t *o = off + 32 * (g / 4) + 4 * (g % 4);
+            for (int32_t l = 0; l < 4; l++)
+                s += 256 * o[l] + o[16 + l];
+        }
+        gofs[g] = (float)s; /* |s| < 2^24: exact */
+    }
 }
 
 /* The int16 copy of x with its scales, then the int8 copy (x8, x8off, x8scale). */
@@ -293,6 +309,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int8_t *x8 = (int8_t *)q8;
         int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
         float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
+        float *gofs = (float *)((uint8_t *)xs8 + align64((size_t)x8_scales(w->k) * 4));
         if (vnni4) { /* the VNNI decodes read only x8, quantized from x itself */
             aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (vnni3) {
@@ -304,6 +321,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->ldxp = kp;
             if (sdot)
                 aae_k_quantize_x8_ref(x8, off, xs8, xp, w->k);
+        }
+        if (vnni4 || vnni3) {
+            x8_group_offsets(gofs, off, vnni4 ? x8_groups(w->k) : kp / 40, x8_scales(w->k));
+            j->x8gofs = gofs;
         }
         if (vnni4 || vnni3 || sdot) {
             j->x8 = x8;

@@ -55,6 +55,12 @@ typedef struct aae_mm_job {
     const int8_t *x8;
     const int32_t *x8off;
     const float *x8scale;
+    /* with x8 on x86 (both layouts): a group's code offset in one number,
+     * x8gofs[g] = sum over its 4 lanes of 256 x8off[q1 lane] + x8off[q2
+     * lane] (exact in float32; zero past the last group, up to a multiple of
+     * 16). The VNNI decodes start their accumulators at zero and add
+     * sum_g cs[g] x8gofs[g] per row, so the dot loop reads only codes and x8. */
+    const float *x8gofs;
     /* m >= AAE_MM_XT_MIN_M on AVX-512: xp transposed, [kp][ldxt] with ldxt = m
      * rounded up to 64 (zero columns past m), or NULL */
     const float *xt;
