@@ -37,6 +37,19 @@ void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x
 #define T512VB __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define T256 __attribute__((target("avx2,fma,f16c")))
 
+/* Decode (m == 1) reads each weight once, straight from memory, and its dot
+ * loops leave the hardware prefetcher too little time on their own: they
+ * prefetch DECODE_PREFETCH_BYTES ahead of the weights being read (rows are
+ * contiguous, so past a row's end is the next row), and the VNNI decodes the
+ * scales of the block VNNI_PREFETCH_BLOCKS ahead. 1.1B q4f16_1 decode at 1
+ * thread, alternating runs: no prefetch 45 tok/s, 2 KiB 50, 4 KiB 54, 6-12 KiB
+ * 60-61, 16 KiB 59. Lines past the end of W are only prefetched, never read. */
+#ifndef DECODE_PREFETCH_BYTES
+#define DECODE_PREFETCH_BYTES 8192
+#endif
+#define VNNI_PREFETCH_BLOCKS 2
+#define PREFETCH_AHEAD(p) _mm_prefetch((const char *)((uintptr_t)(p) + DECODE_PREFETCH_BYTES), _MM_HINT_T0)
+
 T256 static inline float scale_of(const aae_wmat *w, size_t idx)
 {
     if (w->type == AAE_W_Q4F32)
@@ -151,6 +164,7 @@ T512 static float dot_f16_512(const aae_wmat *w, int32_t r, const float *xp)
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int32_t k = w->k, i = 0;
     for (; i + 32 <= k; i += 32) {
+        PREFETCH_AHEAD(p + i);
         acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i))),
                                _mm512_loadu_ps(xp + i), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i + 16))),
@@ -353,15 +367,6 @@ T512V static void vnni_block_scales(const aae_wmat *w, int32_t ng, int32_t r0, i
     }
 }
 
-/* How far ahead of the codes being read the VNNI decodes prefetch (bytes),
- * and by how many blocks ahead the scales. The dot loop leaves the hardware
- * prefetcher too little time on its own. 1.1B q4f16_1 decode at 1 thread,
- * alternating runs: no prefetch 45 tok/s, 2 KiB 50, 4 KiB 54, 6-12 KiB 60-61,
- * 16 KiB 59. Lines past the end of W are only prefetched, never read. */
-#ifndef VNNI_PREFETCH_BYTES
-#define VNNI_PREFETCH_BYTES 8192
-#endif
-#define VNNI_PREFETCH_BLOCKS 2
 
 /* Decode with two-part int8 activations on AVX-512 VNNI (x8 layout:
  * matmul_impl.h; as fine as int16, see quantize_x8): 64 weight bytes = 4
@@ -383,7 +388,7 @@ T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job
         __m512 csv = _mm512_loadu_ps(cs + g0);
         for (int32_t i = 0; i < n; i += 4) {
             int32_t g = g0 + i;
-            _mm_prefetch((const char *)((uintptr_t)(qb + 16 * g) + VNNI_PREFETCH_BYTES), _MM_HINT_T0);
+            PREFETCH_AHEAD(qb + 16 * g);
             __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
                                     : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
                                                               qb + 16 * g);
@@ -460,7 +465,7 @@ T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_jo
         __m512 csv = _mm512_loadu_ps(cs + g0);
         for (int32_t i = 0; i < n; i += 4) {
             int32_t g = g0 + i;
-            _mm_prefetch((const char *)((uintptr_t)(qb + 16 * g) + VNNI_PREFETCH_BYTES), _MM_HINT_T0);
+            PREFETCH_AHEAD(qb + 16 * g);
             __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
                                     : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
                                                               qb + 16 * g);
