@@ -422,7 +422,7 @@ static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S, 
                        .kv_f16 = f16, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc, .ldkv = NKV * D,
                        .n_heads = NH, .n_kv = NKV, .head_dim = D, .window = W, .sink = S, .scale = 0.35f};
     aae_kctx kctx = {.th = &g_th, .cpu = cpu};
-    void *scratch = malloc(aae_k_attention_scratch(NC + M, D, g_th.n_threads));
+    void *scratch = malloc(aae_k_attention_scratch(NC + M, NH, D, g_th.n_threads));
     aae_k_attention(&kctx, &a, scratch);
     free(scratch);
     double worst = 0;
@@ -467,8 +467,9 @@ AAE_TEST(attention_window_sink_gqa)
     const int dims[] = {8, 48, 64, 80, 128, 256};
     /* (cached slots, chunk tokens, window, sink): a short window with a sink,
      * no window over a long cache (several 16-score blocks and a tail), a
-     * prefill-sized chunk */
-    const int cases[][4] = {{6, 3, 4, 1}, {70, 1, 0, 0}, {37, 2, 16, 4}, {0, 33, 0, 0}};
+     * prefill-sized chunk, one decoding token (read key by key) past a window
+     * with a sink */
+    const int cases[][4] = {{6, 3, 4, 1}, {70, 1, 0, 0}, {37, 2, 16, 4}, {0, 33, 0, 0}, {45, 1, 9, 3}};
     for (int p = 0; p < 3; p++) {
         if (p > 0 && !paths[p])
             continue;

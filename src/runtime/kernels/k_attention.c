@@ -1,7 +1,10 @@
 /*
  * k_attention.c - causal multi-head attention with grouped KV heads over the KV
  * cache plus the current chunk, with an optional sliding window and attention
- * sink (see aae_attn_args in kernels.h). Work is split over (token, head) pairs.
+ * sink (see aae_attn_args in kernels.h). Work is split over (token, head)
+ * pairs; a single decoding token on AVX-512 is split over key ranges instead
+ * (each task reads its part of the cache front to back for every head) and
+ * the ranges' partial sums are merged.
  */
 #include "kernels/kernels.h"
 #include "kernels/kmath.h"
@@ -10,16 +13,44 @@
 #include <arm_neon.h>
 #endif
 
-/* Per thread: the scores of n_keys keys, then one row of head_dim floats (a
- * float16 key or value row converted). */
-static size_t per_task_bytes(int32_t n_keys, int32_t head_dim)
+/* Key ranges a decoding token's attention is cut into (one task each): one
+ * per thread, of at least 64 keys; and the most keys one range holds, for a
+ * cache of up to n_keys keys. */
+static int32_t decode_parts(int32_t n_keys, int32_t n_threads)
 {
-    return (((size_t)n_keys * 4 + 63) & ~(size_t)63) + (((size_t)head_dim * 4 + 63) & ~(size_t)63);
+    int32_t p = n_threads < 1 ? 1 : n_threads > 64 ? 64 : n_threads, most = (n_keys + 63) / 64;
+    return most < 1 ? 1 : p < most ? p : most;
 }
 
-size_t aae_k_attention_scratch(int32_t n_keys, int32_t head_dim, int32_t n_threads)
+static int32_t decode_keys_max(int32_t n_keys, int32_t n_threads)
 {
-    return (size_t)(n_threads < 1 ? 1 : n_threads) * per_task_bytes(n_keys, head_dim);
+    int32_t per = (n_keys + (n_threads < 1 ? 1 : n_threads) - 1) / (n_threads < 1 ? 1 : n_threads);
+    return per > 64 ? per : 64;
+}
+
+static size_t al64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Per task: the scores (one head's n_keys for a prompt chunk, n_heads x a key
+ * range's for a decoding token), then one row of head_dim floats (a float16
+ * key or value row converted), then a decode range's partial sums
+ * (aae_k_attn_keys_x86). */
+typedef struct task_layout {
+    size_t row_at, part_at, bytes;
+} task_layout;
+
+static task_layout layout_of(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads)
+{
+    size_t dec = (size_t)n_heads * (size_t)decode_keys_max(n_keys, n_threads), one = (size_t)n_keys;
+    task_layout l;
+    l.row_at = al64((dec > one ? dec : one) * 4);
+    l.part_at = l.row_at + al64((size_t)head_dim * 4);
+    l.bytes = l.part_at + al64((size_t)n_heads * (size_t)(head_dim + 2) * 4);
+    return l;
+}
+
+size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads)
+{
+    return (size_t)(n_threads < 1 ? 1 : n_threads) * layout_of(n_keys, n_heads, head_dim, n_threads).bytes;
 }
 
 static int visible(const aae_attn_args *a, int32_t qp, int32_t kp)
@@ -120,9 +151,10 @@ typedef struct attn_call {
     const aae_attn_args *a;
     uint32_t cpu;
     vec_ops ops;
-    int32_t per; /* (token, head) pairs per task */
+    int32_t per; /* (token, head) pairs per task; keys per task when by_key */
+    int32_t by_key; /* one decoding token: each task takes a key range, all heads */
     uint8_t *scratch;
-    size_t per_task, row_at;
+    task_layout lay;
 } attn_call;
 
 /* Key or value row s of KV head kvh: from the cache (converted into row when
@@ -180,11 +212,45 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
     const attn_call *c = arg;
     const aae_attn_args *a = c->a;
     int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
-    float *sc = (float *)(c->scratch + (size_t)thread * c->per_task);
-    float *row = (float *)(c->scratch + (size_t)thread * c->per_task + c->row_at);
+    uint8_t *mine = c->scratch + (size_t)(c->by_key ? task : thread) * c->lay.bytes;
+    float *sc = (float *)mine, *row = (float *)(mine + c->lay.row_at);
+    if (c->by_key) {
+        int32_t nk = a->n_cached + 1, s0 = task * c->per, s1 = s0 + c->per < nk ? s0 + c->per : nk;
+        aae_k_attn_keys_x86(a, 0, s0, s1, sc, (float *)(mine + c->lay.part_at), c->cpu);
+        return;
+    }
     for (int32_t p = p0; p < p1; p++)
         if (!aae_k_attn_head_x86(a, p / a->n_heads, p % a->n_heads, sc, c->cpu))
             one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc, row);
+}
+
+/* Output of a decoding token from its key ranges' partial sums: per head,
+ * with M the largest range maximum, out = sum_t o_t w_t / sum_t l_t w_t where
+ * w_t = exp(max_t - M) (0 for a range without a visible key). */
+static void merge_parts(const aae_attn_args *a, const attn_call *c, int32_t parts)
+{
+    int32_t nh = a->n_heads, d = a->head_dim;
+    for (int32_t h = 0; h < nh; h++) {
+        float mx = aae_bits_to_f32(0xff800000u), w[64];
+        for (int32_t t = 0; t < parts; t++) {
+            const float *pt = (const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at);
+            mx = pt[(size_t)nh * d + h] > mx ? pt[(size_t)nh * d + h] : mx;
+        }
+        double l = 0;
+        for (int32_t t = 0; t < parts; t++) {
+            const float *pt = (const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at);
+            float m = pt[(size_t)nh * d + h];
+            w[t] = m == aae_bits_to_f32(0xff800000u) ? 0.0f : aae_expf(m - mx);
+            l += (double)w[t] * pt[(size_t)nh * (d + 1) + h];
+        }
+        float inv = (float)(1.0 / l), *out = a->out + (size_t)h * d;
+        for (int32_t j = 0; j < d; j++) {
+            float o = 0;
+            for (int32_t t = 0; t < parts; t++)
+                o += w[t] * ((const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at))[(size_t)h * d + j];
+            out[j] = o * inv;
+        }
+    }
 }
 
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
@@ -195,11 +261,24 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))
         c.ops = (vec_ops){dot_avx2, axpy_avx2, cvt_f16_avx2};
 #endif
-    c.per_task = per_task_bytes(a->n_cached + a->m, a->head_dim);
-    c.row_at = ((size_t)(a->n_cached + a->m) * 4 + 63) & ~(size_t)63;
+    int32_t nk = a->n_cached + a->m;
+    c.lay = layout_of(nk, a->n_heads, a->head_dim, n_threads);
     int32_t total = a->m * a->n_heads;
     int32_t parts = n_threads > 1 ? 4 * n_threads : 1;
     c.per = (total + parts - 1) / parts;
+    if (a->m == 1 && aae_k_attn_x86_ok(a, kc->cpu)) {
+        /* a decoding token: key ranges, all heads each, merged below */
+        int32_t n = decode_parts(nk, n_threads);
+        c.by_key = 1;
+        c.per = (nk + n - 1) / n;
+        if (n <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
+            for (int32_t t = 0; t < n; t++)
+                attn_task(&c, t, 0);
+        else
+            kc->th->parallel_for(kc->th->pool, attn_task, &c, n);
+        merge_parts(a, &c, n);
+        return;
+    }
     int32_t n_tasks = (total + c.per - 1) / c.per;
     if (n_tasks <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
         for (int32_t t = 0; t < n_tasks; t++)

@@ -156,13 +156,22 @@ typedef struct aae_attn_args {
     int32_t window, sink;
     float scale;
 } aae_attn_args;
-size_t aae_k_attention_scratch(int32_t n_keys, int32_t head_dim, int32_t n_threads);
+size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads);
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch);
 /* x86 vector path of one (token i, head h) of aae_k_attention
  * (k_attention_x86.c); sc holds n_cached + i + 1 floats of scratch. Returns 0
  * (nothing done) where it does not apply: no AVX-512, or head_dim not a
  * multiple of 16 up to 256. */
 int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu);
+/* One decoding token i, every head, keys s0 .. s1 - 1 read key by key: the
+ * partial output sums, maxima and exp sums that aae_k_attention merges (layout
+ * in k_attention_x86.c); sc holds n_heads x (s1 - s0) floats, part n_heads x
+ * (head_dim + 2). Returns 0 where it does not apply, as above. */
+int aae_k_attn_keys_x86(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc, float *part,
+                        uint32_t cpu);
+/* 1 if the two functions above apply to a on this CPU (AVX-512, head_dim a
+ * multiple of 16 up to 256), else 0. */
+int aae_k_attn_x86_ok(const aae_attn_args *a, uint32_t cpu);
 
 /* ---- conversions -------------------------------------------------------- */
 float aae_k_f16_to_f32(uint16_t h);

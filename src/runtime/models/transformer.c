@@ -62,7 +62,7 @@ static void layout(const aae_model_desc *d, int32_t n_threads, act_layout *l)
     mm = max_sz(mm, aae_k_matmul_scratch(D(chunk), (int32_t)att_w, n_threads));
     mm = max_sz(mm, aae_k_matmul_scratch(D(chunk), D(inter), n_threads));
     l->mm = o, o += al64(mm);
-    l->attn = o, o += al64(aae_k_attention_scratch(D(kv_cap) + D(chunk), D(head_dim), n_threads));
+    l->attn = o, o += al64(aae_k_attention_scratch(D(kv_cap) + D(chunk), D(n_heads), D(head_dim), n_threads));
     l->end = o;
 }
 
