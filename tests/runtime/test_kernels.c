@@ -236,6 +236,36 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
     }
 }
 
+AAE_TEST(quantize_x3_vector_equals_scalar)
+{
+    if (!(aae_cpu_features() & AAE_CPU_AVX512) || !aae_k_x86_has_vnni_vbmi()) {
+        printf("  (no AVX-512 VNNI + VBMI here: nothing to compare)\n");
+        return;
+    }
+    const int32_t ks[] = {1, 39, 40, 41, 100, 160, 161, 700, 768, 2048, 2100, 5632};
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+        int32_t k = ks[c], ng = (k + 39) / 40, nb = (ng + 3) / 4, ngs = (ng + 15) / 16 * 16;
+        float *x = calloc((size_t)k, sizeof *x);
+        int8_t *q1 = malloc((size_t)nb * 384), *q2 = malloc((size_t)nb * 384);
+        int32_t *o1 = malloc((size_t)nb * 32 * 4), *o2 = malloc((size_t)nb * 32 * 4);
+        float *s1 = malloc((size_t)ngs * 4), *s2 = malloc((size_t)ngs * 4);
+        for (int32_t i = 0; i < k; i++) {
+            double r = urand();
+            /* group 1 all zero; in group 2, halves of the scale step (ties) */
+            x[i] = i / 40 == 1 ? 0.0f : i / 40 == 2 ? (float)((i % 7) - 3) * 0.5f : (float)(r * (1 + i % 5) * 3.0);
+        }
+        memset(q1, 0x55, (size_t)nb * 384), memset(q2, 0x35, (size_t)nb * 384); /* every byte is written */
+        memset(o1, 0x55, (size_t)nb * 128), memset(o2, 0x33, (size_t)nb * 128);
+        memset(s1, 0x7f, (size_t)ngs * 4), memset(s2, 0x3f, (size_t)ngs * 4);
+        aae_k_quantize_x3_ref(q1, o1, s1, x, k);
+        aae_k_x86_quantize_x3(q2, o2, s2, x, k);
+        AAE_CHECK(memcmp(q1, q2, (size_t)nb * 384) == 0);
+        AAE_CHECK(memcmp(o1, o2, (size_t)nb * 128) == 0);
+        AAE_CHECK(memcmp(s1, s2, (size_t)ngs * 4) == 0);
+        free(x), free(q1), free(q2), free(o1), free(o2), free(s1), free(s2);
+    }
+}
+
 /* float32 -> float16: every float16 value comes back unchanged, a value between
  * two neighbours goes to the nearer (ties to the even one), overflow to
  * infinity, the subnormal range, NaN stays NaN. */

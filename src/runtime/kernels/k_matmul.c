@@ -313,7 +313,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         if (vnni4) { /* the VNNI decodes read only x8, quantized from x itself */
             aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (vnni3) {
-            aae_k_quantize_x3_ref(x8, off, xs8, x, w->k);
+            aae_k_x86_quantize_x3(x8, off, xs8, x, w->k);
         } else {
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);

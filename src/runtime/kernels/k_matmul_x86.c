@@ -27,6 +27,11 @@ void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x
 {
     (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
 }
+
+void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
+{
+    (void)q, (void)off, (void)scale, (void)x, (void)k;
+}
 #else
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -317,6 +322,72 @@ T512V void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const fl
         _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), _mm_mullo_epi32(s2, m7));
     }
     for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
+}
+
+/* aae_k_quantize_x3_ref on AVX-512 VNNI + VBMI, with the same results: per
+ * group of 40, both parts rounded as in aae_k_x86_quantize_x8; one vpermb
+ * puts the 40 bytes of a part where the x3 layout wants them (three 16-byte
+ * pieces, one per 64-byte row of the block, zeros for codes 20..23), and
+ * vpdpbusd with ones sums each dword lane for the offsets. */
+T512VB void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
+{
+    int32_t ng = (k + 39) / 40, nb = (ng + 3) / 4, ngs = (ng + 15) / 16 * 16;
+    /* byte j of the three pieces (row m = j / 16, qword w / 2 = j % 16 / 8, code
+     * c = 8 m + j % 8) takes element 10 w + c % 10 with w = 2 (j % 16 / 8) + c / 10
+     * for c < 20; else byte 63, which is zero */
+    uint8_t idx[64];
+    for (int32_t jj = 0; jj < 64; jj++) {
+        int32_t m = jj / 16, c = 8 * m + jj % 8, w = 2 * (jj % 16 / 8) + c / 10;
+        idx[jj] = (uint8_t)(jj < 48 && c < 20 ? 10 * w + c % 10 : 63);
+    }
+    const __m512i perm = _mm512_loadu_si512(idx);
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int32_t g = 0; g < nb * 4; g++) {
+        int32_t base = 40 * g, left = k - base;
+        __m512 v[3];
+        for (int t = 0; t < 3; t++) {
+            int32_t n = left - 16 * t, lim = t == 2 ? 8 : 16;
+            n = n < 0 ? 0 : n > lim ? lim : n;
+            v[t] = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), x + base + 16 * t);
+        }
+        float mx = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(_mm512_abs_ps(v[0]), _mm512_abs_ps(v[1])),
+                                                      _mm512_abs_ps(v[2])));
+        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        scale[g] = u / 256.0f;
+        __m512 vu = _mm512_set1_ps(u), vi = _mm512_set1_ps(inv), v256 = _mm512_set1_ps(256.0f);
+        __m128i p1[3], p2[3];
+        for (int t = 0; t < 3; t++) {
+            __m512i q1 = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v[t], vi)), lo), hi);
+            __m512 r = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(v[t], _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1))), vi),
+                                     v256);
+            __m512i q2 = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(r), lo), hi);
+            p1[t] = _mm512_cvtsepi32_epi8(q1);
+            p2[t] = _mm512_cvtsepi32_epi8(q2);
+        }
+        __m512i b1 = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_zextsi128_si512(p1[0]), p1[1], 1), p1[2], 2);
+        __m512i b2 = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_zextsi128_si512(p2[0]), p2[1], 1), p2[2], 2);
+        b1 = _mm512_permutexvar_epi8(perm, b1);
+        b2 = _mm512_permutexvar_epi8(perm, b2);
+        int8_t *blk = q + 384 * (g / 4) + 16 * (g % 4);
+        _mm_storeu_si128((__m128i *)blk, _mm512_castsi512_si128(b1));
+        _mm_storeu_si128((__m128i *)(blk + 64), _mm512_extracti32x4_epi32(b1, 1));
+        _mm_storeu_si128((__m128i *)(blk + 128), _mm512_extracti32x4_epi32(b1, 2));
+        _mm_storeu_si128((__m128i *)(blk + 192), _mm512_castsi512_si128(b2));
+        _mm_storeu_si128((__m128i *)(blk + 256), _mm512_extracti32x4_epi32(b2, 1));
+        _mm_storeu_si128((__m128i *)(blk + 320), _mm512_extracti32x4_epi32(b2, 2));
+        /* dword sums of each piece, then the three rows added: 4 lanes per part */
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, b1);
+        __m512i s2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, b2);
+        __m128i t1 = _mm_add_epi32(_mm_add_epi32(_mm512_castsi512_si128(s1), _mm512_extracti32x4_epi32(s1, 1)),
+                                   _mm512_extracti32x4_epi32(s1, 2));
+        __m128i t2 = _mm_add_epi32(_mm_add_epi32(_mm512_castsi512_si128(s2), _mm512_extracti32x4_epi32(s2, 1)),
+                                   _mm512_extracti32x4_epi32(s2, 2));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 4 * (g % 4)), _mm_mullo_epi32(t1, _mm_set1_epi32(-3)));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), _mm_mullo_epi32(t2, _mm_set1_epi32(-3)));
+    }
+    for (int32_t g = nb * 4; g < ngs; g++)
         scale[g] = 0.0f;
 }
 
