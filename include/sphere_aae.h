@@ -219,7 +219,10 @@ typedef struct aae_model_params {
     int32_t context_window_size; /* KV capacity in tokens; 0 = the chat config's */
     int32_t prefill_chunk_size;  /* most tokens per forward step; 0 = the chat config's */
     int32_t verify_md5;          /* 1 = check every shard's MD5 at load (reads all weights) */
-    int32_t use_simd;            /* 1 (default) = AVX2/AVX-512/NEON kernels where the CPU has them; 0 = portable C */
+    int32_t use_simd;            /* 1 (default) = the best kernels the CPU has (AVX-512, AVX2, NEON with or
+                                  * without dot product); 2 = the baseline SIMD kernels only (AVX2 + FMA on
+                                  * x86-64, NEON without dot product on aarch64), to compare paths;
+                                  * 0 = portable C */
     const char *model_lib;       /* NULL = the generic built-in code; else a model library name or .so path */
 } aae_model_params;
 

@@ -173,7 +173,13 @@ static aae_status load(aae_model *m, const char *dir, const aae_model_params *p)
         return st;
     m->impl.plan = aae_model_plan;
     m->impl.forward = aae_model_forward;
-    m->cpu = p->use_simd ? aae_cpu_features() : 0;
+    if (p->use_simd < 0 || p->use_simd > 2)
+        return aae_error_set(&m->err, AAE_ERR_INVALID_ARGUMENT,
+                             "use_simd = %d: use 1 (best kernels), 2 (baseline SIMD only) or 0 (portable C)",
+                             (int)p->use_simd);
+    m->cpu = p->use_simd == 0   ? 0
+             : p->use_simd == 2 ? aae_cpu_features() & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON)
+                                : aae_cpu_features();
     if ((st = size_cache(m, p)) != AAE_OK)
         return st;
     if (p->model_lib && p->model_lib[0] && (st = use_model_lib(m, p)) != AAE_OK)
