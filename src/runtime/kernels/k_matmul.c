@@ -63,7 +63,7 @@ static void x8_group_offsets(float *gofs, const int32_t *off, int32_t ngo, int32
 /* The int16 copy of x with its scales, then the int8 copy (x8, x8off, x8scale). */
 static size_t x16_bytes(int32_t k)
 {
-    return align64((size_t)aae_mm_kpad(k) * 2) + align64((size_t)aae_mm_kpad(k) / 8) + x8_bytes(k);
+    return align64((size_t)aae_mm_kpad(k) * 2) + 2 * align64((size_t)aae_mm_kpad(k) / 8) + x8_bytes(k);
 }
 
 size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
@@ -92,7 +92,7 @@ static float group_absmax(const float *x)
 /* x (kp values, nibble order) as int16 with one scale per group of 32:
  * scale = max |x| / 32767, q = round(x / scale). Relative error <= 1.6e-5 of
  * the group's largest value. */
-static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
+static void quantize_x16(int16_t *q, float *scale, float *off, const float *x, int32_t kp)
 {
     int32_t ngp = kp / 32;
     for (int32_t g = 0; g < kp; g += 32) {
@@ -106,10 +106,14 @@ static void quantize_x16(int16_t *q, float *scale, const float *x, int32_t kp)
         int32_t odd_at = paired ? 32 : 16;
         /* |v| <= 32767: adding and removing 1.5 * 2^23 rounds to nearest
          * without a branch (needs IEEE float arithmetic: no -ffast-math) */
+        int32_t sum = 0;
         for (int32_t e = 0; e < 32; e++) {
             float v = x[g + e] * inv;
-            dst[e < 16 ? e : odd_at + e - 16] = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
+            int16_t qv = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
+            dst[e < 16 ? e : odd_at + e - 16] = qv;
+            sum += qv;
         }
+        off[g / 32] = -7.0f * s * (float)sum;
     }
 }
 
@@ -305,7 +309,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         int x16 = nib && m == 1 && !vnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
-        uint8_t *q8 = q + align64((size_t)kp * 2) + align64((size_t)kp / 8);
+        uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
         int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
         float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
@@ -332,9 +336,11 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->x8scale = xs8;
         }
         if (x16) {
-            quantize_x16((int16_t *)q, (float *)(q + align64((size_t)kp * 2)), xp, kp);
+            float *xs16 = (float *)(q + align64((size_t)kp * 2)), *xo16 = xs16 + align64((size_t)kp / 8) / 4;
+            quantize_x16((int16_t *)q, xs16, xo16, xp, kp);
             j->x16 = (const int16_t *)q;
-            j->xscale = (const float *)(q + align64((size_t)kp * 2));
+            j->xscale = xs16;
+            j->x16off = xo16;
         }
         if (m >= AAE_MM_XT_MIN_M && (kc->cpu & AAE_CPU_AVX512)) {
             float *xt = (float *)(s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k));

@@ -929,25 +929,56 @@ T256 static float dot_f16_256(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
-T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const int16_t *x16, const float *xs, int32_t kpg)
+/* Decode with int16 activations on AVX2, a group at a time: the 16 code
+ * bytes widened to words; low nibbles (even elements) and high nibbles (odd)
+ * meet the group's evens and odds (pair layout, see matmul_impl.h) in
+ * vpmaddwd, exact in int32; the codes stay unsigned (0..15) and the offset 7
+ * comes in per group through x16off. The combined scales of 8 groups come
+ * from one vector conversion and reach each group with one permute; two
+ * accumulators keep the FMA chain from setting the pace. */
+T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
-    int32_t ng = (w->k + 31) / 32;
+    int32_t ng = (w->k + 31) / 32, kpg = aae_mm_kpad(w->k) / 32;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m256i lowmask = _mm256_set1_epi16(0x0f), seven = _mm256_set1_epi16(7);
-    __m256 acc = _mm256_setzero_ps();
-    for (int32_t g = 0; g < ng; g++) {
-        /* pair layout: evens at 64 (g / 2) + 16 (g % 2), odds 32 after (16 for a lone group) */
-        const int16_t *xe = x16 + 64 * (g / 2) + 16 * (g % 2);
-        const int16_t *xo = xe + ((g % 2) || g + 1 < kpg ? 32 : 16);
-        __m256i wd = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
-        __m256i lo = _mm256_sub_epi16(_mm256_and_si256(wd, lowmask), seven);
-        __m256i hi = _mm256_sub_epi16(_mm256_srli_epi16(wd, 4), seven);
-        __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)xe)),
-                                     _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)xo)));
-        float cs = scale_of(w, (size_t)r * ng + g) * xs[g];
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(cs), acc);
+    const __m256i lowmask = _mm256_set1_epi16(0x0f);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
+    for (int32_t g0 = 0; g0 < ng; g0 += 8) {
+        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
+        __m256 ws, xsv, xov;
+        if (n == 8) {
+            ws = w->type == AAE_W_Q4F16
+                     ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
+                     : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
+            xsv = _mm256_loadu_ps(j->xscale + g0);
+            xov = _mm256_loadu_ps(j->x16off + g0);
+        } else {
+            float t[8];
+            for (int32_t i = 0; i < 8; i++)
+                t[i] = i < n ? scale_of(w, (size_t)r * ng + g0 + i) : 0.0f;
+            ws = _mm256_loadu_ps(t);
+            __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            xsv = _mm256_maskload_ps(j->xscale + g0, mk);
+            xov = _mm256_maskload_ps(j->x16off + g0, mk);
+        }
+        __m256 cs = _mm256_mul_ps(ws, xsv);
+        bias = _mm256_fmadd_ps(ws, xov, bias);
+        for (int32_t i = 0; i < n; i++) {
+            int32_t g = g0 + i;
+            /* pair layout: evens at 64 (g / 2) + 16 (g % 2), odds 32 after (16 for a lone group) */
+            const int16_t *xe = j->x16 + 64 * (g / 2) + 16 * (g % 2);
+            const int16_t *xo = xe + ((g % 2) || g + 1 < kpg ? 32 : 16);
+            __m256i wd = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
+            __m256i lo = _mm256_and_si256(wd, lowmask), hi = _mm256_srli_epi16(wd, 4);
+            __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)xe)),
+                                         _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)xo)));
+            __m256 sc = _mm256_permutevar8x32_ps(cs, _mm256_set1_epi32(i));
+            if (i & 1)
+                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc1);
+            else
+                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc0);
+        }
     }
-    return hsum256(acc);
+    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
 }
 
 T256 static void deq_row_256(const aae_wmat *w, int32_t r, float *out, int32_t kp)
@@ -1027,7 +1058,7 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     const aae_wmat *w = j->w;
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q4_i16_256(w, r, j->x16, j->xscale, aae_mm_kpad(w->k) / 32);
+            j->y[r] = dot_q4_i16_256(w, r, j);
         return 1;
     }
     if (j->m == 1) {

@@ -35,6 +35,10 @@ typedef struct aae_mm_job {
      * without partner: [evens, odds]); or NULL */
     const int16_t *x16;
     const float *xscale;
+    /* with x16: x16off[g] = -7 xscale[g] (sum of group g's x16 values), the
+     * code offset's share of a group (the AVX2 decode adds sum_g wscale[g]
+     * x16off[g] per row instead of subtracting 7 from every code) */
+    const float *x16off;
     /* m == 1 with 4-bit weights on AVX-512 VNNI: x as two int8 parts (x =
      * x8scale[g] (256 q1 + q2), see quantize_x8 in k_matmul.c), one scale per
      * group of 32 (zero-padded to a multiple of 16 groups), in blocks of 4
