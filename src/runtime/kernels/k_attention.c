@@ -211,14 +211,15 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
 {
     const attn_call *c = arg;
     const aae_attn_args *a = c->a;
-    int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
-    uint8_t *mine = c->scratch + (size_t)(c->by_key ? task : thread) * c->lay.bytes;
-    float *sc = (float *)mine, *row = (float *)(mine + c->lay.row_at);
-    if (c->by_key) {
+    if (c->by_key) { /* task-indexed: merge_parts finds range t's sums in region t */
+        uint8_t *mine = c->scratch + (size_t)task * c->lay.bytes;
         int32_t nk = a->n_cached + 1, s0 = task * c->per, s1 = s0 + c->per < nk ? s0 + c->per : nk;
-        aae_k_attn_keys_x86(a, 0, s0, s1, sc, (float *)(mine + c->lay.part_at), c->cpu);
+        aae_k_attn_keys_x86(a, 0, s0, s1, (float *)mine, (float *)(mine + c->lay.part_at), c->cpu);
         return;
     }
+    int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
+    uint8_t *mine = c->scratch + (size_t)thread * c->lay.bytes;
+    float *sc = (float *)mine, *row = (float *)(mine + c->lay.row_at);
     for (int32_t p = p0; p < p1; p++)
         if (!aae_k_attn_head_x86(a, p / a->n_heads, p % a->n_heads, sc, c->cpu))
             one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc, row);
@@ -230,24 +231,24 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
 static void merge_parts(const aae_attn_args *a, const attn_call *c, int32_t parts)
 {
     int32_t nh = a->n_heads, d = a->head_dim;
+    const float ninf = aae_bits_to_f32(0xff800000u), *pt[64];
+    for (int32_t t = 0; t < parts; t++)
+        pt[t] = (const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at);
     for (int32_t h = 0; h < nh; h++) {
-        float mx = aae_bits_to_f32(0xff800000u), w[64];
-        for (int32_t t = 0; t < parts; t++) {
-            const float *pt = (const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at);
-            mx = pt[(size_t)nh * d + h] > mx ? pt[(size_t)nh * d + h] : mx;
-        }
+        float mx = ninf, w[64];
+        for (int32_t t = 0; t < parts; t++)
+            mx = pt[t][(size_t)nh * d + h] > mx ? pt[t][(size_t)nh * d + h] : mx;
         double l = 0;
         for (int32_t t = 0; t < parts; t++) {
-            const float *pt = (const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at);
-            float m = pt[(size_t)nh * d + h];
-            w[t] = m == aae_bits_to_f32(0xff800000u) ? 0.0f : aae_expf(m - mx);
-            l += (double)w[t] * pt[(size_t)nh * (d + 1) + h];
+            float m = pt[t][(size_t)nh * d + h];
+            w[t] = m == ninf ? 0.0f : aae_expf(m - mx);
+            l += (double)w[t] * pt[t][(size_t)nh * (d + 1) + h];
         }
         float inv = (float)(1.0 / l), *out = a->out + (size_t)h * d;
         for (int32_t j = 0; j < d; j++) {
             float o = 0;
             for (int32_t t = 0; t < parts; t++)
-                o += w[t] * ((const float *)(c->scratch + (size_t)t * c->lay.bytes + c->lay.part_at))[(size_t)h * d + j];
+                o += w[t] * pt[t][(size_t)h * d + j];
             out[j] = o * inv;
         }
     }
@@ -263,9 +264,6 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
 #endif
     int32_t nk = a->n_cached + a->m;
     c.lay = layout_of(nk, a->n_heads, a->head_dim, n_threads);
-    int32_t total = a->m * a->n_heads;
-    int32_t parts = n_threads > 1 ? 4 * n_threads : 1;
-    c.per = (total + parts - 1) / parts;
     if (a->m == 1 && aae_k_attn_x86_ok(a, kc->cpu)) {
         /* a decoding token: key ranges, all heads each, merged below */
         int32_t n = decode_parts(nk, n_threads);
@@ -279,6 +277,9 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
         merge_parts(a, &c, n);
         return;
     }
+    int32_t total = a->m * a->n_heads;
+    int32_t parts = n_threads > 1 ? 4 * n_threads : 1;
+    c.per = (total + parts - 1) / parts;
     int32_t n_tasks = (total + c.per - 1) / c.per;
     if (n_tasks <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
         for (int32_t t = 0; t < n_tasks; t++)

@@ -60,7 +60,8 @@ static void x8_group_offsets(float *gofs, const int32_t *off, int32_t ngo, int32
     }
 }
 
-/* The int16 copy of x with its scales, then the int8 copy (x8, x8off, x8scale). */
+/* The int16 copy of x with its scales and offsets (x16off), then the int8 copy
+ * (x8, x8off, x8scale, x8gofs). */
 static size_t x16_bytes(int32_t k)
 {
     return align64((size_t)aae_mm_kpad(k) * 2) + 2 * align64((size_t)aae_mm_kpad(k) / 8) + x8_bytes(k);

@@ -403,9 +403,9 @@ T512VB void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const f
 
 /* Combined scales (weight scale x x scale) of rows r0 .. r0 + nr - 1, ngs
  * (ng rounded up to 16) per row, zero past ng, and each row's code-offset
- * term sum_g cs[g] x8gofs[g] as 16 partial sums at bias[16 t] (the dot
- * starts its accumulator there, so one reduction per row remains). One tight pass over the scale
- * stream with plain loads: the scales' cache misses overlap each other here,
+ * term sum_g cs[g] x8gofs[g] as 16 partial sums at bias[16 t] (the dot starts
+ * its accumulator there). One tight pass over the scale stream with plain
+ * loads: the scales' cache misses overlap each other here,
  * instead of stalling the dot products that need them (a masked or late scale
  * load at the start of each row measured 20-25% slower on matrices that come
  * from memory). */
@@ -443,7 +443,6 @@ T512V static void vnni_block_scales(const aae_wmat *w, int32_t ng, int32_t r0, i
         _mm512_storeu_ps(bias + 16 * t, b);
     }
 }
-
 
 /* Decode with two-part int8 activations on AVX-512 VNNI (x8 layout:
  * matmul_impl.h; as fine as int16, see quantize_x8): 64 weight bytes = 4
@@ -518,9 +517,9 @@ __attribute__((always_inline)) static inline void run_vnni(const aae_mm_job *j, 
  * layout (matmul_impl.h): 64 weight bytes = 4 groups of 40 codes; each
  * qword (2 words, 20 codes) gives its codes as bytes with three vpmultishiftqb
  * (8 + 8 + 4 codes, the last 4 bytes meet zero activations), masked to 3 bits;
- * vpdpbusd as in the 4-bit kernel, the accumulators starting at x8off (-3 x
- * the partner sums); lanes 4i .. 4i + 3 hold group i. |p1| < 2^16, so
- * 256 p1 + p2 is exact. */
+ * vpdpbusd as in the 4-bit kernel (the code offset, -3 x the partner sums,
+ * comes in per row through x8gofs); lanes 4i .. 4i + 3 hold group i.
+ * |p1| < 2^16, so 256 p1 + p2 is exact. */
 T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j, const float *cs,
                                    const float *bias)
 {

@@ -45,8 +45,8 @@ typedef struct aae_mm_job {
      * groups of 256 bytes: x8[256b ..) the q1 evens of groups 4b .. 4b + 3 (16
      * each), the q1 odds, the q2 evens, the q2 odds; x8off[32b + l] (l < 16) =
      * -7 x the sum of the 8 q1 values that meet lane l of a 64-byte weight
-     * block, x8off[32b + 16 + l] the same for q2 (folds the code offset into
-     * the accumulators' start); or NULL */
+     * block, x8off[32b + 16 + l] the same for q2 (NEON sdot starts its
+     * accumulators there; x86 folds them into x8gofs below); or NULL */
     /* m == 1 with 3-bit weights on AVX-512 VNNI + VBMI, the same fields in
      * the x3 layout: x in groups of 40, one scale per group (zero-padded to a
      * multiple of 16 groups), blocks of 4 groups (b) of 384 bytes. Element e
