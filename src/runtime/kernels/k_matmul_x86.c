@@ -45,8 +45,8 @@ void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x
 /* Decode (m == 1) reads each weight once, straight from memory, and its dot
  * loops leave the hardware prefetcher too little time on their own: they
  * prefetch DECODE_PREFETCH_BYTES ahead of the weights being read (rows are
- * contiguous, so past a row's end is the next row), and the VNNI decodes the
- * scales of the block VNNI_PREFETCH_BLOCKS ahead. 1.1B q4f16_1 decode at 1
+ * contiguous, so past a row's end is the next row), and the VNNI decodes
+ * prefetch their scales as far ahead. 1.1B q4f16_1 decode at 1
  * thread, alternating runs: no prefetch 45 tok/s, 2 KiB 50, 4 KiB 54, 6-12 KiB
  * 60-61, 16 KiB 59; q0f16 14.1 -> 16.5 (AVX-512) and 12.7 -> 16.6 (AVX2). The
  * AVX2 3- and 4-bit decodes are bound by their arithmetic and do not prefetch
@@ -54,9 +54,6 @@ void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x
  * prefetched, never read. */
 #ifndef DECODE_PREFETCH_BYTES
 #define DECODE_PREFETCH_BYTES 8192
-#endif
-#ifndef VNNI_PREFETCH_BLOCKS
-#define VNNI_PREFETCH_BLOCKS 2
 #endif
 #define PREFETCH_AHEAD(p) _mm_prefetch((const char *)((uintptr_t)(p) + DECODE_PREFETCH_BYTES), _MM_HINT_T0)
 
@@ -394,54 +391,49 @@ T512VB void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const f
         scale[g] = 0.0f;
 }
 
-/* Rows per block of the VNNI decode (their combined scales are computed
- * first): about 8 KiB of codes, 1 to 16 rows. Measured on matrices read from
- * memory, 1 KiB rows ran fastest in blocks of 8, 2.8 KiB rows in blocks of 2;
- * larger blocks were slower for both. */
-#define VNNI_MAX_ROWS 16
-#define VNNI_BLOCK_BYTES 8192
-
-/* Combined scales (weight scale x x scale) of rows r0 .. r0 + nr - 1, ngs
- * (ng rounded up to 16) per row, zero past ng, and each row's code-offset
- * term sum_g cs[g] x8gofs[g] as 16 partial sums at bias[16 t] (the dot starts
- * its accumulator there). One tight pass over the scale stream with plain
- * loads: the scales' cache misses overlap each other here,
- * instead of stalling the dot products that need them (a masked or late scale
- * load at the start of each row measured 20-25% slower on matrices that come
- * from memory). */
-T512V static void vnni_block_scales(const aae_wmat *w, int32_t ng, int32_t r0, int32_t nr, const aae_mm_job *j,
-                                    float *cs, float *bias)
+/* One 64-byte step of the 4-bit VNNI dot: 4 groups of codes at qb against
+ * their x8 bytes at xb (full: a plain load; else only the first 16 nq bytes,
+ * nq < 4), scaled by sc (each lane's group's combined scale) into acc. The
+ * codes are loaded once into a register: folded into the two instructions
+ * that use them, each load waited for the same cache miss (1.1B q3f16_1, whose
+ * step uses its codes three times, decoded at 39 tok/s against 54 so). */
+__attribute__((always_inline)) T512V static inline __m512 q4_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
+                                                                      __m512 sc, __m512 acc)
 {
-    int32_t ngs = (ng + 15) / 16 * 16;
-    const float *xs = j->x8scale;
-    for (int32_t t = 0; t < nr; t++) {
-        size_t base = (size_t)(r0 + t) * ng;
-        float *out = cs + (size_t)t * ngs;
-        int32_t g = 0;
-        if (w->type != AAE_W_Q4F32) { /* float16 scales: q4f16_1, q3f16_1 */
-            const uint16_t *sc = (const uint16_t *)w->scale + base;
-            for (; g + 16 <= ng; g += 16)
-                _mm512_storeu_ps(out + g, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + g))),
-                                                        _mm512_loadu_ps(xs + g)));
-            if (g < ng) {
-                __mmask16 mk = (__mmask16)((1u << (ng - g)) - 1u);
-                _mm512_storeu_ps(out + g, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, sc + g)),
-                                                        _mm512_maskz_loadu_ps(mk, xs + g)));
-            }
-        } else {
-            const float *sc = (const float *)w->scale + base;
-            for (; g + 16 <= ng; g += 16)
-                _mm512_storeu_ps(out + g, _mm512_mul_ps(_mm512_loadu_ps(sc + g), _mm512_loadu_ps(xs + g)));
-            if (g < ng) {
-                __mmask16 mk = (__mmask16)((1u << (ng - g)) - 1u);
-                _mm512_storeu_ps(out + g, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, sc + g), _mm512_maskz_loadu_ps(mk, xs + g)));
-            }
-        }
-        __m512 b = _mm512_setzero_ps();
-        for (g = 0; g < ngs; g += 16)
-            b = _mm512_fmadd_ps(_mm512_loadu_ps(out + g), _mm512_loadu_ps(j->x8gofs + g), b);
-        _mm512_storeu_ps(bias + 16 * t, b);
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    PREFETCH_AHEAD(qb);
+    __m512i v = nq >= 4 ? _mm512_loadu_si512(qb) : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * nq)) - 1ull), qb);
+    __asm__("" : "+v"(v));
+    __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(xb));
+    p = _mm512_dpbusd_epi32(p, hi, _mm512_loadu_si512(xb + 64));
+    /* |p1| < 2^15, so 256 p1 + p2 is exact in int32 and in float32 */
+    p = _mm512_dpbusd_epi32(_mm512_slli_epi32(p, 8), lo, _mm512_loadu_si512(xb + 128));
+    p = _mm512_dpbusd_epi32(p, hi, _mm512_loadu_si512(xb + 192));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
+}
+
+/* Combined scales (weight scale x x scale) of groups g0 .. g0 + 15 of the row
+ * whose scales start at sc (n < 16 of them: zero past), and the row's code-
+ * offset term sum_g cs[g] x8gofs[g] accumulated in *off. The scale stream is
+ * prefetched as far ahead as the codes (it is 1/8 of their size in float16). */
+__attribute__((always_inline)) T512V static inline __m512 vnni_scales16(const aae_wmat *w, size_t sc, int32_t g0,
+                                                                       int32_t n, const aae_mm_job *j, __m512 *off)
+{
+    __mmask16 mk = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    __m512 ws;
+    if (w->type != AAE_W_Q4F32) { /* float16 scales: q4f16_1, q3f16_1 */
+        const uint16_t *p = (const uint16_t *)w->scale + sc + g0;
+        _mm_prefetch((const char *)((uintptr_t)p + DECODE_PREFETCH_BYTES / 8), _MM_HINT_T0);
+        ws = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p));
+    } else {
+        const float *p = (const float *)w->scale + sc + g0;
+        _mm_prefetch((const char *)((uintptr_t)p + DECODE_PREFETCH_BYTES / 4), _MM_HINT_T0);
+        ws = _mm512_maskz_loadu_ps(mk, p);
     }
+    __m512 c = _mm512_mul_ps(ws, _mm512_loadu_ps(j->x8scale + g0));
+    *off = _mm512_fmadd_ps(c, _mm512_loadu_ps(j->x8gofs + g0), *off);
+    return c;
 }
 
 /* Decode with two-part int8 activations on AVX-512 VNNI (x8 layout:
@@ -449,68 +441,60 @@ T512V static void vnni_block_scales(const aae_wmat *w, int32_t ng, int32_t r0, i
  * groups per step; the low and the high nibbles (codes 0..15, unsigned) meet
  * the evens and the odds of each part in vpdpbusd (exact in int32; the code
  * offset, -7 x the partner sums, comes in per row through x8gofs, see
- * vnni_block_scales). Lanes 4i .. 4i + 3 hold group i's partial sums; one FMA
- * applies the combined scale cs[g] (weight scale x x scale) of each lane's
- * group. */
-T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j, const float *cs,
-                                   const float *bias)
+ * vnni_scales16). Lanes 4i .. 4i + 3 hold group i's partial sums; one FMA
+ * applies the combined scale (weight scale x x scale) of each lane's group.
+ * The scales are read in the dot itself, 16 groups at a time (a separate pass
+ * over a block of rows first cost 110M q4f16_1 10% at 1 thread). */
+T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 31) / 32;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m512i mask = _mm512_set1_epi8(0x0f);
-    const __m512i quad = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    __m512 acc0 = _mm512_loadu_ps(bias), acc1 = _mm512_setzero_ps();
+    const int8_t *xb = j->x8;
+    const __m512i ix0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), four = _mm512_set1_epi32(4);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int32_t g0 = 0; g0 < ng; g0 += 16) {
         int32_t n = ng - g0 < 16 ? ng - g0 : 16;
-        __m512 csv = _mm512_loadu_ps(cs + g0);
-        for (int32_t i = 0; i < n; i += 4) {
+        __m512 csv = vnni_scales16(w, (size_t)r * ng, g0, n, j, &acc1);
+        __m512i ix = ix0;
+        for (int32_t i = 0; i < n; i += 4, ix = _mm512_add_epi32(ix, four)) {
             int32_t g = g0 + i;
-            PREFETCH_AHEAD(qb + 16 * g);
-            __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
-                                    : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
-                                                              qb + 16 * g);
-            __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
-            const int8_t *xb = j->x8 + 64 * g;
-            __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(xb));
-            p1 = _mm512_dpbusd_epi32(p1, hi, _mm512_loadu_si512(xb + 64));
-            __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(xb + 128));
-            p2 = _mm512_dpbusd_epi32(p2, hi, _mm512_loadu_si512(xb + 192));
-            /* |p1| < 2^15, so 256 p1 + p2 is exact in int32 and in float32 */
-            __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
-            __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(quad, _mm512_set1_epi32(i)), csv);
-            if (i & 4)
-                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc1);
-            else
-                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc0);
+            __m512 t = q4_vnni_step(qb + 16 * g, xb + 64 * g, ng - g, _mm512_permutexvar_ps(ix, csv), acc0);
+            acc0 = acc1;
+            acc1 = t;
         }
     }
     return hsum512(_mm512_add_ps(acc0, acc1));
 }
 
-typedef float (*vnni_dot_fn)(const aae_wmat *w, int32_t r, const aae_mm_job *j, const float *cs, const float *bias);
-
-/* Rows [n0, n1) of a VNNI decode (ng groups per row, dot per row), in blocks
- * of about VNNI_BLOCK_BYTES of codes whose combined scales are computed first
- * (the scales of the block VNNI_PREFETCH_BLOCKS ahead are prefetched); cs is
- * task scratch. Inlined into run_q4_vnni / run_q3_vnni, so dot is a
- * direct call the compiler inlines (through a pointer decode ran ~8% slower). */
-__attribute__((always_inline)) static inline void run_vnni(const aae_mm_job *j, int32_t n0, int32_t n1, int32_t ng,
-                                                           vnni_dot_fn dot, float *cs)
+T512V static void run_q4_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
-    int32_t ngs = (ng + 15) / 16 * 16;
-    int32_t rows = VNNI_BLOCK_BYTES / (16 * ng);
-    rows = rows < 1 ? 1 : rows > VNNI_MAX_ROWS ? VNNI_MAX_ROWS : rows;
-    size_t sbytes = j->w->type == AAE_W_Q4F32 ? 4 : 2, ahead = (size_t)(VNNI_PREFETCH_BLOCKS * rows) * ng * sbytes;
-    float bias[16 * VNNI_MAX_ROWS];
-    for (int32_t r0 = n0; r0 < n1; r0 += rows) {
-        int32_t nr = n1 - r0 < rows ? n1 - r0 : rows;
-        uintptr_t next = (uintptr_t)j->w->scale + (size_t)r0 * ng * sbytes + ahead;
-        for (size_t b = 0; b < (size_t)nr * ng * sbytes; b += 64)
-            _mm_prefetch((const char *)(next + b), _MM_HINT_T0);
-        vnni_block_scales(j->w, ng, r0, nr, j, cs, bias);
-        for (int32_t t = 0; t < nr; t++)
-            j->y[r0 + t] = dot(j->w, r0 + t, j, cs + (size_t)t * ngs, bias + 16 * t);
-    }
+    for (int32_t r = n0; r < n1; r++)
+        j->y[r] = dot_q4_i8_vnni(j->w, r, j);
+}
+
+/* One 64-byte step of the 3-bit VNNI dot: 4 groups of 40 codes at qb (full:
+ * a plain load; else only the first 16 nq bytes, nq < 4) against their x3
+ * bytes at xb, scaled by sc into acc. c0..c2 are the vpmultishiftqb controls
+ * of codes 0-7, 8-15 and 16-23 of each qword. */
+__attribute__((always_inline)) T512VB static inline __m512 q3_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
+                                                                       __m512i c0, __m512i c1, __m512i c2, __m512 sc,
+                                                                       __m512 acc)
+{
+    const __m512i seven = _mm512_set1_epi8(7);
+    PREFETCH_AHEAD(qb);
+    __m512i v = nq >= 4 ? _mm512_loadu_si512(qb) : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * nq)) - 1ull), qb);
+    __asm__("" : "+v"(v));
+    __m512i k0 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c0, v), seven);
+    __m512i k1 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c1, v), seven);
+    __m512i k2 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c2, v), seven);
+    __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k0, _mm512_loadu_si512(xb));
+    p1 = _mm512_dpbusd_epi32(p1, k1, _mm512_loadu_si512(xb + 64));
+    p1 = _mm512_dpbusd_epi32(p1, k2, _mm512_loadu_si512(xb + 128));
+    __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k0, _mm512_loadu_si512(xb + 192));
+    p2 = _mm512_dpbusd_epi32(p2, k1, _mm512_loadu_si512(xb + 256));
+    p2 = _mm512_dpbusd_epi32(p2, k2, _mm512_loadu_si512(xb + 320));
+    __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
 }
 
 /* 3-bit decode on AVX-512 VNNI + VBMI, two-part int8 activations in the x3
@@ -520,11 +504,11 @@ __attribute__((always_inline)) static inline void run_vnni(const aae_mm_job *j, 
  * vpdpbusd as in the 4-bit kernel (the code offset, -3 x the partner sums,
  * comes in per row through x8gofs); lanes 4i .. 4i + 3 hold group i.
  * |p1| < 2^16, so 256 p1 + p2 is exact. */
-T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j, const float *cs,
-                                   const float *bias)
+T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 39) / 40;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const int8_t *xb = j->x8;
     /* bit offset of code c (0..19) of a qword: word c / 10, 3 bits each */
 #define Q3OFF(c) ((c) < 10 ? 3 * (c) : (c) < 20 ? 32 + 3 * ((c) - 10) : 0)
 #define Q3CTL(m)                                                                                            \
@@ -535,47 +519,26 @@ T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_jo
     const __m512i c0 = Q3CTL(0), c1 = Q3CTL(1), c2 = Q3CTL(2);
 #undef Q3CTL
 #undef Q3OFF
-    const __m512i seven = _mm512_set1_epi8(7);
-    const __m512i quad = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    __m512 acc0 = _mm512_loadu_ps(bias), acc1 = _mm512_setzero_ps();
+    const __m512i ix0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), four = _mm512_set1_epi32(4);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int32_t g0 = 0; g0 < ng; g0 += 16) {
         int32_t n = ng - g0 < 16 ? ng - g0 : 16;
-        __m512 csv = _mm512_loadu_ps(cs + g0);
-        for (int32_t i = 0; i < n; i += 4) {
+        __m512 csv = vnni_scales16(w, (size_t)r * ng, g0, n, j, &acc1);
+        __m512i ix = ix0;
+        for (int32_t i = 0; i < n; i += 4, ix = _mm512_add_epi32(ix, four)) {
             int32_t g = g0 + i;
-            PREFETCH_AHEAD(qb + 16 * g);
-            __m512i v = ng - g >= 4 ? _mm512_loadu_si512(qb + 16 * g)
-                                    : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * (ng - g))) - 1ull),
-                                                              qb + 16 * g);
-            __m512i k0 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c0, v), seven);
-            __m512i k1 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c1, v), seven);
-            __m512i k2 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c2, v), seven);
-            const int8_t *xb = j->x8 + 384 * (g / 4);
-            __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k0, _mm512_loadu_si512(xb));
-            p1 = _mm512_dpbusd_epi32(p1, k1, _mm512_loadu_si512(xb + 64));
-            p1 = _mm512_dpbusd_epi32(p1, k2, _mm512_loadu_si512(xb + 128));
-            __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k0, _mm512_loadu_si512(xb + 192));
-            p2 = _mm512_dpbusd_epi32(p2, k1, _mm512_loadu_si512(xb + 256));
-            p2 = _mm512_dpbusd_epi32(p2, k2, _mm512_loadu_si512(xb + 320));
-            __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
-            __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(quad, _mm512_set1_epi32(i)), csv);
-            if (i & 4)
-                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc1);
-            else
-                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc0);
+            __m512 t = q3_vnni_step(qb + 16 * g, xb + 96 * g, ng - g, c0, c1, c2, _mm512_permutexvar_ps(ix, csv), acc0);
+            acc0 = acc1;
+            acc1 = t;
         }
     }
     return hsum512(_mm512_add_ps(acc0, acc1));
 }
 
-T512V static void run_q4_vnni(const aae_mm_job *j, int32_t n0, int32_t n1, float *cs)
+T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
-    run_vnni(j, n0, n1, (j->w->k + 31) / 32, dot_q4_i8_vnni, cs);
-}
-
-T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1, float *cs)
-{
-    run_vnni(j, n0, n1, (j->w->k + 39) / 40, dot_q3_i8_vnni, cs);
+    for (int32_t r = n0; r < n1; r++)
+        j->y[r] = dot_q3_i8_vnni(j->w, r, j);
 }
 
 /* One row of W as float32 in path order, zero past the last group, kp long. */
@@ -791,11 +754,10 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
 {
     const aae_wmat *w = j->w;
     if (j->m == 1 && j->x8) { /* 3- or 4-bit weights: the VNNI decodes */
-        float *cs = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
         if (w->type == AAE_W_Q3F16)
-            run_q3_vnni(j, n0, n1, cs);
+            run_q3_vnni(j, n0, n1);
         else
-            run_q4_vnni(j, n0, n1, cs);
+            run_q4_vnni(j, n0, n1);
         return 1;
     }
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {

@@ -62,8 +62,9 @@ typedef struct aae_mm_job {
     /* with x8 on x86 (both layouts): a group's code offset in one number,
      * x8gofs[g] = sum over its 4 lanes of 256 x8off[q1 lane] + x8off[q2
      * lane] (exact in float32; zero past the last group, up to a multiple of
-     * 16). The VNNI decodes start their accumulators at zero and add
-     * sum_g cs[g] x8gofs[g] per row, so the dot loop reads only codes and x8. */
+     * 16). The VNNI decodes add sum_g cs[g] x8gofs[g] (cs: combined scale)
+     * per row, 16 groups at a time, so their inner loop reads only codes and
+     * x8. */
     const float *x8gofs;
     /* m >= AAE_MM_XT_MIN_M on AVX-512: xp transposed, [kp][ldxt] with ldxt = m
      * rounded up to 64 (zero columns past m), or NULL */
