@@ -176,7 +176,10 @@ AAE_TEST(matmul_all_types_all_paths)
     uint32_t paths[5] = {0, have & AAE_CPU_AVX2_FMA, have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512), have & AAE_CPU_NEON,
                          (have & AAE_CPU_NEON_DOT) ? have & (AAE_CPU_NEON | AAE_CPU_NEON_DOT) : 0};
     const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
-    const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45}, {20, 11, 700}, {70, 5, 1300}, {1, 19, 96}, {1, 5, 520}, {1, 3, 150}, {1, 4, 1000}};
+    /* m >= 16 with k past one k-block and more than 16 rows: the transposed prefill kernels' blocks and edges */
+    const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45},
+                                 {20, 11, 700}, {70, 5, 1300}, {1, 19, 96}, {1, 5, 520}, {1, 3, 150}, {1, 4, 1000},
+                                 {17, 21, 2300}};
     if (have & AAE_CPU_NEON)
         printf("  (aarch64: dot-product extension %s)\n", (have & AAE_CPU_NEON_DOT) ? "present, tested" : "absent");
     for (int p = 0; p < 5; p++) {

@@ -343,7 +343,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xscale = xs16;
             j->x16off = xo16;
         }
-        if (m >= AAE_MM_XT_MIN_M && (kc->cpu & AAE_CPU_AVX512)) {
+        if (m >= AAE_MM_XT_MIN_M && (kc->cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA))) {
             float *xt = (float *)(s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k));
             int32_t ld = xt_cols(m);
             for (int32_t t = 0; t < kp; t++) {

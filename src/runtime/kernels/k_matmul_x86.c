@@ -64,6 +64,44 @@ T256 static inline float scale_of(const aae_wmat *w, size_t idx)
     return _cvtsh_ss(((const uint16_t *)w->scale)[idx]);
 }
 
+/* The transposed prefill (m >= AAE_MM_XT_MIN_M): blocks of AAE_MM_XT_ROWS
+ * weight rows, k-blocks of AAE_MM_KBLOCK dequantized 4 rows at a time (deq),
+ * each against all the tokens of the transposed activations, cols at a time
+ * (blk), which stay in the cache across the rows of the block. Inlined into
+ * each path's run_xt, so deq and blk are direct calls. */
+typedef void (*deq_range_fn)(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out);
+typedef void (*xt_block_fn)(const aae_mm_job *j, const float *wt, int32_t kn, int32_t k0, int32_t ld, int32_t ib,
+                            float *res, int first);
+__attribute__((always_inline)) static inline void run_xt(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
+                                                         deq_range_fn deq, xt_block_fn blk, int32_t cols)
+{
+    const aae_wmat *w = j->w;
+    int32_t kp = aae_mm_kpad(w->k), ld = j->ldxt;
+    float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
+    float *res = wt + (size_t)AAE_MM_TILE * AAE_MM_KBLOCK;
+    for (int32_t rg = n0; rg < n1; rg += AAE_MM_XT_ROWS) {
+        int32_t rows = n1 - rg < AAE_MM_XT_ROWS ? n1 - rg : AAE_MM_XT_ROWS;
+        for (int32_t k0 = 0; k0 < kp; k0 += AAE_MM_KBLOCK) {
+            int32_t kn = k0 + AAE_MM_KBLOCK < kp ? AAE_MM_KBLOCK : kp - k0;
+            for (int32_t r0 = 0; r0 < rows; r0 += AAE_MM_TILE) {
+                for (int32_t t = 0; t < AAE_MM_TILE; t++)
+                    if (r0 + t < rows)
+                        deq(w, rg + r0 + t, k0, k0 + kn, wt + (size_t)t * kn);
+                    else
+                        for (int32_t i = 0; i < kn; i++)
+                            wt[(size_t)t * kn + i] = 0.0f;
+                for (int32_t ib = 0; ib < j->m; ib += cols)
+                    blk(j, wt, kn, k0, ld, ib, res + (size_t)r0 * ld, k0 == 0);
+            }
+        }
+        for (int32_t i = 0; i < j->m; i++) {
+            float *y = j->y + (size_t)i * j->ldy + rg;
+            for (int32_t q = 0; q < rows; q++)
+                y[q] = res[(size_t)q * ld + i];
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- AVX-512 */
 
 T512 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
@@ -542,37 +580,6 @@ T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 }
 
 /* One row of W as float32 in path order, zero past the last group, kp long. */
-T512 static void deq_row_512(const aae_wmat *w, int32_t r, float *out, int32_t kp)
-{
-    int32_t done;
-    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
-        int32_t ng = (w->k + 31) / 32;
-        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-        for (int32_t g = 0; g < ng; g++) {
-            __m512 lo, hi, s = _mm512_set1_ps(scale_of(w, (size_t)r * ng + g));
-            q4_group_512(qb + 16 * g, &lo, &hi);
-            _mm512_storeu_ps(out + 32 * g, _mm512_mul_ps(lo, s));
-            _mm512_storeu_ps(out + 32 * g + 16, _mm512_mul_ps(hi, s));
-        }
-        done = 32 * ng;
-    } else if (w->type == AAE_W_Q3F16) {
-        int32_t ng = (w->k + 39) / 40;
-        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
-        for (int32_t g = 0; g < ng; g++) {
-            __m512 c[3], s = _mm512_set1_ps(_cvtsh_ss(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
-            q3_group_512(q + 4 * g, c);
-            _mm512_storeu_ps(out + 40 * g, _mm512_mul_ps(c[0], s));
-            _mm512_storeu_ps(out + 40 * g + 16, _mm512_mul_ps(c[1], s));
-            _mm256_storeu_ps(out + 40 * g + 32, _mm512_castps512_ps256(_mm512_mul_ps(c[2], s)));
-        }
-        done = 40 * ng;
-    } else {
-        aae_k_get_row(w, r, out);
-        done = w->k;
-    }
-    for (int32_t i = done; i < kp; i++)
-        out[i] = 0.0f;
-}
 
 /* y[i, r0 + t] = x_i . wt_t for i < m, t < nr (nr <= 4), kp a multiple of 16. */
 T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
@@ -614,7 +621,8 @@ T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int3
 }
 
 /* Groups [k0, k1) of row r as float32 in path order into out (k1 - k0 values,
- * zero past the row's data). k0 is a multiple of AAE_MM_KBLOCK. */
+ * zero past the row's data). k0 is a multiple of AAE_MM_KBLOCK; k1 may be
+ * aae_mm_kpad(k), the whole padded row. */
 T512 static void deq_range_512(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out)
 {
     int32_t done = k0;
@@ -723,31 +731,7 @@ T512 static void xt_block_512(const aae_mm_job *j, const float *wt, int32_t kn, 
  * at a time (contiguous: strided single stores into y thrash the L1 sets). */
 T512 static void run_xt_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
-    const aae_wmat *w = j->w;
-    int32_t kp = aae_mm_kpad(w->k), ld = j->ldxt;
-    float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
-    float *res = wt + (size_t)AAE_MM_TILE * AAE_MM_KBLOCK;
-    for (int32_t rg = n0; rg < n1; rg += AAE_MM_XT_ROWS) {
-        int32_t rows = n1 - rg < AAE_MM_XT_ROWS ? n1 - rg : AAE_MM_XT_ROWS;
-        for (int32_t k0 = 0; k0 < kp; k0 += AAE_MM_KBLOCK) {
-            int32_t kn = k0 + AAE_MM_KBLOCK < kp ? AAE_MM_KBLOCK : kp - k0;
-            for (int32_t r0 = 0; r0 < rows; r0 += AAE_MM_TILE) {
-                for (int32_t t = 0; t < AAE_MM_TILE; t++)
-                    if (r0 + t < rows)
-                        deq_range_512(w, rg + r0 + t, k0, k0 + kn, wt + (size_t)t * kn);
-                    else
-                        for (int32_t i = 0; i < kn; i++)
-                            wt[(size_t)t * kn + i] = 0.0f;
-                for (int32_t ib = 0; ib < j->m; ib += 64)
-                    xt_block_512(j, wt, kn, k0, ld, ib, res + (size_t)r0 * ld, k0 == 0);
-            }
-        }
-        for (int32_t i = 0; i < j->m; i++) {
-            float *y = j->y + (size_t)i * j->ldy + rg;
-            for (int32_t q = 0; q < rows; q++)
-                y[q] = res[(size_t)q * ld + i];
-        }
-    }
+    run_xt(j, task, n0, n1, deq_range_512, xt_block_512, 64);
 }
 
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
@@ -789,7 +773,7 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
         int32_t nr = n1 - r0 < AAE_MM_TILE ? n1 - r0 : AAE_MM_TILE;
         for (int32_t t = 0; t < AAE_MM_TILE; t++)
             if (t < nr)
-                deq_row_512(w, r0 + t, wt + (size_t)t * kp, kp);
+                deq_range_512(w, r0 + t, 0, kp, wt + (size_t)t * kp);
             else
                 for (int32_t i = 0; i < kp; i++)
                     wt[(size_t)t * kp + i] = 0.0f;
@@ -942,36 +926,6 @@ T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
     return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
 }
 
-T256 static void deq_row_256(const aae_wmat *w, int32_t r, float *out, int32_t kp)
-{
-    int32_t done;
-    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
-        int32_t ng = (w->k + 31) / 32;
-        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-        for (int32_t g = 0; g < ng; g++) {
-            __m256 c[4], s = _mm256_set1_ps(scale_of(w, (size_t)r * ng + g));
-            q4_group_256(qb + 16 * g, c);
-            for (int v = 0; v < 4; v++)
-                _mm256_storeu_ps(out + 32 * g + 8 * v, _mm256_mul_ps(c[v], s));
-        }
-        done = 32 * ng;
-    } else if (w->type == AAE_W_Q3F16) {
-        int32_t ng = (w->k + 39) / 40;
-        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
-        for (int32_t g = 0; g < ng; g++) {
-            __m256 c[5], s = _mm256_set1_ps(_cvtsh_ss(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
-            q3_group_256(q + 4 * g, c);
-            for (int v = 0; v < 5; v++)
-                _mm256_storeu_ps(out + 40 * g + 8 * v, _mm256_mul_ps(c[v], s));
-        }
-        done = 40 * ng;
-    } else {
-        aae_k_get_row(w, r, out);
-        done = w->k;
-    }
-    for (int32_t i = done; i < kp; i++)
-        out[i] = 0.0f;
-}
 
 /* 4 x-rows by 2 w-rows per block: 8 accumulators + 6 operands fit the 16 ymm registers. */
 T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
@@ -1014,6 +968,92 @@ T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int3
     }
 }
 
+/* Columns k0 .. k1 - 1 of row r as float32 (k0 and k1 on group boundaries,
+ * zeros past k; k1 may be aae_mm_kpad(k), the whole padded row). */
+T256 static void deq_range_256(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out)
+{
+    int32_t done = k0;
+    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+        int32_t ng = (w->k + 31) / 32, g1 = k1 / 32 < ng ? k1 / 32 : ng;
+        const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+        for (int32_t g = k0 / 32; g < g1; g++) {
+            __m256 c[4], sc = _mm256_set1_ps(scale_of(w, (size_t)r * ng + g));
+            q4_group_256(qb + 16 * g, c);
+            for (int v = 0; v < 4; v++)
+                _mm256_storeu_ps(out + 32 * g - k0 + 8 * v, _mm256_mul_ps(c[v], sc));
+            done = 32 * (g + 1);
+        }
+    } else if (w->type == AAE_W_Q3F16) {
+        int32_t ng = (w->k + 39) / 40, g1 = k1 / 40 < ng ? k1 / 40 : ng;
+        const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
+        for (int32_t g = k0 / 40; g < g1; g++) {
+            __m256 c[5], sc = _mm256_set1_ps(_cvtsh_ss(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
+            q3_group_256(q + 4 * g, c);
+            for (int v = 0; v < 5; v++)
+                _mm256_storeu_ps(out + 40 * g - k0 + 8 * v, _mm256_mul_ps(c[v], sc));
+            done = 40 * (g + 1);
+        }
+    } else {
+        int32_t e = k1 < w->k ? k1 : w->k, t = k0;
+        size_t base = (size_t)r * w->k;
+        if (w->type == AAE_W_F16)
+            for (; t + 8 <= e; t += 8)
+                _mm256_storeu_ps(out + t - k0,
+                                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->q + base + t))));
+        else if (w->type == AAE_W_F32)
+            for (; t + 8 <= e; t += 8)
+                _mm256_storeu_ps(out + t - k0, _mm256_loadu_ps((const float *)w->q + base + t));
+        for (; t < e; t++) {
+            if (w->type == AAE_W_F32)
+                out[t - k0] = ((const float *)w->q)[base + t];
+            else if (w->type == AAE_W_F16)
+                out[t - k0] = _cvtsh_ss(((const uint16_t *)w->q)[base + t]);
+            else
+                out[t - k0] = aae_k_bf16_to_f32(((const uint16_t *)w->q)[base + t]);
+        }
+        done = e > k0 ? e : k0;
+    }
+    for (int32_t t = done; t < k1; t++)
+        out[t - k0] = 0.0f;
+}
+
+/* The transposed prefill kernel of run_xt_512 on AVX2: 4 weight rows x 16
+ * tokens per block (8 accumulators; the 16 ymm registers leave no room for
+ * more), stores (first k-block) or adds into the result block. */
+T256 static void xt_block_256(const aae_mm_job *j, const float *wt, int32_t kn, int32_t k0, int32_t ld, int32_t ib,
+                              float *res, int first)
+{
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const float *xc = j->xt + (size_t)k0 * ld + ib;
+    const float *w0 = wt, *w1 = wt + kn, *w2 = wt + 2 * (size_t)kn, *w3 = wt + 3 * (size_t)kn;
+    for (int32_t k = 0; k < kn; k++, xc += ld) {
+        __m256 x0 = _mm256_loadu_ps(xc), x1 = _mm256_loadu_ps(xc + 8);
+        __m256 b = _mm256_broadcast_ss(w0 + k);
+        a00 = _mm256_fmadd_ps(b, x0, a00);
+        a01 = _mm256_fmadd_ps(b, x1, a01);
+        b = _mm256_broadcast_ss(w1 + k);
+        a10 = _mm256_fmadd_ps(b, x0, a10);
+        a11 = _mm256_fmadd_ps(b, x1, a11);
+        b = _mm256_broadcast_ss(w2 + k);
+        a20 = _mm256_fmadd_ps(b, x0, a20);
+        a21 = _mm256_fmadd_ps(b, x1, a21);
+        b = _mm256_broadcast_ss(w3 + k);
+        a30 = _mm256_fmadd_ps(b, x0, a30);
+        a31 = _mm256_fmadd_ps(b, x1, a31);
+    }
+    __m256 v[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    for (int q = 0; q < 4; q++) {
+        float *dst = res + (size_t)q * ld + ib;
+        for (int h = 0; h < 2; h++)
+            _mm256_storeu_ps(dst + 8 * h, first ? v[q][h] : _mm256_add_ps(v[q][h], _mm256_loadu_ps(dst + 8 * h)));
+    }
+}
+
+T256 static void run_xt_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    run_xt(j, task, n0, n1, deq_range_256, xt_block_256, 16);
+}
+
 T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
@@ -1036,13 +1076,17 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
             return 1;
         }
     }
+    if (j->xt) {
+        run_xt_256(j, task, n0, n1);
+        return 1;
+    }
     int32_t kp = aae_mm_kpad(w->k);
     float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
     for (int32_t r0 = n0; r0 < n1; r0 += AAE_MM_TILE) {
         int32_t nr = n1 - r0 < AAE_MM_TILE ? n1 - r0 : AAE_MM_TILE;
         for (int32_t t = 0; t < AAE_MM_TILE; t++)
             if (t < nr)
-                deq_row_256(w, r0 + t, wt + (size_t)t * kp, kp);
+                deq_range_256(w, r0 + t, 0, kp, wt + (size_t)t * kp);
             else
                 for (int32_t i = 0; i < kp; i++)
                     wt[(size_t)t * kp + i] = 0.0f;

@@ -66,7 +66,7 @@ typedef struct aae_mm_job {
      * per row, 16 groups at a time, so their inner loop reads only codes and
      * x8. */
     const float *x8gofs;
-    /* m >= AAE_MM_XT_MIN_M on AVX-512: xp transposed, [kp][ldxt] with ldxt = m
+    /* m >= AAE_MM_XT_MIN_M on AVX-512 and AVX2: xp transposed, [kp][ldxt] with ldxt = m
      * rounded up to 64 (zero columns past m), or NULL */
     const float *xt;
     int32_t ldxt;
