@@ -118,6 +118,32 @@ static void quantize_x16(int16_t *q, float *scale, float *off, const float *x, i
     }
 }
 
+/* x (kp values, plain order) as int16 for the 3-bit decode on AVX2, one
+ * scale per group of 40 (scale = max |x| / 32767, q = round(x / scale)), in
+ * the q3 pair layout of matmul_impl.h; off[g] = -3 scale (sum of group g's
+ * values), the code offset's share. */
+static void quantize_x16_q3(int16_t *q, float *scale, float *off, const float *x, int32_t kp)
+{
+    for (int32_t g = 0; g < kp / 40; g++) {
+        const float *xg = x + 40 * g;
+        float mx = 0.0f;
+        for (int32_t e = 0; e < 40; e++) {
+            float a = xg[e] < 0 ? -xg[e] : xg[e];
+            mx = a > mx ? a : mx;
+        }
+        float sc = mx / 32767.0f, inv = mx > 0 ? 32767.0f / mx : 0.0f;
+        int16_t *dst = q + 80 * (g / 2) + 8 * (g % 2);
+        int32_t sum = 0;
+        for (int32_t e = 0; e < 40; e++) {
+            int16_t qv = (int16_t)(int32_t)((xg[e] * inv + 12582912.0f) - 12582912.0f); /* see quantize_x16 */
+            dst[16 * (e / 8) + e % 8] = qv;
+            sum += qv;
+        }
+        scale[g] = sc;
+        off[g] = -3.0f * sc * (float)sum;
+    }
+}
+
 /* int8 of v (|v| <= 127.5 expected; clamped to [-127, 127]), rounded to nearest:
  * adding and removing 1.5 * 2^23 rounds without a branch (IEEE float, no
  * -ffast-math). */
@@ -309,6 +335,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
         int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         int x16 = nib && m == 1 && !vnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
+        /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
+        int x16q3 = w->type == AAE_W_Q3F16 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
         uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
         uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
@@ -336,9 +364,12 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->x8off = off;
             j->x8scale = xs8;
         }
-        if (x16) {
+        if (x16 || x16q3) {
             float *xs16 = (float *)(q + align64((size_t)kp * 2)), *xo16 = xs16 + align64((size_t)kp / 8) / 4;
-            quantize_x16((int16_t *)q, xs16, xo16, xp, kp);
+            if (x16)
+                quantize_x16((int16_t *)q, xs16, xo16, xp, kp);
+            else
+                quantize_x16_q3((int16_t *)q, xs16, xo16, xp, kp);
             j->x16 = (const int16_t *)q;
             j->xscale = xs16;
             j->x16off = xo16;

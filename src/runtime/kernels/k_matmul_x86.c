@@ -874,6 +874,32 @@ T256 static float dot_f16_256(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
+/* The int16 decodes' combined scales (weight scale x x scale) of groups g0
+ * .. g0 + n - 1 (n <= 8, zero past) of row r, and their code-offset terms
+ * (weight scale x x16off) added to *bias. */
+T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, int32_t g0, int32_t n,
+                                      const aae_mm_job *j, __m256 *bias)
+{
+    __m256 ws, xsv, xov;
+    if (n == 8) {
+        ws = w->type != AAE_W_Q4F32
+                 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
+                 : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
+        xsv = _mm256_loadu_ps(j->xscale + g0);
+        xov = _mm256_loadu_ps(j->x16off + g0);
+    } else {
+        float t[8];
+        for (int32_t i = 0; i < 8; i++)
+            t[i] = i < n ? scale_of(w, (size_t)r * ng + g0 + i) : 0.0f;
+        ws = _mm256_loadu_ps(t);
+        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        xsv = _mm256_maskload_ps(j->xscale + g0, mk);
+        xov = _mm256_maskload_ps(j->x16off + g0, mk);
+    }
+    *bias = _mm256_fmadd_ps(ws, xov, *bias);
+    return _mm256_mul_ps(ws, xsv);
+}
+
 /* Decode with int16 activations on AVX2, a group at a time: the 16 code
  * bytes widened to words; low nibbles (even elements) and high nibbles (odd)
  * meet the group's evens and odds (pair layout, see matmul_impl.h) in
@@ -889,24 +915,7 @@ T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
     for (int32_t g0 = 0; g0 < ng; g0 += 8) {
         int32_t n = ng - g0 < 8 ? ng - g0 : 8;
-        __m256 ws, xsv, xov;
-        if (n == 8) {
-            ws = w->type == AAE_W_Q4F16
-                     ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
-                     : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
-            xsv = _mm256_loadu_ps(j->xscale + g0);
-            xov = _mm256_loadu_ps(j->x16off + g0);
-        } else {
-            float t[8];
-            for (int32_t i = 0; i < 8; i++)
-                t[i] = i < n ? scale_of(w, (size_t)r * ng + g0 + i) : 0.0f;
-            ws = _mm256_loadu_ps(t);
-            __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            xsv = _mm256_maskload_ps(j->xscale + g0, mk);
-            xov = _mm256_maskload_ps(j->x16off + g0, mk);
-        }
-        __m256 cs = _mm256_mul_ps(ws, xsv);
-        bias = _mm256_fmadd_ps(ws, xov, bias);
+        __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
         for (int32_t i = 0; i < n; i++) {
             int32_t g = g0 + i;
             /* pair layout: evens at 64 (g / 2) + 16 (g % 2), odds 32 after (16 for a lone group) */
@@ -966,6 +975,67 @@ T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int3
                 j->y[(size_t)i * j->ldy + r0 + q0 + 1] = hsum256(a1);
         }
     }
+}
+
+/* The 3-bit codes of a pair of groups widened to int16 with vpshufb: code c
+ * (0..39) of a group is bits 3 (c % 10) .. + 2 of its word c / 10; vector v
+ * takes codes 8v .. 8v + 7 of the first group (low 128 bits) and of the second
+ * (high 128 bits, the same control). Each 16-bit lane gets the byte holding
+ * the code's first bit and, when the code runs past it, the next byte; vpmullw
+ * by 2^(13 - first bit % 8) lifts the code to bits 13..15 and vpsrlw 13 brings
+ * it down (AVX2 has no per-lane 16-bit shift). */
+#define Q3B(c) (4 * ((c) / 10) + 3 * ((c) % 10) / 8)
+#define Q3S(c) (3 * ((c) % 10) % 8)
+#define Q3P(c) Q3B(c), (Q3S(c) > 5 ? Q3B(c) + 1 : 0x80)
+#define Q3V(v) Q3P(8 * (v)), Q3P(8 * (v) + 1), Q3P(8 * (v) + 2), Q3P(8 * (v) + 3), Q3P(8 * (v) + 4), \
+               Q3P(8 * (v) + 5), Q3P(8 * (v) + 6), Q3P(8 * (v) + 7)
+#define Q3M(v) 1 << (13 - Q3S(8 * (v))), 1 << (13 - Q3S(8 * (v) + 1)), 1 << (13 - Q3S(8 * (v) + 2)), \
+               1 << (13 - Q3S(8 * (v) + 3)), 1 << (13 - Q3S(8 * (v) + 4)), 1 << (13 - Q3S(8 * (v) + 5)), \
+               1 << (13 - Q3S(8 * (v) + 6)), 1 << (13 - Q3S(8 * (v) + 7))
+static const uint8_t q3_ctl256[5][32] __attribute__((aligned(32))) = {
+    {Q3V(0), Q3V(0)}, {Q3V(1), Q3V(1)}, {Q3V(2), Q3V(2)}, {Q3V(3), Q3V(3)}, {Q3V(4), Q3V(4)}};
+static const uint16_t q3_mul256[5][16] __attribute__((aligned(32))) = {
+    {Q3M(0), Q3M(0)}, {Q3M(1), Q3M(1)}, {Q3M(2), Q3M(2)}, {Q3M(3), Q3M(3)}, {Q3M(4), Q3M(4)}};
+#undef Q3M
+#undef Q3V
+#undef Q3P
+#undef Q3S
+#undef Q3B
+
+/* 3-bit decode with int16 activations on AVX2 (x16 in the q3 pair layout,
+ * matmul_impl.h): a pair of groups (32 code bytes, 80 weights) per step, its
+ * codes widened as above and multiplied with vpmaddwd (exact in int32);
+ * lanes 0-3 hold the first group's sums, 4-7 the second's. The codes stay
+ * unsigned (0..7): the offset 3 comes in per group through x16off. Combined
+ * scales for 8 groups at a time, as in dot_q4_i16_256. */
+T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const __m256i half = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
+    for (int32_t g0 = 0; g0 < ng; g0 += 8) {
+        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
+        __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
+        for (int32_t i = 0; i < n; i += 2) {
+            int32_t g = g0 + i;
+            __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))
+                                   : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
+            const int16_t *x = j->x16 + 40 * g; /* g even: pair g / 2 at 80 (g / 2) */
+            __m256i p = _mm256_setzero_si256();
+            for (int t = 0; t < 5; t++) {
+                __m256i c = _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)q3_ctl256[t]));
+                c = _mm256_srli_epi16(_mm256_mullo_epi16(c, _mm256_load_si256((const __m256i *)q3_mul256[t])), 13);
+                p = _mm256_add_epi32(p, _mm256_madd_epi16(c, _mm256_loadu_si256((const __m256i *)(x + 16 * t))));
+            }
+            __m256 sc = _mm256_permutevar8x32_ps(cs, _mm256_add_epi32(half, _mm256_set1_epi32(i)));
+            if (i & 2)
+                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc1);
+            else
+                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc0);
+        }
+    }
+    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
 }
 
 /* Columns k0 .. k1 - 1 of row r as float32 (k0 and k1 on group boundaries,
@@ -1060,6 +1130,11 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_i16_256(w, r, j);
+        return 1;
+    }
+    if (j->m == 1 && j->x16 && w->type == AAE_W_Q3F16) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q3_i16_256(w, r, j);
         return 1;
     }
     if (j->m == 1) {

@@ -32,12 +32,17 @@ typedef struct aae_mm_job {
     /* m == 1 with 4-bit weights on x86: xp as int16, one scale per group of
      * 32 (xscale[g]), in "pair layout": groups 2p and 2p+1 occupy x16[64p ..
      * 64p + 64) as [2p evens, 2p+1 evens, 2p odds, 2p+1 odds] (a group
-     * without partner: [evens, odds]); or NULL */
+     * without partner: [evens, odds]); with 3-bit weights on AVX2 (no
+     * AVX-512), one scale per group of 40 in the q3 pair layout: groups 2p and
+     * 2p+1 occupy x16[80p .. 80p + 80) as 5 vectors of 16, vector v holding
+     * elements 8v .. 8v + 7 of group 2p, then the same of group 2p+1 (as the
+     * AVX2 decode widens their codes); or NULL */
     const int16_t *x16;
     const float *xscale;
-    /* with x16: x16off[g] = -7 xscale[g] (sum of group g's x16 values), the
-     * code offset's share of a group (the AVX2 decode adds sum_g wscale[g]
-     * x16off[g] per row instead of subtracting 7 from every code) */
+    /* with x16: x16off[g] = -7 xscale[g] (sum of group g's x16 values; -3
+     * for 3-bit), the code offset's share of a group (the AVX2 decodes add
+     * sum_g wscale[g] x16off[g] per row instead of subtracting the offset from
+     * every code) */
     const float *x16off;
     /* m == 1 with 4-bit weights on AVX-512 VNNI: x as two int8 parts (x =
      * x8scale[g] (256 q1 + q2), see quantize_x8 in k_matmul.c), one scale per
