@@ -2,7 +2,7 @@
 """Runtime speed on models of real dimensions, against the memory-bandwidth bound.
 
     run_bench.py --build BUILD_DIR [--work DIR] [--dims 1.1b 110m] [--quant q4f16_1 q3f16_1 q0f16]
-                 [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64]
+                 [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64] [--baseline-simd]
 
 Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
@@ -13,6 +13,9 @@ medians over the rounds; the rounds alternate between configurations so that
 drifts of the machine's speed spread over all of them, and the bandwidth is
 probed in every round beside them. Prints a table with decode tok/s as a
 fraction of the bound: median bandwidth / (weight bytes read per token).
+--baseline-simd passes the same option to `sphere_aae bench` (AVX2 on an
+AVX-512 machine, NEON without dot product on aarch64); the table names the
+kernel path that ran.
 """
 import argparse
 import json
@@ -52,6 +55,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--prompt-len", type=int, default=128)
     ap.add_argument("--gen-len", type=int, default=64)
+    ap.add_argument("--baseline-simd", action="store_true", help="measure the baseline SIMD kernels")
     ap.add_argument("--tokenizer-from", help="a dir with a 32000-token tokenizer.json "
                     "(default BUILD/testdata/hf/tiny-llama-f32)")
     a = ap.parse_args()
@@ -70,14 +74,15 @@ def main():
         for (d, q), path in models.items():
             for t in a.threads:
                 out = sh([cli, "bench", path, "--prompt-len", str(a.prompt_len), "--gen-len",
-                          str(a.gen_len), "--threads", str(t), "--json"])
+                          str(a.gen_len), "--threads", str(t), "--json"] +
+                         (["--baseline-simd"] if a.baseline_simd else []))
                 results.setdefault((d, q, t), []).append(json.loads(out))
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
     bw = {str(t): statistics.median(v) for t, v in probes.items()}
     for t in a.threads:
         print("read bandwidth, %d thread(s): median %.2f GB/s of %s" % (
             t, bw[str(t)], " ".join("%.1f" % x for x in probes[t])))
-    print()
+    print("\nkernel path: %s" % ", ".join(sorted({x["kernels"] for v in results.values() for x in v})))
     print("%-5s %-8s %3s %10s %10s %8s %8s %10s %9s %8s %5s" % ("model", "quant", "thr", "prefill/s", "decode/s",
                                                                 "ttft s", "RSS MB", "MB/token", "bound/s", "of bound",
                                                                 "cpu"))
