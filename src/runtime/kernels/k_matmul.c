@@ -90,6 +90,10 @@ static float group_absmax(const float *x)
     return m[0];
 }
 
+/* int16 of v (|v| <= 32767), rounded to nearest: adding and removing 1.5 *
+ * 2^23 rounds without a branch (needs IEEE float arithmetic: no -ffast-math). */
+static int16_t round_i16(float v) { return (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f); }
+
 /* x (kp values, nibble order) as int16 with one scale per group of 32:
  * scale = max |x| / 32767, q = round(x / scale). Relative error <= 1.6e-5 of
  * the group's largest value. */
@@ -105,12 +109,9 @@ static void quantize_x16(int16_t *q, float *scale, float *off, const float *x, i
         int32_t gi = g / 32, paired = gi + 1 < ngp || gi % 2 == 1;
         int16_t *dst = q + 64 * (gi / 2) + (gi % 2) * 16;
         int32_t odd_at = paired ? 32 : 16;
-        /* |v| <= 32767: adding and removing 1.5 * 2^23 rounds to nearest
-         * without a branch (needs IEEE float arithmetic: no -ffast-math) */
         int32_t sum = 0;
         for (int32_t e = 0; e < 32; e++) {
-            float v = x[g + e] * inv;
-            int16_t qv = (int16_t)(int32_t)((v + 12582912.0f) - 12582912.0f);
+            int16_t qv = round_i16(x[g + e] * inv);
             dst[e < 16 ? e : odd_at + e - 16] = qv;
             sum += qv;
         }
@@ -135,7 +136,7 @@ static void quantize_x16_q3(int16_t *q, float *scale, float *off, const float *x
         int16_t *dst = q + 80 * (g / 2) + 8 * (g % 2);
         int32_t sum = 0;
         for (int32_t e = 0; e < 40; e++) {
-            int16_t qv = (int16_t)(int32_t)((xg[e] * inv + 12582912.0f) - 12582912.0f); /* see quantize_x16 */
+            int16_t qv = round_i16(xg[e] * inv);
             dst[16 * (e / 8) + e % 8] = qv;
             sum += qv;
         }

@@ -483,11 +483,17 @@ __attribute__((always_inline)) T512V static inline __m512 vnni_scales16(const aa
  * applies the combined scale (weight scale x x scale) of each lane's group.
  * The scales are read in the dot itself, 16 groups at a time (a separate pass
  * over a block of rows first cost 110M q4f16_1 10% at 1 thread). */
-T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+/* The VNNI dot of row r: groups of gsize codes (16 bytes each), xg bytes of
+ * x8 per group; 16 groups at a time get their combined scales (and the row's
+ * offset term, started in acc1), then step takes 4 groups (64 code bytes) at
+ * a time, the two accumulators alternating. Inlined into each dot, so step is
+ * a direct call. */
+typedef __m512 (*vnni_step_fn)(const uint8_t *qb, const int8_t *xb, int32_t nq, __m512 sc, __m512 acc);
+__attribute__((always_inline)) T512V static inline float vnni_dot(const aae_wmat *w, int32_t r, const aae_mm_job *j,
+                                                                 int32_t gsize, int32_t xg, vnni_step_fn step)
 {
-    int32_t ng = (w->k + 31) / 32;
+    int32_t ng = (w->k + gsize - 1) / gsize;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const int8_t *xb = j->x8;
     const __m512i ix0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), four = _mm512_set1_epi32(4);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int32_t g0 = 0; g0 < ng; g0 += 16) {
@@ -496,12 +502,17 @@ T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job
         __m512i ix = ix0;
         for (int32_t i = 0; i < n; i += 4, ix = _mm512_add_epi32(ix, four)) {
             int32_t g = g0 + i;
-            __m512 t = q4_vnni_step(qb + 16 * g, xb + 64 * g, ng - g, _mm512_permutexvar_ps(ix, csv), acc0);
+            __m512 t = step(qb + 16 * g, j->x8 + (size_t)xg * g, ng - g, _mm512_permutexvar_ps(ix, csv), acc0);
             acc0 = acc1;
             acc1 = t;
         }
     }
     return hsum512(_mm512_add_ps(acc0, acc1));
+}
+
+T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    return vnni_dot(w, r, j, 32, 64, q4_vnni_step);
 }
 
 T512V static void run_q4_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
@@ -513,11 +524,21 @@ T512V static void run_q4_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 /* One 64-byte step of the 3-bit VNNI dot: 4 groups of 40 codes at qb (full:
  * a plain load; else only the first 16 nq bytes, nq < 4) against their x3
  * bytes at xb, scaled by sc into acc. c0..c2 are the vpmultishiftqb controls
- * of codes 0-7, 8-15 and 16-23 of each qword. */
+ * of codes 0-7, 8-15 and 16-23 of each qword (constants the compiler keeps
+ * out of the loop). */
 __attribute__((always_inline)) T512VB static inline __m512 q3_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
-                                                                       __m512i c0, __m512i c1, __m512i c2, __m512 sc,
-                                                                       __m512 acc)
+                                                                       __m512 sc, __m512 acc)
 {
+    /* bit offset of code c (0..19) of a qword: word c / 10, 3 bits each */
+#define Q3OFF(c) ((c) < 10 ? 3 * (c) : (c) < 20 ? 32 + 3 * ((c) - 10) : 0)
+#define Q3CTL(m)                                                                                            \
+    _mm512_set1_epi64((long long)((uint64_t)Q3OFF(8 * (m)) | (uint64_t)Q3OFF(8 * (m) + 1) << 8 |             \
+                                  (uint64_t)Q3OFF(8 * (m) + 2) << 16 | (uint64_t)Q3OFF(8 * (m) + 3) << 24 |   \
+                                  (uint64_t)Q3OFF(8 * (m) + 4) << 32 | (uint64_t)Q3OFF(8 * (m) + 5) << 40 |   \
+                                  (uint64_t)Q3OFF(8 * (m) + 6) << 48 | (uint64_t)Q3OFF(8 * (m) + 7) << 56))
+    const __m512i c0 = Q3CTL(0), c1 = Q3CTL(1), c2 = Q3CTL(2);
+#undef Q3CTL
+#undef Q3OFF
     const __m512i seven = _mm512_set1_epi8(7);
     PREFETCH_AHEAD(qb);
     __m512i v = nq >= 4 ? _mm512_loadu_si512(qb) : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * nq)) - 1ull), qb);
@@ -544,33 +565,7 @@ __attribute__((always_inline)) T512VB static inline __m512 q3_vnni_step(const ui
  * |p1| < 2^16, so 256 p1 + p2 is exact. */
 T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
-    int32_t ng = (w->k + 39) / 40;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const int8_t *xb = j->x8;
-    /* bit offset of code c (0..19) of a qword: word c / 10, 3 bits each */
-#define Q3OFF(c) ((c) < 10 ? 3 * (c) : (c) < 20 ? 32 + 3 * ((c) - 10) : 0)
-#define Q3CTL(m)                                                                                            \
-    _mm512_set1_epi64((long long)((uint64_t)Q3OFF(8 * (m)) | (uint64_t)Q3OFF(8 * (m) + 1) << 8 |             \
-                                  (uint64_t)Q3OFF(8 * (m) + 2) << 16 | (uint64_t)Q3OFF(8 * (m) + 3) << 24 |   \
-                                  (uint64_t)Q3OFF(8 * (m) + 4) << 32 | (uint64_t)Q3OFF(8 * (m) + 5) << 40 |   \
-                                  (uint64_t)Q3OFF(8 * (m) + 6) << 48 | (uint64_t)Q3OFF(8 * (m) + 7) << 56))
-    const __m512i c0 = Q3CTL(0), c1 = Q3CTL(1), c2 = Q3CTL(2);
-#undef Q3CTL
-#undef Q3OFF
-    const __m512i ix0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), four = _mm512_set1_epi32(4);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int32_t g0 = 0; g0 < ng; g0 += 16) {
-        int32_t n = ng - g0 < 16 ? ng - g0 : 16;
-        __m512 csv = vnni_scales16(w, (size_t)r * ng, g0, n, j, &acc1);
-        __m512i ix = ix0;
-        for (int32_t i = 0; i < n; i += 4, ix = _mm512_add_epi32(ix, four)) {
-            int32_t g = g0 + i;
-            __m512 t = q3_vnni_step(qb + 16 * g, xb + 96 * g, ng - g, c0, c1, c2, _mm512_permutexvar_ps(ix, csv), acc0);
-            acc0 = acc1;
-            acc1 = t;
-        }
-    }
-    return hsum512(_mm512_add_ps(acc0, acc1));
+    return vnni_dot(w, r, j, 40, 96, q3_vnni_step);
 }
 
 T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
@@ -578,8 +573,6 @@ T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
     for (int32_t r = n0; r < n1; r++)
         j->y[r] = dot_q3_i8_vnni(j->w, r, j);
 }
-
-/* One row of W as float32 in path order, zero past the last group, kp long. */
 
 /* y[i, r0 + t] = x_i . wt_t for i < m, t < nr (nr <= 4), kp a multiple of 16. */
 T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
@@ -934,7 +927,6 @@ T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
     }
     return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
 }
-
 
 /* 4 x-rows by 2 w-rows per block: 8 accumulators + 6 operands fit the 16 ymm registers. */
 T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
