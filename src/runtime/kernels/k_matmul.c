@@ -5,10 +5,6 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul_impl.h"
 
-
-
-
-
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 static int32_t xt_cols(int32_t m) { return (m + 63) / 64 * 64; }
@@ -189,6 +185,26 @@ void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x
         scale[g] = 0.0f;
 }
 
+/* Group g of x (k values; zero past k) as two int8 parts in natural order,
+ * rounded as in aae_k_quantize_x8_ref over groups of 40; returns u / 256. */
+static float split40(const float *x, int32_t k, int32_t g, int8_t q1[40], int8_t q2[40])
+{
+    float mx = 0;
+    for (int32_t e = 0; e < 40; e++) {
+        int32_t t = 40 * g + e;
+        float a = t < k ? (x[t] < 0 ? -x[t] : x[t]) : 0.0f;
+        mx = a > mx ? a : mx;
+    }
+    float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+    for (int32_t e = 0; e < 40; e++) {
+        int32_t t = 40 * g + e;
+        float v = t < k ? x[t] : 0.0f;
+        q1[e] = round_i8(v * inv);
+        q2[e] = round_i8((v - u * (float)q1[e]) * inv * 256.0f);
+    }
+    return u / 256.0f;
+}
+
 /* x (k values, its own order) as two int8 parts in the x3 layout of
  * matmul_impl.h: groups of 40, rounded as in aae_k_quantize_x8_ref. */
 void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
@@ -197,22 +213,13 @@ void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x
     for (int32_t i = 0; i < nb * 384; i++)
         q[i] = 0;
     for (int32_t g = 0; g < nb * 4; g++) {
-        float mx = 0;
-        for (int32_t e = 0; e < 40; e++) {
-            int32_t t = 40 * g + e;
-            float a = t < k ? (x[t] < 0 ? -x[t] : x[t]) : 0.0f;
-            mx = a > mx ? a : mx;
-        }
-        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
-        scale[g] = u / 256.0f;
+        int8_t q1[40], q2[40];
+        scale[g] = split40(x, k, g, q1, q2);
         int8_t *blk = q + 384 * (g / 4);
         for (int32_t e = 0; e < 40; e++) {
-            int32_t t = 40 * g + e, w = e / 10, c = 10 * (w % 2) + e % 10, lq = 2 * (g % 4) + w / 2;
-            float v = t < k ? x[t] : 0.0f;
-            int8_t q1 = round_i8(v * inv);
-            int8_t q2 = round_i8((v - u * (float)q1) * inv * 256.0f);
-            blk[64 * (c / 8) + 8 * lq + c % 8] = q1;
-            blk[192 + 64 * (c / 8) + 8 * lq + c % 8] = q2;
+            int32_t w = e / 10, c = 10 * (w % 2) + e % 10, lq = 2 * (g % 4) + w / 2;
+            blk[64 * (c / 8) + 8 * lq + c % 8] = q1[e];
+            blk[192 + 64 * (c / 8) + 8 * lq + c % 8] = q2[e];
         }
     }
     for (int32_t b = 0; b < nb; b++)
@@ -228,6 +235,24 @@ void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x
         }
     for (int32_t g = nb * 4; g < ngs; g++)
         scale[g] = 0.0f;
+}
+
+/* x (k values, its own order) as two int8 parts in the x3n layout of
+ * matmul_impl.h (the NEON 3-bit decode), scale[g] = u / 256 and gofs[g] =
+ * -3 (256 sum q1 + sum q2) for each of the kp / 40 groups (zero past k). */
+static void quantize_x3n(int8_t *q, float *scale, float *gofs, const float *x, int32_t k)
+{
+    int32_t ngp = aae_mm_kpad(k) / 40;
+    for (int32_t g = 0; g < ngp; g++) {
+        int8_t *q1 = q + 160 * (g / 2) + 40 * (g % 2), *q2 = q1 + 80;
+        scale[g] = split40(x, k, g, q1, q2);
+        int32_t s1 = 0, s2 = 0;
+        for (int32_t e = 0; e < 40; e++) {
+            s1 += q1[e];
+            s2 += q2[e];
+        }
+        gofs[g] = (float)(-3 * (256 * s1 + s2)); /* |.| < 2^24: exact */
+    }
 }
 
 /* ---- portable path ------------------------------------------------------ */
@@ -330,11 +355,12 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
         int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32, x512 = (kc->cpu & AAE_CPU_AVX512) != 0;
-        /* integer-activation decodes: x8 (two int8 parts) for VNNI (4- and 3-bit)
-         * and NEON sdot, else int16 for 4-bit on AVX2 / AVX-512 */
+        /* integer-activation decodes: x8 (two int8 parts) for VNNI and NEON
+         * sdot (4- and 3-bit), else int16 on AVX2 / AVX-512 */
         int vnni4 = nib && m == 1 && x512 && aae_k_x86_has_vnni();
         int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
         int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
+        int sdot3 = w->type == AAE_W_Q3F16 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         int x16 = nib && m == 1 && !vnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
         int x16q3 = w->type == AAE_W_Q3F16 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
@@ -348,6 +374,9 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (vnni3) {
             aae_k_x86_quantize_x3(x8, off, xs8, x, w->k);
+        } else if (sdot3) { /* reads x itself, offsets straight into x8gofs */
+            quantize_x3n(x8, xs8, gofs, x, w->k);
+            j->x8gofs = gofs;
         } else {
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
@@ -360,7 +389,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             x8_group_offsets(gofs, off, vnni4 ? x8_groups(w->k) : kp / 40, x8_scales(w->k));
             j->x8gofs = gofs;
         }
-        if (vnni4 || vnni3 || sdot) {
+        if (vnni4 || vnni3 || sdot || sdot3) {
             j->x8 = x8;
             j->x8off = off;
             j->x8scale = xs8;

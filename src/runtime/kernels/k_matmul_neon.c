@@ -5,7 +5,8 @@
  *
  * m == 1: with the dot-product extension (AAE_CPU_NEON_DOT, ARMv8.2+) 4-bit
  * rows meet two-part int8 activations (the x8 layout of matmul_impl.h) in
- * sdot; otherwise each weight row is dequantized in registers (codes widened
+ * sdot, and 3-bit rows the same in the x3n layout (codes unpacked with tbl and
+ * per-lane shifts); otherwise each weight row is dequantized in registers (codes widened
  * to float32) and multiplied with the prepared x. m > 1: AAE_MM_TILE rows are
  * dequantized to float32 scratch, then a 4 x 4 register-blocked micro-kernel.
  */
@@ -48,14 +49,37 @@ static inline void q4_group(const uint8_t *b, float32x4_t c[8])
     widen16(hi, c + 4);
 }
 
+/* The codes of a 3-bit group (16 bytes: 4 words of 10 codes, code c of word
+ * w at bits 3c .. 3c + 2) in natural order, 8 per uint16 lane vector, bits 3
+ * and up not cleared: lane i of vector t takes bytes b, b + 1 of code n = 8t
+ * + i (bit = 32 (n / 10) + 3 (n % 10), b = bit / 8; 255 past the group reads
+ * zero) and shifts right by bit % 8. */
+static const uint8_t q3_idx[5][16] = {
+    {0, 1, 0, 1, 0, 1, 1, 2, 1, 2, 1, 2, 2, 3, 2, 3},         {3, 4, 3, 4, 4, 5, 4, 5, 4, 5, 5, 6, 5, 6, 5, 6},
+    {6, 7, 6, 7, 7, 8, 7, 8, 8, 9, 8, 9, 8, 9, 9, 10},        {9, 10, 9, 10, 10, 11, 10, 11, 11, 12, 11, 12, 12, 13, 12, 13},
+    {12, 13, 13, 14, 13, 14, 13, 14, 14, 15, 14, 15, 15, 255, 15, 255}};
+static const int16_t q3_shift[5][8] = {{0, -3, -6, -1, -4, -7, -2, -5},
+                                       {0, -3, 0, -3, -6, -1, -4, -7},
+                                       {-2, -5, 0, -3, 0, -3, -6, -1},
+                                       {-4, -7, -2, -5, 0, -3, 0, -3},
+                                       {-6, -1, -4, -7, -2, -5, 0, -3}};
+
+static inline void q3_unpack(uint8x16_t v, uint16x8_t out[5])
+{
+    for (int t = 0; t < 5; t++)
+        out[t] = vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(v, vld1q_u8(q3_idx[t]))), vld1q_s16(q3_shift[t]));
+}
+
 /* A 3-bit group (40 codes in 4 words) as (code - 3), natural order, 10 vectors. */
 static inline void q3_group(const uint32_t *q, float32x4_t c[10])
 {
-    int32_t all[40];
-    for (int e = 0; e < 40; e++)
-        all[e] = (int32_t)((q[e / 10] >> (3 * (e % 10))) & 7u) - 3;
-    for (int i = 0; i < 10; i++)
-        c[i] = vcvtq_f32_s32(vld1q_s32(all + 4 * i));
+    uint16x8_t u[5];
+    q3_unpack(vld1q_u8((const uint8_t *)q), u);
+    for (int t = 0; t < 5; t++) {
+        int16x8_t v = vsubq_s16(vreinterpretq_s16_u16(vandq_u16(u[t], vdupq_n_u16(7))), vdupq_n_s16(3));
+        c[2 * t] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(v)));
+        c[2 * t + 1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(v)));
+    }
 }
 
 static float dot_q4(const aae_wmat *w, int32_t r, const float *xp)
@@ -153,6 +177,75 @@ TDOT static float dot_q4_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
     return vaddvq_f32(vaddq_f32(acc0, acc1));
 }
 
+/* Two 3-bit groups (a, b: 16 code bytes each) against their x3n bytes at xb
+ * (matmul_impl.h): the 80 codes as 5 byte vectors in natural order (a's 40,
+ * then b's), each meeting 16 bytes of either part. lo: lanes of group a; mid:
+ * lanes 0, 1 of a, lanes 2, 3 of b; hi: lanes of b; each lane 256 p1 + p2
+ * (exact: 8 codes per lane, |p1| < 2^13). */
+TDOT static inline void q3_pair_sdot(uint8x16_t a, uint8x16_t b, const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
+                                     int32x4_t *hi)
+{
+    uint16x8_t ua[5], ub[5];
+    q3_unpack(a, ua);
+    q3_unpack(b, ub);
+    const uint8x16_t seven = vdupq_n_u8(7);
+    int8x16_t k[5] = {
+        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[0]), vreinterpretq_u8_u16(ua[1])), seven)),
+        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[2]), vreinterpretq_u8_u16(ua[3])), seven)),
+        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[4]), vreinterpretq_u8_u16(ub[0])), seven)),
+        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[1]), vreinterpretq_u8_u16(ub[2])), seven)),
+        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[3]), vreinterpretq_u8_u16(ub[4])), seven))};
+    const int32x4_t z = vdupq_n_s32(0);
+    int32x4_t l1 = SDOT(SDOT(z, k[0], vld1q_s8(xb)), k[1], vld1q_s8(xb + 16));
+    int32x4_t l2 = SDOT(SDOT(z, k[0], vld1q_s8(xb + 80)), k[1], vld1q_s8(xb + 96));
+    int32x4_t m1 = SDOT(z, k[2], vld1q_s8(xb + 32)), m2 = SDOT(z, k[2], vld1q_s8(xb + 112));
+    int32x4_t h1 = SDOT(SDOT(z, k[3], vld1q_s8(xb + 48)), k[4], vld1q_s8(xb + 64));
+    int32x4_t h2 = SDOT(SDOT(z, k[3], vld1q_s8(xb + 128)), k[4], vld1q_s8(xb + 144));
+    *lo = vaddq_s32(vshlq_n_s32(l1, 8), l2);
+    *mid = vaddq_s32(vshlq_n_s32(m1, 8), m2);
+    *hi = vaddq_s32(vshlq_n_s32(h1, 8), h2);
+}
+
+/* 3-bit decode with sdot: 4 groups (64 code bytes, two pairs) per step
+ * against x in the x3n layout; codes 0..7 (unsigned) and the code offset, -3
+ * x each group's x sum, added per row as sum_g cs[g] x8gofs[g] (cs: the
+ * combined scale, weight scale x x8scale). A last step of fewer than 4
+ * groups reads them from a zero-padded copy (no read past the row). */
+TDOT static float dot_q3_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const float16_t *ws = (const float16_t *)w->scale + (size_t)r * ng;
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0), off = vdupq_n_f32(0);
+    for (int32_t g = 0; g < ng; g += 4) {
+        uint8_t tail[64];
+        float16_t tails[4];
+        const uint8_t *q = qb + 16 * (size_t)g;
+        const float16_t *sc = ws + g;
+        if (ng - g < 4) {
+            for (int32_t i = 0; i < 64; i++)
+                tail[i] = i < 16 * (ng - g) ? q[i] : 0;
+            for (int32_t i = 0; i < 4; i++)
+                tails[i] = i < ng - g ? sc[i] : (float16_t)0.0f;
+            q = tail;
+            sc = tails;
+        }
+        float32x4_t cs = vmulq_f32(vcvt_f32_f16(vld1_f16(sc)), vld1q_f32(j->x8scale + g));
+        off = vfmaq_f32(off, cs, vld1q_f32(j->x8gofs + g));
+        const int8_t *xb = j->x8 + 160 * (size_t)(g / 2);
+        int32x4_t lo, mid, hi;
+        q3_pair_sdot(vld1q_u8(q), vld1q_u8(q + 16), xb, &lo, &mid, &hi);
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(lo), cs, 0);
+        acc1 = vfmaq_f32(acc1, vcvtq_f32_s32(mid), vzip1q_f32(cs, cs));
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(hi), cs, 1);
+        q3_pair_sdot(vld1q_u8(q + 32), vld1q_u8(q + 48), xb + 160, &lo, &mid, &hi);
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(lo), cs, 2);
+        acc0 = vfmaq_f32(acc0, vcvtq_f32_s32(mid), vzip2q_f32(cs, cs));
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(hi), cs, 3);
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), off));
+}
+
 static void deq_row(const aae_wmat *w, int32_t r, float *out, int32_t kp)
 {
     int32_t done;
@@ -228,6 +321,11 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
     if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_sdot(w, r, j);
+        return 1;
+    }
+    if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && w->type == AAE_W_Q3F16) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q3_sdot(w, r, j);
         return 1;
     }
     if (j->m == 1) {

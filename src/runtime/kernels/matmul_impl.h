@@ -61,10 +61,15 @@ typedef struct aae_mm_job {
      * c % 8] (bytes for c = 20..23 are zero). x8off[32b + l] = -3 x the sum
      * of the q1 bytes that meet dword lane l (bytes 4l .. 4l + 3 of each of
      * the three 64-byte rows), x8off[32b + 16 + l] the same for q2. */
+    /* m == 1 with 3-bit weights on NEON sdot, the x3n layout: groups of 40
+     * in pairs, x8[160p ..) the q1 values of groups 2p and 2p + 1 in natural
+     * order (80 bytes), then their q2 values; x8scale as above, one per group
+     * (kp / 40 of them, zero past k); x8off unused (x8gofs below is written
+     * directly: -3 (256 sum q1 + sum q2) per group). */
     const int8_t *x8;
     const int32_t *x8off;
     const float *x8scale;
-    /* with x8 on x86 (both layouts): a group's code offset in one number,
+    /* with x8 on x86 (both layouts) and NEON x3n: a group's code offset in one number,
      * x8gofs[g] = sum over its 4 lanes of 256 x8off[q1 lane] + x8off[q2
      * lane] (exact in float32; zero past the last group, up to a multiple of
      * 16). The VNNI decodes add sum_g cs[g] x8gofs[g] (cs: combined scale)
