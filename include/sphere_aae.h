@@ -222,7 +222,8 @@ typedef struct aae_model_params {
     int32_t use_simd;            /* 1 (default) = the best kernels the CPU has (AVX-512, AVX2, NEON with or
                                   * without dot product); 2 = the baseline SIMD kernels only (AVX2 + FMA on
                                   * x86-64, NEON without dot product on aarch64), to compare paths;
-                                  * 0 = portable C */
+                                  * 3 = the best kernels without AVX-512 (AVX2, with AVX-VNNI where the
+                                  * CPU has it: the path of x86-64 CPUs without AVX-512); 0 = portable C */
     const char *model_lib;       /* NULL = the generic built-in code; else a model library name or .so path */
 } aae_model_params;
 

@@ -2,7 +2,8 @@
 """Runtime speed on models of real dimensions, against the memory-bandwidth bound.
 
     run_bench.py --build BUILD_DIR [--work DIR] [--dims 1.1b 110m] [--quant q4f16_1 q3f16_1 q0f16]
-                 [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64] [--baseline-simd]
+                 [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64]
+                 [--baseline-simd | --no-avx512]
 
 Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
@@ -14,8 +15,9 @@ drifts of the machine's speed spread over all of them, and the bandwidth is
 probed in every round beside them. Prints a table with decode tok/s as a
 fraction of the bound: median bandwidth / (weight bytes read per token).
 --baseline-simd passes the same option to `sphere_aae bench` (AVX2 on an
-AVX-512 machine, NEON without dot product on aarch64); the table names the
-kernel path that ran.
+AVX-512 machine, NEON without dot product on aarch64), --no-avx512 likewise
+(the kernels of an x86-64 CPU without AVX-512: AVX2, with AVX-VNNI where
+present); the table names the kernel path that ran.
 """
 import argparse
 import json
@@ -55,7 +57,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--prompt-len", type=int, default=128)
     ap.add_argument("--gen-len", type=int, default=64)
-    ap.add_argument("--baseline-simd", action="store_true", help="measure the baseline SIMD kernels")
+    path = ap.add_mutually_exclusive_group()
+    path.add_argument("--baseline-simd", action="store_true", help="measure the baseline SIMD kernels")
+    path.add_argument("--no-avx512", action="store_true", help="measure the kernels of a CPU without AVX-512")
     ap.add_argument("--tokenizer-from", help="a dir with a 32000-token tokenizer.json "
                     "(default BUILD/testdata/hf/tiny-llama-f32)")
     a = ap.parse_args()
@@ -75,7 +79,8 @@ def main():
             for t in a.threads:
                 out = sh([cli, "bench", path, "--prompt-len", str(a.prompt_len), "--gen-len",
                           str(a.gen_len), "--threads", str(t), "--json"] +
-                         (["--baseline-simd"] if a.baseline_simd else []))
+                         (["--baseline-simd"] if a.baseline_simd else []) +
+                         (["--no-avx512"] if a.no_avx512 else []))
                 results.setdefault((d, q, t), []).append(json.loads(out))
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
     bw = {str(t): statistics.median(v) for t, v in probes.items()}

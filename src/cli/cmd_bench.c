@@ -36,6 +36,8 @@ static const char *USAGE =
     "  --model-lib NAME_OR_PATH   run a compiled model library instead of the generic code\n"
     "  --baseline-simd            the baseline SIMD kernels only (AVX2 on x86-64, NEON without\n"
     "                             dot product on aarch64), to compare with the best path\n"
+    "  --no-avx512                the best kernels without AVX-512 (AVX2, with AVX-VNNI where\n"
+    "                             present): the path of x86-64 CPUs without AVX-512\n"
     "  --no-simd                  portable C kernels only\n"
     "  --json                     one JSON object instead of text\n";
 
@@ -68,7 +70,7 @@ static int num(const char *s, long lo, long hi, long *out)
 typedef struct bench_opts {
     const char *dir, *model_lib;
     long prompt_len, gen_len, threads, ctx, chunk, warmup;
-    int json, no_simd, baseline_simd;
+    int json, no_simd, baseline_simd, no_avx512;
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o)
@@ -100,6 +102,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->no_simd = 1;
         else if (!strcmp(a, "--baseline-simd"))
             o->baseline_simd = 1;
+        else if (!strcmp(a, "--no-avx512"))
+            o->no_avx512 = 1;
         else if (a[0] != '-' && !o->dir)
             o->dir = a;
         else {
@@ -142,7 +146,7 @@ int aae_cmd_bench(int argc, char **argv)
     long need = o.prompt_len + o.gen_len;
     p.context_window_size = (int32_t)(o.ctx ? o.ctx : (need < 16 ? 16 : need));
     p.prefill_chunk_size = (int32_t)o.chunk;
-    p.use_simd = o.no_simd ? 0 : o.baseline_simd ? 2 : 1;
+    p.use_simd = o.no_simd ? 0 : o.baseline_simd ? 2 : o.no_avx512 ? 3 : 1;
     p.model_lib = o.model_lib;
     aae_model *m = NULL;
     double tl = now_s();

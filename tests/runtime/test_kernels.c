@@ -173,8 +173,13 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
 AAE_TEST(matmul_all_types_all_paths)
 {
     uint32_t have = aae_cpu_features();
-    uint32_t paths[5] = {0, have & AAE_CPU_AVX2_FMA, have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512), have & AAE_CPU_NEON,
-                         (have & AAE_CPU_NEON_DOT) ? have & (AAE_CPU_NEON | AAE_CPU_NEON_DOT) : 0};
+    /* AVX2 with AVX-VNNI (the path of x86-64 CPUs without AVX-512) where present */
+    uint32_t paths[6] = {0,
+                         have & AAE_CPU_AVX2_FMA,
+                         have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512),
+                         have & AAE_CPU_NEON,
+                         (have & AAE_CPU_NEON_DOT) ? have & (AAE_CPU_NEON | AAE_CPU_NEON_DOT) : 0,
+                         (have & AAE_CPU_AVX_VNNI) ? have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX_VNNI) : 0};
     const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
     /* m >= 16 with k past one k-block and more than 16 rows: the transposed prefill kernels' blocks and edges */
     const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45},
@@ -182,7 +187,9 @@ AAE_TEST(matmul_all_types_all_paths)
                                  {17, 21, 2300}};
     if (have & AAE_CPU_NEON)
         printf("  (aarch64: dot-product extension %s)\n", (have & AAE_CPU_NEON_DOT) ? "present, tested" : "absent");
-    for (int p = 0; p < 5; p++) {
+    if (have & AAE_CPU_AVX2_FMA)
+        printf("  (x86-64: AVX-VNNI %s)\n", (have & AAE_CPU_AVX_VNNI) ? "present, tested" : "absent");
+    for (int p = 0; p < 6; p++) {
         if (p > 0 && !paths[p])
             continue;
         for (int t = 0; t < 6; t++)
@@ -204,13 +211,16 @@ AAE_TEST(matmul_all_types_all_paths)
     }
 }
 
-/* The AVX-512 VNNI activation quantizer gives exactly the scalar definition's
- * bytes, offsets and scales (x in its own order vs the nibble-order copy),
- * including groups past k, all-zero groups and values at the rounding ties. */
+/* The AVX-512 VNNI and AVX2 activation quantizers give exactly the scalar
+ * definition's bytes, offsets and scales (x in its own order vs the
+ * nibble-order copy), including groups past k, all-zero groups and values at
+ * the rounding ties. */
 AAE_TEST(quantize_x8_vector_equals_scalar)
 {
-    if (!(aae_cpu_features() & AAE_CPU_AVX512) || !aae_k_x86_has_vnni()) {
-        printf("  (no AVX-512 VNNI here: nothing to compare)\n");
+    uint32_t have = aae_cpu_features();
+    int v512 = (have & AAE_CPU_AVX512) && aae_k_x86_has_vnni(), v256 = (have & AAE_CPU_AVX2_FMA) != 0;
+    if (!v512 && !v256) {
+        printf("  (no AVX2 here: nothing to compare)\n");
         return;
     }
     const int32_t ks[] = {1, 31, 32, 33, 100, 160, 700, 768, 2048, 2100, 5632};
@@ -231,10 +241,18 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
         memset(s1, 0x7f, (size_t)ngs * 4);
         memset(s2, 0x7f, (size_t)ngs * 4);
         aae_k_quantize_x8_ref(q1, o1, s1, xn, k);
-        aae_k_x86_quantize_x8(q2, o2, s2, x, k, ngq, ngs);
-        AAE_CHECK(memcmp(q1, q2, (size_t)ngq * 64) == 0);
-        AAE_CHECK(memcmp(o1, o2, (size_t)ngq * 32) == 0);
-        AAE_CHECK(memcmp(s1, s2, (size_t)ngs * 4) == 0);
+        for (int path = 0; path < 2; path++) {
+            if (!(path ? v256 : v512))
+                continue;
+            memset(q2, 0x55, (size_t)ngq * 64), memset(o2, 0x55, (size_t)ngq * 32), memset(s2, 0x55, (size_t)ngs * 4);
+            if (path)
+                aae_k_x86_quantize_x8_avx2(q2, o2, s2, x, k, ngq, ngs);
+            else
+                aae_k_x86_quantize_x8(q2, o2, s2, x, k, ngq, ngs);
+            AAE_CHECK(memcmp(q1, q2, (size_t)ngq * 64) == 0);
+            AAE_CHECK(memcmp(o1, o2, (size_t)ngq * 32) == 0);
+            AAE_CHECK(memcmp(s1, s2, (size_t)ngs * 4) == 0);
+        }
         free(x), free(xn), free(q1), free(q2), free(o1), free(o2), free(s1), free(s2);
     }
 }
@@ -526,9 +544,11 @@ AAE_TEST(activations_all_paths)
     float gu[2 * N], out[N], xa[N];
     for (int i = 0; i < N; i++)
         gu[i] = (float)(urand() * 12), gu[N + i] = (float)urand();
+    /* the ends of exp's range: clamped, flushed to zero */
+    gu[0] = -100.0f, gu[1] = 100.0f, gu[2] = -87.5f, gu[3] = 88.5f, gu[4] = -44.0f;
     uint32_t have = aae_cpu_features();
-    uint32_t paths[2] = {0, have};
-    for (int p = 0; p < 2; p++)
+    uint32_t paths[3] = {0, have, have & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON)};
+    for (int p = 0; p < 3; p++)
         for (int act = 0; act < 3; act++) {
             aae_kctx kc = {.th = &g_th, .cpu = paths[p]};
             aae_k_glu(&kc, out, gu, 1, N, act);

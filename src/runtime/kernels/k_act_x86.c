@@ -1,7 +1,7 @@
 /*
- * k_act_x86.c - AVX-512 SiLU / tanh-GELU gated activations (aae_k_glu, aae_k_act
- * on x86_64), with the vector exp of x86_exp.h, 16 lanes at a time. Other
- * activations and CPUs use the portable loops of k_basic.c.
+ * k_act_x86.c - AVX-512 and AVX2 SiLU / tanh-GELU gated activations (aae_k_glu,
+ * aae_k_act on x86_64), with the vector exp of x86_exp.h, 16 or 8 lanes at a
+ * time. Other activations and CPUs use the portable loops of k_basic.c.
  */
 #include "kernels/kernels.h"
 
@@ -45,11 +45,46 @@ T512 static void run512(float *out, const float *g, const float *u, int32_t n, i
     }
 }
 
+T256 static inline __m256 silu256(__m256 x)
+{
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(x, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+T256 static inline __m256 gelu_tanh256(__m256 x)
+{
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 y = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+    __m256 e = exp256(_mm256_add_ps(y, y));
+    return _mm256_sub_ps(x, _mm256_div_ps(x, _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+}
+
+T256 static void run256(float *out, const float *g, const float *u, int32_t n, int32_t act)
+{
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(g + i);
+        __m256 a = act == AAE_ACT_KIND_SILU ? silu256(x) : gelu_tanh256(x);
+        _mm256_storeu_ps(out + i, u ? _mm256_mul_ps(a, _mm256_loadu_ps(u + i)) : a);
+    }
+    if (i < n) {
+        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 x = _mm256_maskload_ps(g + i, mk);
+        __m256 a = act == AAE_ACT_KIND_SILU ? silu256(x) : gelu_tanh256(x);
+        _mm256_maskstore_ps(out + i, mk, u ? _mm256_mul_ps(a, _mm256_maskload_ps(u + i, mk)) : a);
+    }
+}
+
 int aae_k_act_x86(float *out, const float *g, const float *u, int32_t n, int32_t act, uint32_t cpu)
 {
-    if (!(cpu & AAE_CPU_AVX512) || (act != AAE_ACT_KIND_SILU && act != AAE_ACT_KIND_GELU_TANH))
+    if (act != AAE_ACT_KIND_SILU && act != AAE_ACT_KIND_GELU_TANH)
         return 0;
-    run512(out, g, u, n, act);
+    if (cpu & AAE_CPU_AVX512)
+        run512(out, g, u, n, act);
+    else if (cpu & AAE_CPU_AVX2_FMA)
+        run256(out, g, u, n, act);
+    else
+        return 0;
     return 1;
 }
 #endif

@@ -361,7 +361,9 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
         int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         int sdot3 = w->type == AAE_W_Q3F16 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
-        int x16 = nib && m == 1 && !vnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
+        /* 4-bit decode on AVX2 with AVX-VNNI (no AVX-512) */
+        int avxvnni4 = nib && m == 1 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI);
+        int x16 = nib && m == 1 && !vnni4 && !avxvnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
         int x16q3 = w->type == AAE_W_Q3F16 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
         uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
@@ -377,6 +379,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         } else if (sdot3) { /* reads x itself, offsets straight into x8gofs */
             quantize_x3n(x8, xs8, gofs, x, w->k);
             j->x8gofs = gofs;
+        } else if (avxvnni4) {
+            aae_k_x86_quantize_x8_avx2(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else {
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
@@ -384,6 +388,14 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->ldxp = kp;
             if (sdot)
                 aae_k_quantize_x8_ref(x8, off, xs8, xp, w->k);
+        }
+        if (avxvnni4) { /* the int16 decodes' scale fields: x8scale, x8scale x x8gofs */
+            x8_group_offsets(gofs, off, x8_groups(w->k), x8_scales(w->k));
+            for (int32_t g = 0; g < x8_scales(w->k); g++)
+                gofs[g] *= xs8[g];
+            j->x8 = x8;
+            j->xscale = xs8;
+            j->x16off = gofs;
         }
         if (vnni4 || vnni3) {
             x8_group_offsets(gofs, off, vnni4 ? x8_groups(w->k) : kp / 40, x8_scales(w->k));

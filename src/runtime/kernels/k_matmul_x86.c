@@ -32,6 +32,12 @@ void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x
 {
     (void)q, (void)off, (void)scale, (void)x, (void)k;
 }
+
+void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                int32_t ngs)
+{
+    (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
+}
 #else
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -41,6 +47,7 @@ void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define T512VB __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define T256 __attribute__((target("avx2,fma,f16c")))
+#define T256V __attribute__((target("avx2,fma,f16c,avxvnni")))
 
 /* Decode (m == 1) reads each weight once, straight from memory, and its dot
  * loops leave the hardware prefetcher too little time on their own: they
@@ -358,6 +365,73 @@ T512V void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const fl
         __m128i s2 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b2e), ones, b2o);
         _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 4 * (g % 4)), _mm_mullo_epi32(s1, m7));
         _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), _mm_mullo_epi32(s2, m7));
+    }
+    for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
+}
+
+/* 8 int32 (|v| <= 127) of a and of b as 16 bytes: a's, then b's. */
+T256 static inline __m128i bytes16(__m256i a, __m256i b)
+{
+    return _mm_packs_epi16(_mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)),
+                           _mm_packs_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
+}
+
+/* -7 x the sums of 4 consecutive lanes of e0 + o0 (lanes 0..7: l = 0, 1) and
+ * of e1 + o1 (l = 2, 3): the x8off of one part of a group. */
+T256 static inline __m128i off4(__m256i e0, __m256i o0, __m256i e1, __m256i o1)
+{
+    __m256i h = _mm256_hadd_epi32(_mm256_add_epi32(e0, o0), _mm256_add_epi32(e1, o1));
+    h = _mm256_hadd_epi32(h, h); /* lane 0: l0, l2, .., lane 4: l1, l3 */
+    h = _mm256_permutevar8x32_epi32(h, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5));
+    return _mm_mullo_epi32(_mm256_castsi256_si128(h), _mm_set1_epi32(-7));
+}
+
+/* aae_k_x86_quantize_x8 on AVX2 (the same bytes as the scalar definition):
+ * x in its own order (k values, zeros past k), a group as 4 vectors of 8;
+ * evens and odds split with shufps + vpermq; default rounding (to nearest
+ * even) and clamping as the scalar version. */
+T256 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                     int32_t ngs)
+{
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int32_t g = 0; g < ngq; g++) {
+        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
+        int32_t base = 32 * g;
+        __m256 v[4];
+        for (int i = 0; i < 4; i++) {
+            int32_t left = k - base - 8 * i, n = left < 0 ? 0 : left > 8 ? 8 : left;
+            __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            v[i] = n == 8 ? _mm256_loadu_ps(x + base + 8 * i) : _mm256_maskload_ps(x + base + 8 * i, mk);
+        }
+        /* evens / odds of elements 0..15 and 16..31 */
+        __m256 ve[2], vo[2];
+        for (int h = 0; h < 2; h++) {
+            ve[h] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0x88)), 0xd8));
+            vo[h] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0xdd)), 0xd8));
+        }
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        float mx = _mm_cvtss_f32(_mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1)));
+        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        scale[g] = u / 256.0f;
+        __m256 vu = _mm256_set1_ps(u), vi = _mm256_set1_ps(inv), v256 = _mm256_set1_ps(256.0f);
+        __m256i q1[4], q2[4]; /* evens 0-7, evens 8-15, odds 0-7, odds 8-15 */
+        __m256 src[4] = {ve[0], ve[1], vo[0], vo[1]};
+        for (int i = 0; i < 4; i++) {
+            q1[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(src[i], vi)), lo), hi);
+            __m256 r = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(src[i], _mm256_mul_ps(vu, _mm256_cvtepi32_ps(q1[i]))), vi), v256);
+            q2[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(r), lo), hi);
+        }
+        _mm_storeu_si128((__m128i *)e1, bytes16(q1[0], q1[1]));
+        _mm_storeu_si128((__m128i *)o1, bytes16(q1[2], q1[3]));
+        _mm_storeu_si128((__m128i *)e2, bytes16(q2[0], q2[1]));
+        _mm_storeu_si128((__m128i *)o2, bytes16(q2[2], q2[3]));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 4 * (g % 4)), off4(q1[0], q1[2], q1[1], q1[3]));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), off4(q2[0], q2[2], q2[1], q2[3]));
     }
     for (int32_t g = ngq; g < ngs; g++)
         scale[g] = 0.0f;
@@ -893,6 +967,43 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
     return _mm256_mul_ps(ws, xsv);
 }
 
+/* 4-bit decode on AVX-VNNI (AVX2 CPUs with the 256-bit vpdpbusd, e.g. those
+ * without AVX-512): two-part int8 activations in the x8 layout (matmul_impl.h),
+ * two groups (32 code bytes) per step, as one half of the AVX-512 VNNI step:
+ * low and high nibbles (codes 0..15) meet the evens and odds of each part,
+ * lanes 0-3 group g, 4-7 group g + 1. The combined scales come from
+ * i16_scales8, with xscale = x8scale and x16off = x8scale x x8gofs (the code
+ * offset), as aae_k_matmul sets them for this kernel. */
+T256V static float dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const __m256i mask = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi32(2);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
+    for (int32_t g0 = 0; g0 < ng; g0 += 8) {
+        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
+        __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
+        __m256i ix = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+        for (int32_t i = 0; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {
+            int32_t g = g0 + i;
+            PREFETCH_AHEAD(qb + 16 * g);
+            __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))
+                                   : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
+            __asm__("" : "+x"(v)); /* one load (see q4_vnni_step) */
+            __m256i lo = _mm256_and_si256(v, mask), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+            const int8_t *xb = j->x8 + 256 * (g / 4) + 32 * ((g % 4) / 2);
+            __m256i p = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, _mm256_loadu_si256((const __m256i *)xb));
+            p = _mm256_dpbusd_avx_epi32(p, hi, _mm256_loadu_si256((const __m256i *)(xb + 64)));
+            p = _mm256_dpbusd_avx_epi32(_mm256_slli_epi32(p, 8), lo, _mm256_loadu_si256((const __m256i *)(xb + 128)));
+            p = _mm256_dpbusd_avx_epi32(p, hi, _mm256_loadu_si256((const __m256i *)(xb + 192)));
+            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);
+            acc0 = acc1;
+            acc1 = t;
+        }
+    }
+    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
+}
+
 /* Decode with int16 activations on AVX2, a group at a time: the 16 code
  * bytes widened to words; low nibbles (even elements) and high nibbles (odd)
  * meet the group's evens and odds (pair layout, see matmul_impl.h) in
@@ -1116,9 +1227,14 @@ T256 static void run_xt_256(const aae_mm_job *j, int32_t task, int32_t n0, int32
     run_xt(j, task, n0, n1, deq_range_256, xt_block_256, 16);
 }
 
-T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
     const aae_wmat *w = j->w;
+    if (j->m == 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q4_vnni_256(w, r, j);
+        return 1;
+    }
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_i16_256(w, r, j);
@@ -1167,7 +1283,7 @@ int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, 
     if (cpu & AAE_CPU_AVX512)
         return run_512(j, task, n0, n1);
     if (cpu & AAE_CPU_AVX2_FMA)
-        return run_256(j, task, n0, n1);
+        return run_256(j, task, n0, n1, cpu);
     return 0;
 }
 #endif

@@ -77,7 +77,8 @@ enum {
     AAE_CPU_AVX2_FMA = 1u << 0, /* x86_64: AVX2 + FMA + F16C */
     AAE_CPU_AVX512 = 1u << 1,   /* x86_64: AVX-512 F + BW + VL */
     AAE_CPU_NEON = 1u << 2,     /* aarch64: always */
-    AAE_CPU_NEON_DOT = 1u << 3  /* aarch64: dot product */
+    AAE_CPU_NEON_DOT = 1u << 3, /* aarch64: dot product */
+    AAE_CPU_AVX_VNNI = 1u << 4  /* x86_64: AVX-VNNI (256-bit vpdpbusd, VEX), with AVX2 */
 };
 
 typedef struct aae_kctx {

@@ -103,6 +103,9 @@ int aae_k_x86_has_vnni_vbmi(void);
 /* aae_k_quantize_x8_ref on AVX-512 VNNI, reading x in its own order (k
  * values): ngq groups of x8 (a multiple of 4), ngs scales. */
 void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs);
+/* aae_k_x86_quantize_x8 on AVX2 (the same bytes). */
+void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                int32_t ngs);
 /* aae_k_quantize_x3_ref on AVX-512 VNNI + VBMI (the same bytes). */
 void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);

@@ -3,6 +3,9 @@
 
 #include "kernels/kernels.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -41,6 +44,9 @@ uint32_t aae_cpu_features(void)
     if ((f & AAE_CPU_AVX2_FMA) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         f |= AAE_CPU_AVX512;
+    unsigned a = 0, b = 0, c = 0, d = 0; /* leaf 7 subleaf 1, EAX bit 4: AVX-VNNI */
+    if ((f & AAE_CPU_AVX2_FMA) && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u))
+        f |= AAE_CPU_AVX_VNNI;
 #elif defined(__aarch64__)
     f |= AAE_CPU_NEON;
     if (aarch64_has_dotprod())
@@ -53,6 +59,8 @@ const char *aae_cpu_path_name(uint32_t f)
 {
     if (f & AAE_CPU_AVX512)
         return "avx512";
+    if ((f & AAE_CPU_AVX2_FMA) && (f & AAE_CPU_AVX_VNNI))
+        return "avx2-vnni";
     if (f & AAE_CPU_AVX2_FMA)
         return "avx2";
     if (f & AAE_CPU_NEON_DOT)
