@@ -257,6 +257,47 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
     }
 }
 
+/* The NEON activation quantizers give exactly the scalar definitions' bytes,
+ * offsets and scales (x8 for 4-bit, x3n for 3-bit), past k, all-zero groups
+ * and ties included. */
+AAE_TEST(quantize_neon_equals_scalar)
+{
+    if (!(aae_cpu_features() & AAE_CPU_NEON)) {
+        printf("  (no NEON here: nothing to compare)\n");
+        return;
+    }
+    const int32_t ks[] = {1, 31, 32, 33, 39, 40, 41, 100, 160, 161, 700, 768, 2048, 2100, 5632};
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+        int32_t k = ks[c], kp = aae_mm_kpad(k), ngq = (kp / 32 + 3) / 4 * 4, ngs = (kp / 32 + 15) / 16 * 16;
+        float *x = calloc((size_t)kp, sizeof *x), *xn = calloc((size_t)kp, sizeof *xn);
+        size_t qb = (size_t)ngq * 64 > (size_t)kp * 2 ? (size_t)ngq * 64 : (size_t)kp * 2;
+        int8_t *q1 = malloc(qb), *q2 = malloc(qb);
+        int32_t *o1 = malloc((size_t)ngq * 32), *o2 = malloc((size_t)ngq * 32);
+        float *s1 = malloc((size_t)ngs * 4), *s2 = malloc((size_t)ngs * 4);
+        float *f1 = malloc((size_t)ngs * 4), *f2 = malloc((size_t)ngs * 4);
+        for (int32_t i = 0; i < k; i++) {
+            double r = urand();
+            x[i] = i / 32 == 1 ? 0.0f : i / 32 == 2 ? (float)((i % 7) - 3) * 0.5f : (float)(r * (1 + i % 5) * 3.0);
+        }
+        for (int32_t g = 0; g < kp; g += 32)
+            for (int32_t e = 0; e < 32; e++)
+                xn[g + (e % 2) * 16 + e / 2] = x[g + e];
+        memset(q1, 0x55, qb), memset(q2, 0x35, qb);
+        aae_k_quantize_x8_ref(q1, o1, s1, xn, k);
+        aae_k_neon_quantize_x8(q2, o2, s2, x, k, ngq, ngs);
+        AAE_CHECK(memcmp(q1, q2, (size_t)ngq * 64) == 0);
+        AAE_CHECK(memcmp(o1, o2, (size_t)ngq * 32) == 0);
+        AAE_CHECK(memcmp(s1, s2, (size_t)ngs * 4) == 0);
+        memset(q1, 0x55, qb), memset(q2, 0x35, qb);
+        aae_k_quantize_x3n_ref(q1, s1, f1, x, k);
+        aae_k_neon_quantize_x3n(q2, s2, f2, x, k);
+        AAE_CHECK(memcmp(q1, q2, (size_t)kp * 2) == 0);
+        AAE_CHECK(memcmp(s1, s2, (size_t)(kp / 40) * 4) == 0);
+        AAE_CHECK(memcmp(f1, f2, (size_t)(kp / 40) * 4) == 0);
+        free(x), free(xn), free(q1), free(q2), free(o1), free(o2), free(s1), free(s2), free(f1), free(f2);
+    }
+}
+
 AAE_TEST(quantize_x3_vector_equals_scalar)
 {
     if (!(aae_cpu_features() & AAE_CPU_AVX512) || !aae_k_x86_has_vnni_vbmi()) {

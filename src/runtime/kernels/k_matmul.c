@@ -240,7 +240,7 @@ void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x
 /* x (k values, its own order) as two int8 parts in the x3n layout of
  * matmul_impl.h (the NEON 3-bit decode), scale[g] = u / 256 and gofs[g] =
  * -3 (256 sum q1 + sum q2) for each of the kp / 40 groups (zero past k). */
-static void quantize_x3n(int8_t *q, float *scale, float *gofs, const float *x, int32_t k)
+void aae_k_quantize_x3n_ref(int8_t *q, float *scale, float *gofs, const float *x, int32_t k)
 {
     int32_t ngp = aae_mm_kpad(k) / 40;
     for (int32_t g = 0; g < ngp; g++) {
@@ -377,8 +377,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         } else if (vnni3) {
             aae_k_x86_quantize_x3(x8, off, xs8, x, w->k);
         } else if (sdot3) { /* reads x itself, offsets straight into x8gofs */
-            quantize_x3n(x8, xs8, gofs, x, w->k);
+            aae_k_neon_quantize_x3n(x8, xs8, gofs, x, w->k);
             j->x8gofs = gofs;
+        } else if (sdot) {
+            aae_k_neon_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (avxvnni4) {
             aae_k_x86_quantize_x8_avx2(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else {
@@ -386,8 +388,6 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
             j->xp = xp;
             j->ldxp = kp;
-            if (sdot)
-                aae_k_quantize_x8_ref(x8, off, xs8, xp, w->k);
         }
         if (avxvnni4) { /* the int16 decodes' scale fields: x8scale, x8scale x x8gofs */
             x8_group_offsets(gofs, off, x8_groups(w->k), x8_scales(w->k));

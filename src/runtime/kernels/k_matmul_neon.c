@@ -18,6 +18,16 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
     (void)j, (void)task, (void)n0, (void)n1, (void)cpu;
     return 0;
 }
+
+void aae_k_neon_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs)
+{
+    (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
+}
+
+void aae_k_neon_quantize_x3n(int8_t *q, float *scale, float *gofs, const float *x, int32_t k)
+{
+    (void)q, (void)scale, (void)gofs, (void)x, (void)k;
+}
 #else
 #include <arm_neon.h>
 
@@ -244,6 +254,102 @@ TDOT static float dot_q3_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
         acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(hi), cs, 3);
     }
     return vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), off));
+}
+
+/* round to nearest even, clamped to [-127, 127] (as the scalar round_i8) */
+static inline int32x4_t round_clamp(float32x4_t v)
+{
+    return vminq_s32(vmaxq_s32(vcvtnq_s32_f32(v), vdupq_n_s32(-127)), vdupq_n_s32(127));
+}
+
+/* Both int8 parts of n vectors of x (n a multiple of 2; u, inv as in the
+ * scalar definition), computed in its order of operations. */
+static inline void split_parts(const float32x4_t *v, int n, float u, float inv, int32x4_t *q1, int32x4_t *q2)
+{
+    float32x4_t vu = vdupq_n_f32(u), vi = vdupq_n_f32(inv), v256 = vdupq_n_f32(256.0f);
+    for (int i = 0; i < n; i++) {
+        q1[i] = round_clamp(vmulq_f32(v[i], vi));
+        q2[i] = round_clamp(vmulq_f32(vmulq_f32(vsubq_f32(v[i], vmulq_f32(vu, vcvtq_f32_s32(q1[i]))), vi), v256));
+    }
+}
+
+/* 8 int32 (|v| <= 127) of a and b as 8 bytes. */
+static inline int8x8_t bytes8(int32x4_t a, int32x4_t b)
+{
+    return vqmovn_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(b)));
+}
+
+/* n floats of x from e (a group), zeros past k, as vectors in v (n / 4). */
+static inline void load_group(const float *x, int32_t k, int32_t e, int32_t n, float32x4_t *v)
+{
+    float t[40];
+    const float *src = x + e;
+    if (k - e < n) {
+        for (int32_t i = 0; i < n; i++)
+            t[i] = e + i < k ? x[e + i] : 0.0f;
+        src = t;
+    }
+    for (int32_t i = 0; i < n / 4; i++)
+        v[i] = vld1q_f32(src + 4 * i);
+}
+
+static inline float absmax(const float32x4_t *v, int n)
+{
+    float32x4_t m = vabsq_f32(v[0]);
+    for (int i = 1; i < n; i++)
+        m = vmaxq_f32(m, vabsq_f32(v[i]));
+    return vmaxvq_f32(m);
+}
+
+/* aae_k_quantize_x8_ref from x in its own order: a group's evens and odds by
+ * vuzp (elements 8i .. 8i + 7 -> evens / odds 4i .. 4i + 3). */
+void aae_k_neon_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs)
+{
+    for (int32_t g = 0; g < ngq; g++) {
+        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
+        float32x4_t v[8], eo[8]; /* eo: evens 0..15 (4 vectors), odds 0..15 */
+        load_group(x, k, 32 * g, 32, v);
+        for (int i = 0; i < 4; i++) {
+            eo[i] = vuzp1q_f32(v[2 * i], v[2 * i + 1]);
+            eo[4 + i] = vuzp2q_f32(v[2 * i], v[2 * i + 1]);
+        }
+        float mx = absmax(v, 8), u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        scale[g] = u / 256.0f;
+        int32x4_t q1[8], q2[8];
+        split_parts(eo, 8, u, inv, q1, q2);
+        vst1q_s8(e1, vcombine_s8(bytes8(q1[0], q1[1]), bytes8(q1[2], q1[3])));
+        vst1q_s8(o1, vcombine_s8(bytes8(q1[4], q1[5]), bytes8(q1[6], q1[7])));
+        vst1q_s8(e2, vcombine_s8(bytes8(q2[0], q2[1]), bytes8(q2[2], q2[3])));
+        vst1q_s8(o2, vcombine_s8(bytes8(q2[4], q2[5]), bytes8(q2[6], q2[7])));
+        for (int l = 0; l < 4; l++) {
+            off[32 * (g / 4) + 4 * (g % 4) + l] = -7 * vaddvq_s32(vaddq_s32(q1[l], q1[4 + l]));
+            off[32 * (g / 4) + 16 + 4 * (g % 4) + l] = -7 * vaddvq_s32(vaddq_s32(q2[l], q2[4 + l]));
+        }
+    }
+    for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
+}
+
+/* aae_k_quantize_x3n_ref: 10 vectors per group of 40. */
+void aae_k_neon_quantize_x3n(int8_t *q, float *scale, float *gofs, const float *x, int32_t k)
+{
+    int32_t ngp = aae_mm_kpad(k) / 40;
+    for (int32_t g = 0; g < ngp; g++) {
+        int8_t *b1 = q + 160 * (g / 2) + 40 * (g % 2), *b2 = b1 + 80;
+        float32x4_t v[10];
+        load_group(x, k, 40 * g, 40, v);
+        float mx = absmax(v, 10), u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        int32x4_t q1[10], q2[10], s1 = vdupq_n_s32(0), s2 = vdupq_n_s32(0);
+        split_parts(v, 10, u, inv, q1, q2);
+        for (int i = 0; i < 10; i += 2) {
+            vst1_s8(b1 + 4 * i, bytes8(q1[i], q1[i + 1]));
+            vst1_s8(b2 + 4 * i, bytes8(q2[i], q2[i + 1]));
+            s1 = vaddq_s32(s1, vaddq_s32(q1[i], q1[i + 1]));
+            s2 = vaddq_s32(s2, vaddq_s32(q2[i], q2[i + 1]));
+        }
+        scale[g] = u / 256.0f;
+        gofs[g] = (float)(-3 * (256 * vaddvq_s32(s1) + vaddvq_s32(s2)));
+    }
 }
 
 static void deq_row(const aae_wmat *w, int32_t r, float *out, int32_t kp)

@@ -98,6 +98,13 @@ void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x
 /* x (k values in its own order) as x8, x8off, x8scale in the x3 layout above
  * (3-bit weights; same rounding as aae_k_quantize_x8_ref, groups of 40). */
 void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
+/* x (k values, its own order) as x8scale, x8gofs and the x3n layout above
+ * (NEON 3-bit decode): the scalar definition. */
+void aae_k_quantize_x3n_ref(int8_t *q, float *scale, float *gofs, const float *x, int32_t k);
+/* The NEON versions (the same bytes; x in its own order): aae_k_quantize_x8_ref
+ * (ngq groups of x8, ngs scales) and aae_k_quantize_x3n_ref. No-ops elsewhere. */
+void aae_k_neon_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq, int32_t ngs);
+void aae_k_neon_quantize_x3n(int8_t *q, float *scale, float *gofs, const float *x, int32_t k);
 /* 1 if the CPU has AVX-512 VNNI and VBMI (vpmultishiftqb), else 0. */
 int aae_k_x86_has_vnni_vbmi(void);
 /* aae_k_quantize_x8_ref on AVX-512 VNNI, reading x in its own order (k
