@@ -205,7 +205,10 @@ static void fill(int32_t *dst, const int32_t *src, int n, int32_t nv)
 
 /* prefill A+B, truncate to |A|, prefill C == a fresh prefill of A then C. With
  * prefill_chunk_size = |A| both runs do the very same chunks, so the logits must
- * be bit-identical; a fresh one-shot A+C agrees within the chunking tolerance. */
+ * be bit-identical; a fresh one-shot A+C agrees within the chunking tolerance
+ * (1e-3 as in chunked_equals_one_shot_and_decode: chunks of other sizes may take
+ * other kernel paths, e.g. the int8-activation prefill from 16 tokens up, whose
+ * rounding (about 1.5e-5 of a group's largest value) differs from float32's). */
 AAE_TEST(truncate_then_prefill_equals_fresh)
 {
     aae_model *m = load(NA, 1, 2), *f = load(NA, 1, 2), *o = load(0, 1, 2);
@@ -234,10 +237,10 @@ AAE_TEST(truncate_then_prefill_equals_fresh)
     AAE_CHECK(lm && lf && lo);
     if (lm && lf && lo) {
         double d_exact = rel_diff(lm, lf, nv), d_one = rel_diff(lm, lo, nv);
-        if (d_exact != 0.0 || d_one > 1e-4)
+        if (d_exact != 0.0 || d_one > 1e-3)
             fprintf(stderr, "truncated vs fresh (same chunks) %g, vs fresh one-shot %g\n", d_exact, d_one);
         AAE_CHECK(d_exact == 0.0);
-        AAE_CHECK(d_one <= 1e-4);
+        AAE_CHECK(d_one <= 1e-3);
     }
     /* decoding on from there stays identical */
     int32_t next = lf ? argmax(lf, nv) : 0;

@@ -38,6 +38,12 @@ void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const flo
 {
     (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
 }
+
+void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
+                           int32_t k)
+{
+    (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k;
+}
 #else
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -320,6 +326,38 @@ int aae_k_x86_has_vnni(void) { return (int)((leaf7_ecx() >> 11) & 1u); } /* AVX5
 
 int aae_k_x86_has_vnni_vbmi(void) { return (int)((leaf7_ecx() >> 11) & (leaf7_ecx() >> 1) & 1u); } /* + AVX512_VBMI */
 
+/* Group g of x (k values, zeros past k) as two int8 parts: b[0] q1 evens,
+ * b[1] q1 odds, b[2] q2 evens, b[3] q2 odds (16 bytes each); returns u / 256. */
+T512V static inline float x8_group512(const float *x, int32_t k, int32_t g, __m128i b[4])
+{
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    int32_t base = 32 * g, left = k - base;
+    __m512 v0, v1;
+    if (left >= 32) {
+        v0 = _mm512_loadu_ps(x + base);
+        v1 = _mm512_loadu_ps(x + base + 16);
+    } else {
+        int32_t n0 = left <= 0 ? 0 : left > 16 ? 16 : left, n1 = left <= 16 ? 0 : left - 16;
+        v0 = _mm512_maskz_loadu_ps((__mmask16)((1u << n0) - 1u), x + base);
+        v1 = _mm512_maskz_loadu_ps((__mmask16)((1u << n1) - 1u), x + base + 16);
+    }
+    __m512 ve = _mm512_permutex2var_ps(v0, ie, v1), vo = _mm512_permutex2var_ps(v0, io, v1);
+    float mx = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(ve), _mm512_abs_ps(vo)));
+    float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+    __m512 vu = _mm512_set1_ps(u), vi = _mm512_set1_ps(inv), v256 = _mm512_set1_ps(256.0f);
+    __m512i q1e = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(ve, vi)), lo), hi);
+    __m512i q1o = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(vo, vi)), lo), hi);
+    __m512 re = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(ve, _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1e))), vi), v256);
+    __m512 ro = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(vo, _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1o))), vi), v256);
+    __m512i q2e = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(re), lo), hi);
+    __m512i q2o = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(ro), lo), hi);
+    b[0] = _mm512_cvtsepi32_epi8(q1e), b[1] = _mm512_cvtsepi32_epi8(q1o);
+    b[2] = _mm512_cvtsepi32_epi8(q2e), b[3] = _mm512_cvtsepi32_epi8(q2o);
+    return u / 256.0f;
+}
+
 /* quantize_x8 of k_matmul.c on AVX-512 VNNI, with the same results, reading x
  * in its own order (k values, zeros past k): a group's evens and odds are
  * split with one permute each, rounded with the default rounding (to nearest
@@ -328,46 +366,45 @@ int aae_k_x86_has_vnni_vbmi(void) { return (int)((leaf7_ecx() >> 11) & (leaf7_ec
 T512V void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
                                  int32_t ngs)
 {
-    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
     const __m128i ones = _mm_set1_epi8(1), m7 = _mm_set1_epi32(-7);
     for (int32_t g = 0; g < ngq; g++) {
         int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
-        int32_t base = 32 * g, left = k - base;
-        __m512 v0, v1;
-        if (left >= 32) {
-            v0 = _mm512_loadu_ps(x + base);
-            v1 = _mm512_loadu_ps(x + base + 16);
-        } else {
-            int32_t n0 = left <= 0 ? 0 : left > 16 ? 16 : left, n1 = left <= 16 ? 0 : left - 16;
-            v0 = _mm512_maskz_loadu_ps((__mmask16)((1u << n0) - 1u), x + base);
-            v1 = _mm512_maskz_loadu_ps((__mmask16)((1u << n1) - 1u), x + base + 16);
-        }
-        __m512 ve = _mm512_permutex2var_ps(v0, ie, v1), vo = _mm512_permutex2var_ps(v0, io, v1);
-        float mx = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(ve), _mm512_abs_ps(vo)));
-        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
-        scale[g] = u / 256.0f;
-        __m512 vu = _mm512_set1_ps(u), vi = _mm512_set1_ps(inv), v256 = _mm512_set1_ps(256.0f);
-        __m512i q1e = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(ve, vi)), lo), hi);
-        __m512i q1o = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(vo, vi)), lo), hi);
-        __m512 re = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(ve, _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1e))), vi), v256);
-        __m512 ro = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(vo, _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1o))), vi), v256);
-        __m512i q2e = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(re), lo), hi);
-        __m512i q2o = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(ro), lo), hi);
-        __m128i b1e = _mm512_cvtsepi32_epi8(q1e), b1o = _mm512_cvtsepi32_epi8(q1o);
-        __m128i b2e = _mm512_cvtsepi32_epi8(q2e), b2o = _mm512_cvtsepi32_epi8(q2o);
-        _mm_storeu_si128((__m128i *)e1, b1e);
-        _mm_storeu_si128((__m128i *)o1, b1o);
-        _mm_storeu_si128((__m128i *)e2, b2e);
-        _mm_storeu_si128((__m128i *)o2, b2o);
-        __m128i s1 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b1e), ones, b1o);
-        __m128i s2 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b2e), ones, b2o);
+        __m128i b[4];
+        scale[g] = x8_group512(x, k, g, b);
+        _mm_storeu_si128((__m128i *)e1, b[0]);
+        _mm_storeu_si128((__m128i *)o1, b[1]);
+        _mm_storeu_si128((__m128i *)e2, b[2]);
+        _mm_storeu_si128((__m128i *)o2, b[3]);
+        __m128i s1 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b[0]), ones, b[1]);
+        __m128i s2 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b[2]), ones, b[3]);
         _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 4 * (g % 4)), _mm_mullo_epi32(s1, m7));
         _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), _mm_mullo_epi32(s2, m7));
     }
     for (int32_t g = ngq; g < ngs; g++)
         scale[g] = 0.0f;
+}
+
+/* The int8 prefill's activations (matmul_impl.h: xq, xqs, xqo), rounded as
+ * aae_k_x86_quantize_x8; kp / 32 groups per token (zeros past k). */
+T512V void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
+                                 int32_t k)
+{
+    int32_t ngp = aae_mm_kpad(k) / 32;
+    const __m128i ones = _mm_set1_epi8(1);
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t g = 0; g < ngp; g++) {
+            __m128i b[4];
+            size_t at = (size_t)i * ngp + g;
+            scale[at] = x8_group512(x + (size_t)i * ldx, k, g, b);
+            for (int p = 0; p < 4; p++)
+                _mm_storeu_si128((__m128i *)(q + 64 * at + 16 * p), b[p]);
+            __m128i s1 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b[0]), ones, b[1]);
+            __m128i s2 = _mm_dpbusd_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), ones, b[2]), ones, b[3]);
+            __m128i t = _mm_add_epi32(_mm_slli_epi32(s1, 8), s2);
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+            off[at] = -7 * _mm_cvtsi128_si32(t);
+        }
 }
 
 /* 8 int32 (|v| <= 127) of a and of b as 16 bytes: a's, then b's. */
@@ -801,9 +838,139 @@ T512 static void run_xt_512(const aae_mm_job *j, int32_t task, int32_t n0, int32
     run_xt(j, task, n0, n1, deq_range_512, xt_block_512, 64);
 }
 
+/* The int8 prefill (4-bit weights, AVX-512 VNNI): 16 weight rows at a time,
+ * k-blocks of AAE_MM_KBLOCK / 32 groups repacked into task scratch as codes
+ * (0..15) in vpdpbusd order: for group g and k-step s (s < 4: evens 4s ..
+ * 4s + 3, else odds 4(s - 4) ..), 16 dwords, one per row (one gather each),
+ * and the rows' scales. Each block of up to 8 tokens then runs over the
+ * block's groups: per k-step one load of the repacked codes, two vpdpbusd per
+ * token with its x bytes broadcast (the two parts); per group, per token,
+ * 256 p1 + p2 + the group's code offset (exact in int32 and float32) times
+ * weight scale x x scale into a float32 accumulator of 16 rows. */
+#define XQ_GROUPS (AAE_MM_KBLOCK / 32)
+#ifndef XQ_TOKENS
+#define XQ_TOKENS 6
+#endif
+__attribute__((always_inline)) T512V static inline void xq_tokens(const aae_mm_job *j, const uint32_t *wr,
+                                                                 const float *wsc, int32_t gb, int32_t nbg,
+                                                                 int32_t t0, int T, int32_t r0, int32_t nr)
+{
+    __m512 f[8];
+    for (int t = 0; t < T; t++)
+        f[t] = _mm512_setzero_ps();
+    for (int32_t gi = 0; gi < nbg; gi++) {
+        int32_t g = gb + gi;
+        __m512i a1[8], a2[8];
+        for (int t = 0; t < T; t++)
+            a1[t] = a2[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) {
+            __m512i wv = _mm512_loadu_si512(wr + (size_t)(gi * 8 + s) * 16);
+            for (int t = 0; t < T; t++) {
+                const int8_t *xb = j->xq + 64 * ((size_t)(t0 + t) * j->ldxq + g) + 4 * s;
+                int32_t d1, d2;
+                __builtin_memcpy(&d1, xb, 4);
+                __builtin_memcpy(&d2, xb + 32, 4);
+                a1[t] = _mm512_dpbusd_epi32(a1[t], wv, _mm512_set1_epi32(d1));
+                a2[t] = _mm512_dpbusd_epi32(a2[t], wv, _mm512_set1_epi32(d2));
+            }
+        }
+        __m512 sw = _mm512_loadu_ps(wsc + (size_t)gi * 16);
+        for (int t = 0; t < T; t++) {
+            size_t at = (size_t)(t0 + t) * j->ldxq + g;
+            __m512i p = _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(a1[t], 8), a2[t]),
+                                         _mm512_set1_epi32(j->xqo[at]));
+            f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(sw, _mm512_set1_ps(j->xqs[at])), f[t]);
+        }
+    }
+    __mmask16 mk = (__mmask16)((1u << nr) - 1u);
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r0;
+        _mm512_mask_storeu_ps(y, mk, gb == 0 ? f[t] : _mm512_add_ps(f[t], _mm512_maskz_loadu_ps(mk, y)));
+    }
+}
+
+T512V static void run_q4_xq(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 31) / 32;
+    uint32_t *wr = (uint32_t *)(j->task_scratch + (size_t)task * j->task_bytes);
+    float *wsc = (float *)(wr + (size_t)XQ_GROUPS * 8 * 16);
+    /* dwords 0, 1 (t01) or 2, 3 (t23) of 8 rows held 4 per vector in two
+     * vectors: [rows 0-3 d, rows 4-7 d, rows 0-3 d + 1, rows 4-7 d + 1] */
+    const __m512i t01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i t23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    const __m512i lo8 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const __m512i hi8 = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    for (int32_t r0 = n0; r0 < n1; r0 += 16) {
+        int32_t nr = n1 - r0 < 16 ? n1 - r0 : 16;
+        const uint8_t *q0 = (const uint8_t *)((const uint32_t *)w->q + (size_t)r0 * 4 * ng);
+        for (int32_t gb = 0; gb < ng; gb += XQ_GROUPS) {
+            int32_t nbg = ng - gb < XQ_GROUPS ? ng - gb : XQ_GROUPS;
+            /* the next block's codes into L2 while this one computes */
+            int32_t ngb = gb + XQ_GROUPS < ng ? gb + XQ_GROUPS : 0, nr2 = nr;
+            const uint8_t *q2 = q0;
+            if (ngb == 0) {
+                nr2 = n1 - r0 - 16 < 16 ? n1 - r0 - 16 : 16;
+                q2 = q0 + (size_t)16 * 16 * ng;
+            }
+            for (int32_t t = 0; t < nr2; t++) {
+                const uint8_t *p = q2 + (size_t)t * 16 * ng + 16 * (size_t)ngb;
+                int32_t nb = 16 * (ng - ngb < XQ_GROUPS ? ng - ngb : XQ_GROUPS);
+                for (int32_t b = 0; b < nb; b += 64)
+                    _mm_prefetch((const char *)(p + b), _MM_HINT_T1);
+            }
+            for (int32_t gi = 0; gi < nbg; gi++) {
+                /* the group's 16 code bytes of each row, 4 rows per vector, then
+                 * dword d of every row together (two rounds of vpermt2d) */
+                const uint8_t *base = q0 + 16 * (size_t)(gb + gi);
+                __m512i z[4];
+                for (int qd = 0; qd < 4; qd++) {
+                    __m128i r4[4];
+                    for (int i = 0; i < 4; i++)
+                        r4[i] = 4 * qd + i < nr ? _mm_loadu_si128((const __m128i *)(base + (size_t)(4 * qd + i) * 16 * ng))
+                                                : _mm_setzero_si128();
+                    z[qd] = _mm512_inserti32x4(
+                        _mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(r4[0]), r4[1], 1), r4[2], 2), r4[3],
+                        3);
+                }
+                __m512i a = _mm512_permutex2var_epi32(z[0], t01, z[1]), b = _mm512_permutex2var_epi32(z[0], t23, z[1]);
+                __m512i c = _mm512_permutex2var_epi32(z[2], t01, z[3]), e = _mm512_permutex2var_epi32(z[2], t23, z[3]);
+                __m512i o[4] = {_mm512_permutex2var_epi32(a, lo8, c), _mm512_permutex2var_epi32(a, hi8, c),
+                                _mm512_permutex2var_epi32(b, lo8, e), _mm512_permutex2var_epi32(b, hi8, e)};
+                for (int d = 0; d < 4; d++) {
+                    _mm512_storeu_si512(wr + (size_t)(gi * 8 + d) * 16, _mm512_and_si512(o[d], mask));
+                    _mm512_storeu_si512(wr + (size_t)(gi * 8 + 4 + d) * 16,
+                                        _mm512_and_si512(_mm512_srli_epi16(o[d], 4), mask));
+                }
+                for (int32_t t = 0; t < 16; t++)
+                    wsc[gi * 16 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
+            }
+            int32_t t0 = 0;
+            for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
+                xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr);
+            switch (j->m - t0) {
+            case 7: xq_tokens(j, wr, wsc, gb, nbg, t0, 7, r0, nr); break;
+            case 6: xq_tokens(j, wr, wsc, gb, nbg, t0, 6, r0, nr); break;
+            case 5: xq_tokens(j, wr, wsc, gb, nbg, t0, 5, r0, nr); break;
+            case 4: xq_tokens(j, wr, wsc, gb, nbg, t0, 4, r0, nr); break;
+            case 3: xq_tokens(j, wr, wsc, gb, nbg, t0, 3, r0, nr); break;
+            case 2: xq_tokens(j, wr, wsc, gb, nbg, t0, 2, r0, nr); break;
+            case 1: xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr); break;
+            default: break;
+            }
+        }
+    }
+}
+
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
+    if (j->xq && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        run_q4_xq(j, task, n0, n1);
+        return 1;
+    }
     if (j->m == 1 && j->x8) { /* 3- or 4-bit weights: the VNNI decodes */
         if (w->type == AAE_W_Q3F16)
             run_q3_vnni(j, n0, n1);
