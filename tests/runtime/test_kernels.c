@@ -196,13 +196,14 @@ AAE_TEST(matmul_all_types_all_paths)
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
                 int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
                 double err = check_matmul(types[t], m, n, k, paths[p], (int)(s & 1));
-                /* int16 / two-part int8 activations (4- and 3-bit decodes; 4-bit
-                 * prefill on AVX-512 VNNI) */
+                /* int16 / two-part int8 activations (4- and 3-bit decodes; 4- and
+                 * 3-bit prefill on AVX-512 VNNI) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
                 int int_act = (m == 1 && paths[p] &&
                                ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
                                 (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
-                              (m >= AAE_MM_XT_MIN_M && q4 && (paths[p] & AAE_CPU_AVX512) && aae_k_x86_has_vnni());
+                              (m >= AAE_MM_XT_MIN_M && (q4 || types[t] == AAE_W_Q3F16) &&
+                               (paths[p] & AAE_CPU_AVX512) && aae_k_x86_has_vnni());
                 double tol = int_act ? 1e-4 : 1e-5;
                 if (!(err <= tol)) {
                     fprintf(stderr, "matmul path %s type %d m %d n %d k %d: rel err %g > %g\n",

@@ -15,7 +15,8 @@ static size_t task_bytes(int32_t m, int32_t k)
 {
     size_t rows = (size_t)AAE_MM_TILE * (size_t)aae_mm_kpad(k) * 4;
     size_t xt = (size_t)AAE_MM_TILE * AAE_MM_KBLOCK * 4 + (size_t)AAE_MM_XT_ROWS * (size_t)xt_cols(m) * 4;
-    size_t xq = (size_t)(AAE_MM_KBLOCK / 32) * 16 * (8 * 4 + 4); /* int8 prefill: codes and scales of 16 rows */
+    /* int8 prefill: codes and scales of 16 rows (65 groups of 32, 52 of 40) */
+    size_t xq = (size_t)(AAE_MM_KBLOCK / 32) * 16 * (8 * 4 + 4);
     size_t most = rows > xt ? rows : xt;
     return align64((most > xq ? most : xq) + 256);
 }
@@ -368,8 +369,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int x16 = nib && m == 1 && !vnni4 && !avxvnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
         int x16q3 = w->type == AAE_W_Q3F16 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
-        /* 4-bit prefill on AVX-512 VNNI: int8 activations in the space of the padded copy */
-        int xq = nib && m >= AAE_MM_XT_MIN_M && x512 && aae_k_x86_has_vnni();
+        /* 4- and 3-bit prefill on AVX-512 VNNI: int8 activations in the space of the padded copy */
+        int xq = (nib || w->type == AAE_W_Q3F16) && m >= AAE_MM_XT_MIN_M && x512 && aae_k_x86_has_vnni();
         uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
         uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
@@ -387,12 +388,12 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             aae_k_neon_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (avxvnni4) {
             aae_k_x86_quantize_x8_avx2(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
-        } else if (xq) { /* m kp / 32 groups: 64 bytes, a scale and an offset each (< 4 kp m bytes) */
-            int32_t ngp = kp / 32;
+        } else if (xq) { /* m kp / G groups: 2 G bytes, a scale and an offset each (< 4 kp m bytes) */
+            int32_t G = nib ? 32 : 40, ngp = kp / G;
             int8_t *xqb = (int8_t *)xp;
-            float *xqs = (float *)(xqb + (size_t)m * ngp * 64);
+            float *xqs = (float *)(xqb + (size_t)m * ngp * 2 * G);
             int32_t *xqo = (int32_t *)(xqs + (size_t)m * ngp);
-            aae_k_x86_quantize_xq(xqb, xqs, xqo, x, ldx, m, w->k);
+            aae_k_x86_quantize_xq(xqb, xqs, xqo, x, ldx, m, w->k, G);
             j->xq = xqb;
             j->xqs = xqs;
             j->xqo = xqo;

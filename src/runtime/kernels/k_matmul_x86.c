@@ -40,9 +40,9 @@ void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const flo
 }
 
 void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
-                           int32_t k)
+                           int32_t k, int32_t gsize)
 {
-    (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k;
+    (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k, (void)gsize;
 }
 #else
 #include <cpuid.h>
@@ -384,17 +384,63 @@ T512V void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const fl
         scale[g] = 0.0f;
 }
 
-/* The int8 prefill's activations (matmul_impl.h: xq, xqs, xqo), rounded as
- * aae_k_x86_quantize_x8; kp / 32 groups per token (zeros past k). */
-T512V void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
-                                 int32_t k)
+/* Group g of 40 of x (k values, zeros past k) as two int8 parts in natural
+ * order (rounded as x8_group512) into b1, b2 (40 bytes each); returns u / 256
+ * and the part sums in *s1, *s2. */
+T512V static inline float x40_group512(const float *x, int32_t k, int32_t g, int8_t *b1, int8_t *b2, int32_t *s1,
+                                       int32_t *s2)
 {
-    int32_t ngp = aae_mm_kpad(k) / 32;
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    int32_t base = 40 * g;
+    __m512 v[3];
+    for (int i = 0; i < 3; i++) {
+        int32_t left = k - base - 16 * i, n = left <= 0 ? 0 : left > 16 ? 16 : left;
+        if (i == 2 && n > 8)
+            n = 8;
+        v[i] = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), x + base + 16 * i);
+    }
+    float mx = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(_mm512_abs_ps(v[0]), _mm512_abs_ps(v[1])),
+                                                  _mm512_abs_ps(v[2])));
+    float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+    __m512 vu = _mm512_set1_ps(u), vi = _mm512_set1_ps(inv), v256 = _mm512_set1_ps(256.0f);
+    __m512i t1 = _mm512_setzero_si512(), t2 = _mm512_setzero_si512();
+    for (int i = 0; i < 3; i++) {
+        __m512i q1 = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v[i], vi)), lo), hi);
+        __m512 r = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(v[i], _mm512_mul_ps(vu, _mm512_cvtepi32_ps(q1))), vi), v256);
+        __m512i q2 = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(r), lo), hi);
+        __m128i c1 = _mm512_cvtsepi32_epi8(q1), c2 = _mm512_cvtsepi32_epi8(q2);
+        if (i < 2) {
+            _mm_storeu_si128((__m128i *)(b1 + 16 * i), c1);
+            _mm_storeu_si128((__m128i *)(b2 + 16 * i), c2);
+        } else {
+            _mm_storel_epi64((__m128i *)(b1 + 32), c1);
+            _mm_storel_epi64((__m128i *)(b2 + 32), c2);
+        }
+        t1 = _mm512_add_epi32(t1, q1);
+        t2 = _mm512_add_epi32(t2, q2);
+    }
+    *s1 = _mm512_reduce_add_epi32(t1);
+    *s2 = _mm512_reduce_add_epi32(t2);
+    return u / 256.0f;
+}
+
+/* The int8 prefill's activations (matmul_impl.h: xq, xqs, xqo), rounded as
+ * aae_k_x86_quantize_x8; kp / gsize groups per token (zeros past k). */
+T512V void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
+                                 int32_t k, int32_t gsize)
+{
+    int32_t ngp = aae_mm_kpad(k) / gsize;
     const __m128i ones = _mm_set1_epi8(1);
     for (int32_t i = 0; i < m; i++)
         for (int32_t g = 0; g < ngp; g++) {
-            __m128i b[4];
             size_t at = (size_t)i * ngp + g;
+            if (gsize == 40) {
+                int32_t s1, s2;
+                scale[at] = x40_group512(x + (size_t)i * ldx, k, g, q + 80 * at, q + 80 * at + 40, &s1, &s2);
+                off[at] = -3 * (256 * s1 + s2);
+                continue;
+            }
+            __m128i b[4];
             scale[at] = x8_group512(x + (size_t)i * ldx, k, g, b);
             for (int p = 0; p < 4; p++)
                 _mm_storeu_si128((__m128i *)(q + 64 * at + 16 * p), b[p]);
@@ -838,39 +884,42 @@ T512 static void run_xt_512(const aae_mm_job *j, int32_t task, int32_t n0, int32
     run_xt(j, task, n0, n1, deq_range_512, xt_block_512, 64);
 }
 
-/* The int8 prefill (4-bit weights, AVX-512 VNNI): 16 weight rows at a time,
- * k-blocks of AAE_MM_KBLOCK / 32 groups repacked into task scratch as codes
- * (0..15) in vpdpbusd order: for group g and k-step s (s < 4: evens 4s ..
- * 4s + 3, else odds 4(s - 4) ..), 16 dwords, one per row (one gather each),
- * and the rows' scales. Each block of up to 8 tokens then runs over the
- * block's groups: per k-step one load of the repacked codes, two vpdpbusd per
- * token with its x bytes broadcast (the two parts); per group, per token,
- * 256 p1 + p2 + the group's code offset (exact in int32 and float32) times
- * weight scale x x scale into a float32 accumulator of 16 rows. */
-#define XQ_GROUPS (AAE_MM_KBLOCK / 32)
+/* The int8 prefill (4- and 3-bit weights, AVX-512 VNNI): 16 weight rows at a
+ * time, k-blocks of AAE_MM_KBLOCK columns (65 groups of 32, 52 of 40)
+ * repacked into task scratch as codes (0..15 or 0..7) in vpdpbusd order: for
+ * group g and k-step s (4 of x's elements: 4-bit, s < 4 evens 4s .. 4s + 3,
+ * else odds; 3-bit, elements 4s .. 4s + 3), 16 dwords, one per row, and the
+ * rows' scales; the next block is prefetched into L2 meanwhile. Each block of
+ * XQ_TOKENS tokens then runs over the block's groups: per k-step one load of
+ * the repacked codes, two vpdpbusd per token with its x bytes broadcast (the
+ * two parts); per group, per token, 256 p1 + p2 + the group's code offset
+ * (exact in int32 and float32) times weight scale x x scale into a float32
+ * accumulator of 16 rows. */
 #ifndef XQ_TOKENS
 #define XQ_TOKENS 6
 #endif
+/* T tokens from t0 against the block's groups gb .. gb + nbg - 1; S k-steps
+ * per group (8: 4-bit, 10: 3-bit), x part 2 at 4 S bytes after part 1. */
 __attribute__((always_inline)) T512V static inline void xq_tokens(const aae_mm_job *j, const uint32_t *wr,
                                                                  const float *wsc, int32_t gb, int32_t nbg,
-                                                                 int32_t t0, int T, int32_t r0, int32_t nr)
+                                                                 int32_t t0, int T, int32_t r0, int32_t nr, int S)
 {
-    __m512 f[8];
+    __m512 f[XQ_TOKENS];
     for (int t = 0; t < T; t++)
         f[t] = _mm512_setzero_ps();
     for (int32_t gi = 0; gi < nbg; gi++) {
         int32_t g = gb + gi;
-        __m512i a1[8], a2[8];
+        __m512i a1[XQ_TOKENS], a2[XQ_TOKENS];
         for (int t = 0; t < T; t++)
             a1[t] = a2[t] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; s++) {
-            __m512i wv = _mm512_loadu_si512(wr + (size_t)(gi * 8 + s) * 16);
+#pragma GCC unroll 10
+        for (int s = 0; s < S; s++) {
+            __m512i wv = _mm512_loadu_si512(wr + (size_t)(gi * S + s) * 16);
             for (int t = 0; t < T; t++) {
-                const int8_t *xb = j->xq + 64 * ((size_t)(t0 + t) * j->ldxq + g) + 4 * s;
+                const int8_t *xb = j->xq + 8 * S * ((size_t)(t0 + t) * j->ldxq + g) + 4 * s;
                 int32_t d1, d2;
                 __builtin_memcpy(&d1, xb, 4);
-                __builtin_memcpy(&d2, xb + 32, 4);
+                __builtin_memcpy(&d2, xb + 4 * S, 4);
                 a1[t] = _mm512_dpbusd_epi32(a1[t], wv, _mm512_set1_epi32(d1));
                 a2[t] = _mm512_dpbusd_epi32(a2[t], wv, _mm512_set1_epi32(d2));
             }
@@ -890,75 +939,108 @@ __attribute__((always_inline)) T512V static inline void xq_tokens(const aae_mm_j
     }
 }
 
-T512V static void run_q4_xq(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+/* Dword d of the 16-byte group at base of 16 rows (row stride rs; zeros from
+ * row nr on), rows in lanes: o[d] (4 rows per vector, then two rounds of
+ * vpermt2d). */
+T512V static inline void xq_rows16(const uint8_t *base, size_t rs, int32_t nr, __m512i o[4])
 {
-    const aae_wmat *w = j->w;
-    int32_t ng = (w->k + 31) / 32;
-    uint32_t *wr = (uint32_t *)(j->task_scratch + (size_t)task * j->task_bytes);
-    float *wsc = (float *)(wr + (size_t)XQ_GROUPS * 8 * 16);
     /* dwords 0, 1 (t01) or 2, 3 (t23) of 8 rows held 4 per vector in two
      * vectors: [rows 0-3 d, rows 4-7 d, rows 0-3 d + 1, rows 4-7 d + 1] */
     const __m512i t01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
     const __m512i t23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
     const __m512i lo8 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
     const __m512i hi8 = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    __m512i z[4];
+    for (int qd = 0; qd < 4; qd++) {
+        __m128i r4[4];
+        for (int i = 0; i < 4; i++)
+            r4[i] = 4 * qd + i < nr ? _mm_loadu_si128((const __m128i *)(base + (size_t)(4 * qd + i) * rs))
+                                    : _mm_setzero_si128();
+        z[qd] = _mm512_inserti32x4(
+            _mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(r4[0]), r4[1], 1), r4[2], 2), r4[3], 3);
+    }
+    __m512i a = _mm512_permutex2var_epi32(z[0], t01, z[1]), b = _mm512_permutex2var_epi32(z[0], t23, z[1]);
+    __m512i c = _mm512_permutex2var_epi32(z[2], t01, z[3]), e = _mm512_permutex2var_epi32(z[2], t23, z[3]);
+    o[0] = _mm512_permutex2var_epi32(a, lo8, c);
+    o[1] = _mm512_permutex2var_epi32(a, hi8, c);
+    o[2] = _mm512_permutex2var_epi32(b, lo8, e);
+    o[3] = _mm512_permutex2var_epi32(b, hi8, e);
+}
+
+/* Repack one group of 16 rows into wr (S dwords per row, see above). */
+T512V static inline void xq_repack_q4(const uint8_t *base, size_t rs, int32_t nr, uint32_t *wr)
+{
     const __m512i mask = _mm512_set1_epi8(0x0f);
+    __m512i o[4];
+    xq_rows16(base, rs, nr, o);
+    for (int d = 0; d < 4; d++) {
+        _mm512_storeu_si512(wr + (size_t)d * 16, _mm512_and_si512(o[d], mask));
+        _mm512_storeu_si512(wr + (size_t)(4 + d) * 16, _mm512_and_si512(_mm512_srli_epi16(o[d], 4), mask));
+    }
+}
+
+T512V static inline void xq_repack_q3(const uint8_t *base, size_t rs, int32_t nr, uint32_t *wr)
+{
+    const __m512i seven = _mm512_set1_epi32(7);
+    __m512i o[4];
+    xq_rows16(base, rs, nr, o);
+    for (int s = 0; s < 10; s++) {
+        __m512i d = _mm512_setzero_si512();
+        for (int b = 0; b < 4; b++) { /* element e = 4s + b: code e % 10 of word e / 10 */
+            int e = 4 * s + b;
+            __m512i c = _mm512_and_si512(_mm512_srl_epi32(o[e / 10], _mm_cvtsi32_si128(3 * (e % 10))), seven);
+            d = _mm512_or_si512(d, _mm512_slli_epi32(c, 8 * b));
+        }
+        _mm512_storeu_si512(wr + (size_t)s * 16, d);
+    }
+}
+
+T512V static void run_xq(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int q3 = w->type == AAE_W_Q3F16;
+    int32_t G = q3 ? 40 : 32, S = G / 4, KG = AAE_MM_KBLOCK / G, ng = (w->k + G - 1) / G;
+    size_t rs = 16 * (size_t)ng; /* bytes per row: 16 per group */
+    uint32_t *wr = (uint32_t *)(j->task_scratch + (size_t)task * j->task_bytes);
+    float *wsc = (float *)(wr + (size_t)KG * S * 16);
     for (int32_t r0 = n0; r0 < n1; r0 += 16) {
         int32_t nr = n1 - r0 < 16 ? n1 - r0 : 16;
-        const uint8_t *q0 = (const uint8_t *)((const uint32_t *)w->q + (size_t)r0 * 4 * ng);
-        for (int32_t gb = 0; gb < ng; gb += XQ_GROUPS) {
-            int32_t nbg = ng - gb < XQ_GROUPS ? ng - gb : XQ_GROUPS;
+        const uint8_t *q0 = (const uint8_t *)w->q + (size_t)r0 * rs;
+        for (int32_t gb = 0; gb < ng; gb += KG) {
+            int32_t nbg = ng - gb < KG ? ng - gb : KG;
             /* the next block's codes into L2 while this one computes */
-            int32_t ngb = gb + XQ_GROUPS < ng ? gb + XQ_GROUPS : 0, nr2 = nr;
+            int32_t ngb = gb + KG < ng ? gb + KG : 0, nr2 = nr;
             const uint8_t *q2 = q0;
             if (ngb == 0) {
                 nr2 = n1 - r0 - 16 < 16 ? n1 - r0 - 16 : 16;
-                q2 = q0 + (size_t)16 * 16 * ng;
+                q2 = q0 + 16 * rs;
             }
             for (int32_t t = 0; t < nr2; t++) {
-                const uint8_t *p = q2 + (size_t)t * 16 * ng + 16 * (size_t)ngb;
-                int32_t nb = 16 * (ng - ngb < XQ_GROUPS ? ng - ngb : XQ_GROUPS);
+                const uint8_t *p = q2 + (size_t)t * rs + 16 * (size_t)ngb;
+                int32_t nb = 16 * (ng - ngb < KG ? ng - ngb : KG);
                 for (int32_t b = 0; b < nb; b += 64)
                     _mm_prefetch((const char *)(p + b), _MM_HINT_T1);
             }
             for (int32_t gi = 0; gi < nbg; gi++) {
-                /* the group's 16 code bytes of each row, 4 rows per vector, then
-                 * dword d of every row together (two rounds of vpermt2d) */
                 const uint8_t *base = q0 + 16 * (size_t)(gb + gi);
-                __m512i z[4];
-                for (int qd = 0; qd < 4; qd++) {
-                    __m128i r4[4];
-                    for (int i = 0; i < 4; i++)
-                        r4[i] = 4 * qd + i < nr ? _mm_loadu_si128((const __m128i *)(base + (size_t)(4 * qd + i) * 16 * ng))
-                                                : _mm_setzero_si128();
-                    z[qd] = _mm512_inserti32x4(
-                        _mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(r4[0]), r4[1], 1), r4[2], 2), r4[3],
-                        3);
-                }
-                __m512i a = _mm512_permutex2var_epi32(z[0], t01, z[1]), b = _mm512_permutex2var_epi32(z[0], t23, z[1]);
-                __m512i c = _mm512_permutex2var_epi32(z[2], t01, z[3]), e = _mm512_permutex2var_epi32(z[2], t23, z[3]);
-                __m512i o[4] = {_mm512_permutex2var_epi32(a, lo8, c), _mm512_permutex2var_epi32(a, hi8, c),
-                                _mm512_permutex2var_epi32(b, lo8, e), _mm512_permutex2var_epi32(b, hi8, e)};
-                for (int d = 0; d < 4; d++) {
-                    _mm512_storeu_si512(wr + (size_t)(gi * 8 + d) * 16, _mm512_and_si512(o[d], mask));
-                    _mm512_storeu_si512(wr + (size_t)(gi * 8 + 4 + d) * 16,
-                                        _mm512_and_si512(_mm512_srli_epi16(o[d], 4), mask));
-                }
+                if (q3)
+                    xq_repack_q3(base, rs, nr, wr + (size_t)gi * S * 16);
+                else
+                    xq_repack_q4(base, rs, nr, wr + (size_t)gi * S * 16);
                 for (int32_t t = 0; t < 16; t++)
                     wsc[gi * 16 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
             }
             int32_t t0 = 0;
-            for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
-                xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr);
-            switch (j->m - t0) {
-            case 7: xq_tokens(j, wr, wsc, gb, nbg, t0, 7, r0, nr); break;
-            case 6: xq_tokens(j, wr, wsc, gb, nbg, t0, 6, r0, nr); break;
-            case 5: xq_tokens(j, wr, wsc, gb, nbg, t0, 5, r0, nr); break;
-            case 4: xq_tokens(j, wr, wsc, gb, nbg, t0, 4, r0, nr); break;
-            case 3: xq_tokens(j, wr, wsc, gb, nbg, t0, 3, r0, nr); break;
-            case 2: xq_tokens(j, wr, wsc, gb, nbg, t0, 2, r0, nr); break;
-            case 1: xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr); break;
-            default: break;
+            if (q3) {
+                for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
+                    xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr, 10);
+                for (; t0 < j->m; t0++)
+                    xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 10);
+            } else {
+                for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
+                    xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr, 8);
+                for (; t0 < j->m; t0++)
+                    xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 8);
             }
         }
     }
@@ -967,8 +1049,8 @@ T512V static void run_q4_xq(const aae_mm_job *j, int32_t task, int32_t n0, int32
 T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
-    if (j->xq && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
-        run_q4_xq(j, task, n0, n1);
+    if (j->xq) { /* 3- or 4-bit weights: the int8 prefill */
+        run_xq(j, task, n0, n1);
         return 1;
     }
     if (j->m == 1 && j->x8) { /* 3- or 4-bit weights: the VNNI decodes */

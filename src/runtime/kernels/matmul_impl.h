@@ -81,7 +81,9 @@ typedef struct aae_mm_job {
      * aae_k_quantize_x8_ref), token i's group g at xq + 64 (i ldxq + g): the
      * q1 evens (16 bytes), q1 odds, q2 evens, q2 odds; xqs[i ldxq + g] its
      * scale (u / 256), xqo[i ldxq + g] its code offset -7 (256 sum q1 + sum
-     * q2); ldxq = kp / 32; or NULL */
+     * q2); ldxq = kp / 32. With 3-bit weights the same per group of 40 in
+     * natural order: 80 bytes (q1, then q2), offset -3 (..), ldxq = kp / 40.
+     * Or NULL */
     const int8_t *xq;
     const float *xqs;
     const int32_t *xqo;
@@ -124,9 +126,10 @@ void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x
 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
                                 int32_t ngs);
 /* The int8 prefill's activations (xq, xqs, xqo above) of the m rows of x
- * (row stride ldx, k values each) on AVX-512 VNNI. */
+ * (row stride ldx, k values each) on AVX-512 VNNI, groups of gsize (32: 4-bit
+ * weights, 40: 3-bit). */
 void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
-                           int32_t k);
+                           int32_t k, int32_t gsize);
 /* aae_k_quantize_x3_ref on AVX-512 VNNI + VBMI (the same bytes). */
 void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
