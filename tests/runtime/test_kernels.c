@@ -197,13 +197,14 @@ AAE_TEST(matmul_all_types_all_paths)
                 int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
                 double err = check_matmul(types[t], m, n, k, paths[p], (int)(s & 1));
                 /* int16 / two-part int8 activations (4- and 3-bit decodes; 4- and
-                 * 3-bit prefill on AVX-512 VNNI) */
+                 * 3-bit prefill on AVX-512 VNNI and AVX-VNNI) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
                 int int_act = (m == 1 && paths[p] &&
                                ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
                                 (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
                               (m >= AAE_MM_XT_MIN_M && (q4 || types[t] == AAE_W_Q3F16) &&
-                               (paths[p] & AAE_CPU_AVX512) && aae_k_x86_has_vnni());
+                               ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
+                                                            : (paths[p] & AAE_CPU_AVX_VNNI) != 0));
                 double tol = int_act ? 1e-4 : 1e-5;
                 if (!(err <= tol)) {
                     fprintf(stderr, "matmul path %s type %d m %d n %d k %d: rel err %g > %g\n",
@@ -299,6 +300,48 @@ AAE_TEST(quantize_neon_equals_scalar)
         AAE_CHECK(memcmp(f1, f2, (size_t)(kp / 40) * 4) == 0);
         free(x), free(xn), free(q1), free(q2), free(o1), free(o2), free(s1), free(s2), free(f1), free(f2);
     }
+}
+
+/* The int8 prefill's AVX-512 and AVX2 quantizers give exactly the scalar
+ * definition's bytes, scales and offsets, for both group sizes, several
+ * tokens, a row stride past k, groups past k, all-zero groups and ties. */
+AAE_TEST(quantize_xq_vector_equals_scalar)
+{
+    uint32_t have = aae_cpu_features();
+    int v512 = (have & AAE_CPU_AVX512) && aae_k_x86_has_vnni(), v256 = (have & AAE_CPU_AVX2_FMA) != 0;
+    if (!v512 && !v256) {
+        printf("  (no AVX2 here: nothing to compare)\n");
+        return;
+    }
+    const int32_t ks[] = {1, 31, 33, 40, 41, 100, 161, 700, 2048, 2100};
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+        for (int32_t G = 32; G <= 40; G += 8) {
+            int32_t k = ks[c], kp = aae_mm_kpad(k), m = 3, ld = k + 5, ng = kp / G;
+            float *x = calloc((size_t)m * ld, sizeof *x);
+            int8_t *q1 = malloc((size_t)m * kp * 2), *q2 = malloc((size_t)m * kp * 2);
+            float *s1 = malloc((size_t)m * ng * 4), *s2 = malloc((size_t)m * ng * 4);
+            int32_t *o1 = malloc((size_t)m * ng * 4), *o2 = malloc((size_t)m * ng * 4);
+            for (int32_t i = 0; i < m * ld; i++) {
+                int32_t e = i % ld;
+                x[i] = e / G == 1 ? 0.0f : e / G == 2 ? (float)((e % 7) - 3) * 0.5f : (float)(urand() * (1 + e % 5) * 3.0);
+            }
+            memset(q1, 0x55, (size_t)m * kp * 2);
+            aae_k_quantize_xq_ref(q1, s1, o1, x, ld, m, k, G);
+            for (int path = 0; path < 2; path++) {
+                if (!(path ? v256 : v512))
+                    continue;
+                memset(q2, 0x35, (size_t)m * kp * 2), memset(s2, 0x35, (size_t)m * ng * 4);
+                memset(o2, 0x35, (size_t)m * ng * 4);
+                if (path)
+                    aae_k_x86_quantize_xq_avx2(q2, s2, o2, x, ld, m, k, G);
+                else
+                    aae_k_x86_quantize_xq(q2, s2, o2, x, ld, m, k, G);
+                AAE_CHECK(memcmp(q1, q2, (size_t)m * kp * 2) == 0);
+                AAE_CHECK(memcmp(s1, s2, (size_t)m * ng * 4) == 0);
+                AAE_CHECK(memcmp(o1, o2, (size_t)m * ng * 4) == 0);
+            }
+            free(x), free(q1), free(q2), free(s1), free(s2), free(o1), free(o2);
+        }
 }
 
 AAE_TEST(quantize_x3_vector_equals_scalar)

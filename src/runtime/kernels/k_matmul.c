@@ -188,24 +188,54 @@ void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x
         scale[g] = 0.0f;
 }
 
-/* Group g of x (k values; zero past k) as two int8 parts in natural order,
- * rounded as in aae_k_quantize_x8_ref over groups of 40; returns u / 256. */
-static float split40(const float *x, int32_t k, int32_t g, int8_t q1[40], int8_t q2[40])
+/* Group g of G values of x (k values; zero past k) as two int8 parts in
+ * natural order, rounded as in aae_k_quantize_x8_ref; returns u / 256. */
+static float split_group(const float *x, int32_t k, int32_t g, int32_t G, int8_t *q1, int8_t *q2)
 {
     float mx = 0;
-    for (int32_t e = 0; e < 40; e++) {
-        int32_t t = 40 * g + e;
+    for (int32_t e = 0; e < G; e++) {
+        int32_t t = G * g + e;
         float a = t < k ? (x[t] < 0 ? -x[t] : x[t]) : 0.0f;
         mx = a > mx ? a : mx;
     }
     float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
-    for (int32_t e = 0; e < 40; e++) {
-        int32_t t = 40 * g + e;
+    for (int32_t e = 0; e < G; e++) {
+        int32_t t = G * g + e;
         float v = t < k ? x[t] : 0.0f;
         q1[e] = round_i8(v * inv);
         q2[e] = round_i8((v - u * (float)q1[e]) * inv * 256.0f);
     }
     return u / 256.0f;
+}
+
+static float split40(const float *x, int32_t k, int32_t g, int8_t q1[40], int8_t q2[40])
+{
+    return split_group(x, k, g, 40, q1, q2);
+}
+
+/* The int8 prefill's activations (xq, xqs, xqo of matmul_impl.h), the scalar
+ * definition: groups of gsize (32: evens then odds of each part; 40: natural
+ * order). */
+void aae_k_quantize_xq_ref(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
+                           int32_t gsize)
+{
+    int32_t ngp = aae_mm_kpad(k) / gsize;
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t g = 0; g < ngp; g++) {
+            size_t at = (size_t)i * ngp + g;
+            int8_t q1[40], q2[40], *dst = q + (size_t)2 * gsize * at;
+            scale[at] = split_group(x + (size_t)i * ldx, k, g, gsize, q1, q2);
+            int32_t s1 = 0, s2 = 0;
+            for (int32_t e = 0; e < gsize; e++) {
+                /* 4-bit: element e at e / 2 (even) or 16 + e / 2 (odd) */
+                int32_t at_e = gsize == 32 ? (e % 2) * 16 + e / 2 : e;
+                dst[at_e] = q1[e];
+                dst[gsize + at_e] = q2[e];
+                s1 += q1[e];
+                s2 += q2[e];
+            }
+            off[at] = (gsize == 32 ? -7 : -3) * (256 * s1 + s2);
+        }
 }
 
 /* x (k values, its own order) as two int8 parts in the x3 layout of
@@ -369,8 +399,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int x16 = nib && m == 1 && !vnni4 && !avxvnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
         int x16q3 = w->type == AAE_W_Q3F16 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
-        /* 4- and 3-bit prefill on AVX-512 VNNI: int8 activations in the space of the padded copy */
-        int xq = (nib || w->type == AAE_W_Q3F16) && m >= AAE_MM_XT_MIN_M && x512 && aae_k_x86_has_vnni();
+        /* 4- and 3-bit prefill on AVX-512 VNNI or AVX-VNNI: int8 activations in
+         * the space of the padded copy */
+        int xq = (nib || w->type == AAE_W_Q3F16) && m >= AAE_MM_XT_MIN_M &&
+                 (x512 ? aae_k_x86_has_vnni() : (kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI));
         uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
         uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
@@ -393,7 +425,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             int8_t *xqb = (int8_t *)xp;
             float *xqs = (float *)(xqb + (size_t)m * ngp * 2 * G);
             int32_t *xqo = (int32_t *)(xqs + (size_t)m * ngp);
-            aae_k_x86_quantize_xq(xqb, xqs, xqo, x, ldx, m, w->k, G);
+            if (x512)
+                aae_k_x86_quantize_xq(xqb, xqs, xqo, x, ldx, m, w->k, G);
+            else
+                aae_k_x86_quantize_xq_avx2(xqb, xqs, xqo, x, ldx, m, w->k, G);
             j->xq = xqb;
             j->xqs = xqs;
             j->xqo = xqo;

@@ -44,6 +44,12 @@ void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x
 {
     (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k, (void)gsize;
 }
+
+void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
+                                int32_t k, int32_t gsize)
+{
+    (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k, (void)gsize;
+}
 #else
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -474,41 +480,74 @@ T256 static inline __m128i off4(__m256i e0, __m256i o0, __m256i e1, __m256i o1)
  * x in its own order (k values, zeros past k), a group as 4 vectors of 8;
  * evens and odds split with shufps + vpermq; default rounding (to nearest
  * even) and clamping as the scalar version. */
+/* n vectors of 8 of x from base (zeros past k). */
+T256 static inline void load8s(const float *x, int32_t k, int32_t base, int n, __m256 *v)
+{
+    for (int i = 0; i < n; i++) {
+        int32_t left = k - base - 8 * i, c = left < 0 ? 0 : left > 8 ? 8 : left;
+        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        v[i] = c == 8 ? _mm256_loadu_ps(x + base + 8 * i) : _mm256_maskload_ps(x + base + 8 * i, mk);
+    }
+}
+
+/* max |v| over n vectors */
+T256 static inline float absmax256(const __m256 *v, int n)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_andnot_ps(sign, v[0]);
+    for (int i = 1; i < n; i++)
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    return _mm_cvtss_f32(_mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1)));
+}
+
+/* Both int8 parts (as int32 lanes) of n vectors, rounded as the scalar
+ * definition (default rounding: to nearest even; clamped to [-127, 127]). */
+T256 static inline void split256(const __m256 *src, int n, float u, float inv, __m256i *q1, __m256i *q2)
+{
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    __m256 vu = _mm256_set1_ps(u), vi = _mm256_set1_ps(inv), v256 = _mm256_set1_ps(256.0f);
+    for (int i = 0; i < n; i++) {
+        q1[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(src[i], vi)), lo), hi);
+        __m256 r = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(src[i], _mm256_mul_ps(vu, _mm256_cvtepi32_ps(q1[i]))), vi), v256);
+        q2[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(r), lo), hi);
+    }
+}
+
+/* A group of 32 of x from base: its evens and odds (4 vectors: evens 0-7,
+ * 8-15, odds 0-7, 8-15) as both parts; returns u / 256. */
+T256 static inline float x8_group256(const float *x, int32_t k, int32_t base, __m256i q1[4], __m256i q2[4])
+{
+    __m256 v[4], src[4];
+    load8s(x, k, base, 4, v);
+    for (int h = 0; h < 2; h++) { /* evens / odds of elements 0..15 and 16..31 */
+        src[h] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0x88)), 0xd8));
+        src[2 + h] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0xdd)), 0xd8));
+    }
+    float mx = absmax256(v, 4), u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+    split256(src, 4, u, inv, q1, q2);
+    return u / 256.0f;
+}
+
+T256 static inline int32_t hsum_epi32_256(__m256i v)
+{
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+    return _mm_cvtsi128_si32(t);
+}
+
+/* aae_k_x86_quantize_x8 on AVX2 (the same bytes as the scalar definition):
+ * x in its own order (k values, zeros past k), a group as 4 vectors of 8;
+ * evens and odds split with shufps + vpermq. */
 T256 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
                                      int32_t ngs)
 {
-    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int32_t g = 0; g < ngq; g++) {
         int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
-        int32_t base = 32 * g;
-        __m256 v[4];
-        for (int i = 0; i < 4; i++) {
-            int32_t left = k - base - 8 * i, n = left < 0 ? 0 : left > 8 ? 8 : left;
-            __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            v[i] = n == 8 ? _mm256_loadu_ps(x + base + 8 * i) : _mm256_maskload_ps(x + base + 8 * i, mk);
-        }
-        /* evens / odds of elements 0..15 and 16..31 */
-        __m256 ve[2], vo[2];
-        for (int h = 0; h < 2; h++) {
-            ve[h] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0x88)), 0xd8));
-            vo[h] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0xdd)), 0xd8));
-        }
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        float mx = _mm_cvtss_f32(_mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1)));
-        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
-        scale[g] = u / 256.0f;
-        __m256 vu = _mm256_set1_ps(u), vi = _mm256_set1_ps(inv), v256 = _mm256_set1_ps(256.0f);
-        __m256i q1[4], q2[4]; /* evens 0-7, evens 8-15, odds 0-7, odds 8-15 */
-        __m256 src[4] = {ve[0], ve[1], vo[0], vo[1]};
-        for (int i = 0; i < 4; i++) {
-            q1[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(src[i], vi)), lo), hi);
-            __m256 r = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(src[i], _mm256_mul_ps(vu, _mm256_cvtepi32_ps(q1[i]))), vi), v256);
-            q2[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(r), lo), hi);
-        }
+        __m256i q1[4], q2[4];
+        scale[g] = x8_group256(x, k, 32 * g, q1, q2);
         _mm_storeu_si128((__m128i *)e1, bytes16(q1[0], q1[1]));
         _mm_storeu_si128((__m128i *)o1, bytes16(q1[2], q1[3]));
         _mm_storeu_si128((__m128i *)e2, bytes16(q2[0], q2[1]));
@@ -518,6 +557,46 @@ T256 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, cons
     }
     for (int32_t g = ngq; g < ngs; g++)
         scale[g] = 0.0f;
+}
+
+/* aae_k_quantize_xq_ref on AVX2 (the same bytes). */
+T256 void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
+                                     int32_t k, int32_t gsize)
+{
+    int32_t ngp = aae_mm_kpad(k) / gsize;
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t g = 0; g < ngp; g++) {
+            size_t at = (size_t)i * ngp + g;
+            const float *xi = x + (size_t)i * ldx;
+            int8_t *d = q + (size_t)2 * gsize * at;
+            __m256i q1[5], q2[5];
+            if (gsize == 32) {
+                scale[at] = x8_group256(xi, k, 32 * g, q1, q2);
+                _mm_storeu_si128((__m128i *)d, bytes16(q1[0], q1[1]));
+                _mm_storeu_si128((__m128i *)(d + 16), bytes16(q1[2], q1[3]));
+                _mm_storeu_si128((__m128i *)(d + 32), bytes16(q2[0], q2[1]));
+                _mm_storeu_si128((__m128i *)(d + 48), bytes16(q2[2], q2[3]));
+            } else {
+                __m256 v[5];
+                load8s(xi, k, 40 * g, 5, v);
+                float mx = absmax256(v, 5), u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+                split256(v, 5, u, inv, q1, q2);
+                scale[at] = u / 256.0f;
+                _mm_storeu_si128((__m128i *)d, bytes16(q1[0], q1[1]));
+                _mm_storeu_si128((__m128i *)(d + 16), bytes16(q1[2], q1[3]));
+                _mm_storel_epi64((__m128i *)(d + 32), bytes16(q1[4], q1[4]));
+                _mm_storeu_si128((__m128i *)(d + 40), bytes16(q2[0], q2[1]));
+                _mm_storeu_si128((__m128i *)(d + 56), bytes16(q2[2], q2[3]));
+                _mm_storel_epi64((__m128i *)(d + 72), bytes16(q2[4], q2[4]));
+            }
+            int nv = gsize / 8;
+            __m256i s1 = q1[0], s2 = q2[0];
+            for (int v = 1; v < nv; v++) {
+                s1 = _mm256_add_epi32(s1, q1[v]);
+                s2 = _mm256_add_epi32(s2, q2[v]);
+            }
+            off[at] = (gsize == 32 ? -7 : -3) * (256 * hsum_epi32_256(s1) + hsum_epi32_256(s2));
+        }
 }
 
 /* aae_k_quantize_x3_ref on AVX-512 VNNI + VBMI, with the same results: per
@@ -1476,9 +1555,131 @@ T256 static void run_xt_256(const aae_mm_job *j, int32_t task, int32_t n0, int32
     run_xt(j, task, n0, n1, deq_range_256, xt_block_256, 16);
 }
 
+/* The int8 prefill on AVX-VNNI (CPUs without AVX-512): as run_xq, with 8
+ * weight rows per tile (ymm) and 4 tokens per block (16 registers). */
+#define XQ_TOKENS_256 4
+__attribute__((always_inline)) T256V static inline void xq_tokens_256(const aae_mm_job *j, const uint32_t *wr,
+                                                                     const float *wsc, int32_t gb, int32_t nbg,
+                                                                     int32_t t0, int T, int32_t r0, int32_t nr,
+                                                                     int S)
+{
+    __m256 f[XQ_TOKENS_256];
+    for (int t = 0; t < T; t++)
+        f[t] = _mm256_setzero_ps();
+    for (int32_t gi = 0; gi < nbg; gi++) {
+        int32_t g = gb + gi;
+        __m256i a1[XQ_TOKENS_256], a2[XQ_TOKENS_256];
+        for (int t = 0; t < T; t++)
+            a1[t] = a2[t] = _mm256_setzero_si256();
+#pragma GCC unroll 10
+        for (int s = 0; s < S; s++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + (size_t)(gi * S + s) * 8));
+            for (int t = 0; t < T; t++) {
+                const int8_t *xb = j->xq + 8 * S * ((size_t)(t0 + t) * j->ldxq + g) + 4 * s;
+                int32_t d1, d2;
+                __builtin_memcpy(&d1, xb, 4);
+                __builtin_memcpy(&d2, xb + 4 * S, 4);
+                a1[t] = _mm256_dpbusd_avx_epi32(a1[t], wv, _mm256_set1_epi32(d1));
+                a2[t] = _mm256_dpbusd_avx_epi32(a2[t], wv, _mm256_set1_epi32(d2));
+            }
+        }
+        __m256 sw = _mm256_loadu_ps(wsc + (size_t)gi * 8);
+        for (int t = 0; t < T; t++) {
+            size_t at = (size_t)(t0 + t) * j->ldxq + g;
+            __m256i p = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(a1[t], 8), a2[t]),
+                                         _mm256_set1_epi32(j->xqo[at]));
+            f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(sw, _mm256_set1_ps(j->xqs[at])), f[t]);
+        }
+    }
+    __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r0;
+        _mm256_maskstore_ps(y, mk, gb == 0 ? f[t] : _mm256_add_ps(f[t], _mm256_maskload_ps(y, mk)));
+    }
+}
+
+/* Dword d of the 16-byte group at base of 8 rows (row stride rs; zeros from
+ * row nr on), rows in lanes: o[d] (4 x 4 transposes of each half). */
+T256 static inline void xq_rows8(const uint8_t *base, size_t rs, int32_t nr, __m256i o[4])
+{
+    __m128i d[2][4];
+    for (int h = 0; h < 2; h++) {
+        __m128i r[4];
+        for (int i = 0; i < 4; i++)
+            r[i] = 4 * h + i < nr ? _mm_loadu_si128((const __m128i *)(base + (size_t)(4 * h + i) * rs))
+                                  : _mm_setzero_si128();
+        __m128i t0 = _mm_unpacklo_epi32(r[0], r[1]), t1 = _mm_unpacklo_epi32(r[2], r[3]);
+        __m128i t2 = _mm_unpackhi_epi32(r[0], r[1]), t3 = _mm_unpackhi_epi32(r[2], r[3]);
+        d[h][0] = _mm_unpacklo_epi64(t0, t1);
+        d[h][1] = _mm_unpackhi_epi64(t0, t1);
+        d[h][2] = _mm_unpacklo_epi64(t2, t3);
+        d[h][3] = _mm_unpackhi_epi64(t2, t3);
+    }
+    for (int i = 0; i < 4; i++)
+        o[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(d[0][i]), d[1][i], 1);
+}
+
+T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int q3 = w->type == AAE_W_Q3F16;
+    int32_t G = q3 ? 40 : 32, S = G / 4, KG = AAE_MM_KBLOCK / G, ng = (w->k + G - 1) / G;
+    size_t rs = 16 * (size_t)ng;
+    uint32_t *wr = (uint32_t *)(j->task_scratch + (size_t)task * j->task_bytes);
+    float *wsc = (float *)(wr + (size_t)KG * S * 8);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), seven = _mm256_set1_epi32(7);
+    for (int32_t r0 = n0; r0 < n1; r0 += 8) {
+        int32_t nr = n1 - r0 < 8 ? n1 - r0 : 8;
+        const uint8_t *q0 = (const uint8_t *)w->q + (size_t)r0 * rs;
+        for (int32_t gb = 0; gb < ng; gb += KG) {
+            int32_t nbg = ng - gb < KG ? ng - gb : KG;
+            for (int32_t gi = 0; gi < nbg; gi++) {
+                __m256i o[4];
+                uint32_t *dst = wr + (size_t)gi * S * 8;
+                xq_rows8(q0 + 16 * (size_t)(gb + gi), rs, nr, o);
+                if (q3) {
+                    for (int s = 0; s < 10; s++) {
+                        __m256i d = _mm256_setzero_si256();
+                        for (int b = 0; b < 4; b++) {
+                            int e = 4 * s + b;
+                            __m256i c = _mm256_and_si256(_mm256_srl_epi32(o[e / 10], _mm_cvtsi32_si128(3 * (e % 10))), seven);
+                            d = _mm256_or_si256(d, _mm256_slli_epi32(c, 8 * b));
+                        }
+                        _mm256_storeu_si256((__m256i *)(dst + (size_t)s * 8), d);
+                    }
+                } else {
+                    for (int d = 0; d < 4; d++) {
+                        _mm256_storeu_si256((__m256i *)(dst + (size_t)d * 8), _mm256_and_si256(o[d], m4));
+                        _mm256_storeu_si256((__m256i *)(dst + (size_t)(4 + d) * 8),
+                                            _mm256_and_si256(_mm256_srli_epi16(o[d], 4), m4));
+                    }
+                }
+                for (int32_t t = 0; t < 8; t++)
+                    wsc[gi * 8 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
+            }
+            int32_t t0 = 0;
+            if (q3) {
+                for (; t0 + XQ_TOKENS_256 <= j->m; t0 += XQ_TOKENS_256)
+                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, XQ_TOKENS_256, r0, nr, 10);
+                for (; t0 < j->m; t0++)
+                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 10);
+            } else {
+                for (; t0 + XQ_TOKENS_256 <= j->m; t0 += XQ_TOKENS_256)
+                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, XQ_TOKENS_256, r0, nr, 8);
+                for (; t0 < j->m; t0++)
+                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 8);
+            }
+        }
+    }
+}
+
 T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
     const aae_wmat *w = j->w;
+    if (j->xq) { /* 3- or 4-bit weights with AVX-VNNI: the int8 prefill */
+        run_xq_256(j, task, n0, n1);
+        return 1;
+    }
     if (j->m == 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_vnni_256(w, r, j);

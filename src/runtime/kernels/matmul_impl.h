@@ -76,7 +76,7 @@ typedef struct aae_mm_job {
      * per row, 16 groups at a time, so their inner loop reads only codes and
      * x8. */
     const float *x8gofs;
-    /* m >= AAE_MM_XT_MIN_M with 4-bit weights on AVX-512 VNNI (the int8
+    /* m >= AAE_MM_XT_MIN_M with 4-bit weights on AVX-512 VNNI or AVX-VNNI (the int8
      * prefill): each token's x as two int8 parts per group of 32 (rounded as
      * aae_k_quantize_x8_ref), token i's group g at xq + 64 (i ldxq + g): the
      * q1 evens (16 bytes), q1 odds, q2 evens, q2 odds; xqs[i ldxq + g] its
@@ -125,11 +125,17 @@ void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x
 /* aae_k_x86_quantize_x8 on AVX2 (the same bytes). */
 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
                                 int32_t ngs);
+/* The int8 prefill's activations (xq, xqs, xqo above): the scalar definition. */
+void aae_k_quantize_xq_ref(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
+                           int32_t gsize);
 /* The int8 prefill's activations (xq, xqs, xqo above) of the m rows of x
  * (row stride ldx, k values each) on AVX-512 VNNI, groups of gsize (32: 4-bit
  * weights, 40: 3-bit). */
 void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
                            int32_t k, int32_t gsize);
+/* aae_k_quantize_xq_ref on AVX2 (the same bytes). */
+void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
+                                int32_t k, int32_t gsize);
 /* aae_k_quantize_x3_ref on AVX-512 VNNI + VBMI (the same bytes). */
 void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
