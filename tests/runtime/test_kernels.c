@@ -197,14 +197,14 @@ AAE_TEST(matmul_all_types_all_paths)
                 int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
                 double err = check_matmul(types[t], m, n, k, paths[p], (int)(s & 1));
                 /* int16 / two-part int8 activations (4- and 3-bit decodes; 4- and
-                 * 3-bit prefill on AVX-512 VNNI and AVX-VNNI) */
+                 * 3-bit prefill on AVX-512 VNNI, AVX-VNNI and NEON sdot) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
                 int int_act = (m == 1 && paths[p] &&
                                ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
                                 (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
                               (m >= AAE_MM_XT_MIN_M && (q4 || types[t] == AAE_W_Q3F16) &&
                                ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
-                                                            : (paths[p] & AAE_CPU_AVX_VNNI) != 0));
+                                                            : (paths[p] & (AAE_CPU_AVX_VNNI | AAE_CPU_NEON_DOT)) != 0));
                 double tol = int_act ? 1e-4 : 1e-5;
                 if (!(err <= tol)) {
                     fprintf(stderr, "matmul path %s type %d m %d n %d k %d: rel err %g > %g\n",
@@ -300,6 +300,36 @@ AAE_TEST(quantize_neon_equals_scalar)
         AAE_CHECK(memcmp(f1, f2, (size_t)(kp / 40) * 4) == 0);
         free(x), free(xn), free(q1), free(q2), free(o1), free(o2), free(s1), free(s2), free(f1), free(f2);
     }
+    /* the int8 prefill's activations: the xqn layout (4-token blocks) holds the
+     * scalar definition's bytes, scales and offsets, zeros for tokens past m */
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+        for (int32_t G = 32; G <= 40; G += 8) {
+            int32_t k = ks[c], kp = aae_mm_kpad(k), m = 6, m4 = 8, ld = k + 3, ng = kp / G, S = G / 4;
+            float *x = malloc((size_t)m * ld * sizeof *x);
+            int8_t *qr = malloc((size_t)m * kp * 2), *qn = malloc((size_t)m4 * kp * 2);
+            float *sr = malloc((size_t)m * ng * 4), *sn = malloc((size_t)m4 * ng * 4);
+            int32_t *orf = malloc((size_t)m * ng * 4), *on = malloc((size_t)m4 * ng * 4);
+            for (int32_t i = 0; i < m * ld; i++)
+                x[i] = (float)(urand() * (1 + i % 5));
+            memset(qn, 0x55, (size_t)m4 * kp * 2);
+            aae_k_quantize_xq_ref(qr, sr, orf, x, ld, m, k, G);
+            aae_k_neon_quantize_xq(qn, sn, on, x, ld, m, k, G);
+            int bad = 0;
+            for (int32_t i = 0; i < m4; i++)
+                for (int32_t g = 0; g < ng; g++) {
+                    size_t blk = (size_t)(i / 4) * ng + g, at = 4 * blk + (size_t)(i % 4);
+                    for (int p = 0; p < 2; p++)
+                        for (int32_t s = 0; s < S; s++)
+                            for (int b = 0; b < 4; b++) {
+                                int8_t want = i < m ? qr[(size_t)2 * G * ((size_t)i * ng + g) + p * G + 4 * s + b] : 0;
+                                bad += qn[2 * (size_t)S * 16 * blk + (size_t)p * S * 16 + 16 * s + 4 * (i % 4) + b] != want;
+                            }
+                    bad += sn[at] != (i < m ? sr[(size_t)i * ng + g] : 0.0f);
+                    bad += on[at] != (i < m ? orf[(size_t)i * ng + g] : 0);
+                }
+            AAE_CHECK_EQ_INT(bad, 0);
+            free(x), free(qr), free(qn), free(sr), free(sn), free(orf), free(on);
+        }
 }
 
 /* The int8 prefill's AVX-512 and AVX2 quantizers give exactly the scalar

@@ -402,7 +402,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         /* 4- and 3-bit prefill on AVX-512 VNNI or AVX-VNNI: int8 activations in
          * the space of the padded copy */
         int xq = (nib || w->type == AAE_W_Q3F16) && m >= AAE_MM_XT_MIN_M &&
-                 (x512 ? aae_k_x86_has_vnni() : (kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI));
+                 (x512 ? aae_k_x86_has_vnni()
+                       : ((kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI)) || (kc->cpu & AAE_CPU_NEON_DOT));
         uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
         uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
@@ -420,13 +421,17 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             aae_k_neon_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (avxvnni4) {
             aae_k_x86_quantize_x8_avx2(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
-        } else if (xq) { /* m kp / G groups: 2 G bytes, a scale and an offset each (< 4 kp m bytes) */
-            int32_t G = nib ? 32 : 40, ngp = kp / G;
+        } else if (xq) {
+            /* m4 kp / G groups (m4: m rounded up to 4, NEON's token blocks): 2 G
+             * bytes, a scale and an offset each; < 4 kp m bytes for m >= 16 */
+            int32_t G = nib ? 32 : 40, ngp = kp / G, m4 = (m + 3) / 4 * 4;
             int8_t *xqb = (int8_t *)xp;
-            float *xqs = (float *)(xqb + (size_t)m * ngp * 2 * G);
-            int32_t *xqo = (int32_t *)(xqs + (size_t)m * ngp);
+            float *xqs = (float *)(xqb + (size_t)m4 * ngp * 2 * G);
+            int32_t *xqo = (int32_t *)(xqs + (size_t)m4 * ngp);
             if (x512)
                 aae_k_x86_quantize_xq(xqb, xqs, xqo, x, ldx, m, w->k, G);
+            else if (kc->cpu & AAE_CPU_NEON_DOT) /* blocks of 4 tokens */
+                aae_k_neon_quantize_xq(xqb, xqs, xqo, x, ldx, m, w->k, G);
             else
                 aae_k_x86_quantize_xq_avx2(xqb, xqs, xqo, x, ldx, m, w->k, G);
             j->xq = xqb;

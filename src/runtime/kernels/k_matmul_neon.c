@@ -28,6 +28,12 @@ void aae_k_neon_quantize_x3n(int8_t *q, float *scale, float *gofs, const float *
 {
     (void)q, (void)scale, (void)gofs, (void)x, (void)k;
 }
+
+void aae_k_neon_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
+                            int32_t gsize)
+{
+    (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k, (void)gsize;
+}
 #else
 #include <arm_neon.h>
 
@@ -352,6 +358,180 @@ void aae_k_neon_quantize_x3n(int8_t *q, float *scale, float *gofs, const float *
     }
 }
 
+/* The int8 prefill's activations in the xqn layout (matmul_impl.h), rounded
+ * as the scalar definition; tokens up to a multiple of 4 (zeros past m). */
+void aae_k_neon_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
+                            int32_t gsize)
+{
+    int32_t ngp = aae_mm_kpad(k) / gsize, S = gsize / 4, m4 = (m + 3) / 4 * 4;
+    for (int32_t i = 0; i < m4; i++)
+        for (int32_t g = 0; g < ngp; g++) {
+            size_t blk = (size_t)(i / 4) * ngp + g, at = 4 * blk + (size_t)(i % 4);
+            int8_t *d1 = q + 2 * S * 16 * blk + 4 * (i % 4), *d2 = d1 + S * 16;
+            if (i >= m) {
+                for (int32_t s = 0; s < S; s++)
+                    for (int b = 0; b < 4; b++)
+                        d1[16 * s + b] = d2[16 * s + b] = 0;
+                scale[at] = 0.0f;
+                off[at] = 0;
+                continue;
+            }
+            float32x4_t v[10], src[10];
+            for (int32_t s = 0; s < 10; s++)
+                v[s] = vdupq_n_f32(0);
+            load_group(x + (size_t)i * ldx, k, gsize * g, gsize, v);
+            for (int32_t s = 0; s < S; s++) /* k-step s: 4-bit evens 4s.., then odds; 3-bit natural */
+                src[s] = gsize == 40 ? v[s] : s < 4 ? vuzp1q_f32(v[2 * s], v[2 * s + 1])
+                                                    : vuzp2q_f32(v[2 * (s - 4)], v[2 * (s - 4) + 1]);
+            float mx = absmax(v, S), u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+            int32x4_t q1[10], q2[10], s1 = vdupq_n_s32(0), s2 = vdupq_n_s32(0);
+            split_parts(src, S, u, inv, q1, q2);
+            for (int32_t s = 0; s < S; s += 2) {
+                int32x2_t b1 = vreinterpret_s32_s8(bytes8(q1[s], q1[s + 1]));
+                int32x2_t b2 = vreinterpret_s32_s8(bytes8(q2[s], q2[s + 1]));
+                vst1_lane_s32((int32_t *)(void *)(d1 + 16 * s), b1, 0);
+                vst1_lane_s32((int32_t *)(void *)(d1 + 16 * (s + 1)), b1, 1);
+                vst1_lane_s32((int32_t *)(void *)(d2 + 16 * s), b2, 0);
+                vst1_lane_s32((int32_t *)(void *)(d2 + 16 * (s + 1)), b2, 1);
+                s1 = vaddq_s32(s1, vaddq_s32(q1[s], q1[s + 1]));
+                s2 = vaddq_s32(s2, vaddq_s32(q2[s], q2[s + 1]));
+            }
+            scale[at] = u / 256.0f;
+            off[at] = (gsize == 32 ? -7 : -3) * (256 * vaddvq_s32(s1) + vaddvq_s32(s2));
+        }
+}
+
+/* [r0.d, r1.d, r2.d, r3.d] for d = 0..3: a 4 x 4 transpose of dwords. */
+static inline void transpose4(uint8x16_t r0, uint8x16_t r1, uint8x16_t r2, uint8x16_t r3, uint8x16_t out[4])
+{
+    uint32x4_t t0 = vtrn1q_u32(vreinterpretq_u32_u8(r0), vreinterpretq_u32_u8(r1));
+    uint32x4_t t1 = vtrn2q_u32(vreinterpretq_u32_u8(r0), vreinterpretq_u32_u8(r1));
+    uint32x4_t t2 = vtrn1q_u32(vreinterpretq_u32_u8(r2), vreinterpretq_u32_u8(r3));
+    uint32x4_t t3 = vtrn2q_u32(vreinterpretq_u32_u8(r2), vreinterpretq_u32_u8(r3));
+    out[0] = vreinterpretq_u8_u64(vtrn1q_u64(vreinterpretq_u64_u32(t0), vreinterpretq_u64_u32(t2)));
+    out[1] = vreinterpretq_u8_u64(vtrn1q_u64(vreinterpretq_u64_u32(t1), vreinterpretq_u64_u32(t3)));
+    out[2] = vreinterpretq_u8_u64(vtrn2q_u64(vreinterpretq_u64_u32(t0), vreinterpretq_u64_u32(t2)));
+    out[3] = vreinterpretq_u8_u64(vtrn2q_u64(vreinterpretq_u64_u32(t1), vreinterpretq_u64_u32(t3)));
+}
+
+/* One group of 4 rows (16 code bytes each at base, row stride rs; zeros from
+ * row nr on) in sdot order: k-step s at dst + 32 s (the other 4 rows of the
+ * tile at + 16). 4-bit: steps 0-3 the low nibbles (evens), 4-7 the high;
+ * 3-bit: the 40 codes in natural order, 4 per step. */
+static inline void xqn_repack4(const uint8_t *base, size_t rs, int32_t nr, int q3, uint8_t *dst)
+{
+    uint8x16_t v[3][4]; /* per source vector, per row */
+    for (int i = 0; i < 4; i++) {
+        uint8x16_t raw = i < nr ? vld1q_u8(base + (size_t)i * rs) : vdupq_n_u8(0);
+        if (q3) {
+            uint16x8_t u[5];
+            q3_unpack(raw, u);
+            const uint8x16_t seven = vdupq_n_u8(7);
+            v[0][i] = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(u[0]), vreinterpretq_u8_u16(u[1])), seven);
+            v[1][i] = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(u[2]), vreinterpretq_u8_u16(u[3])), seven);
+            v[2][i] = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(u[4]), vreinterpretq_u8_u16(u[4])), seven);
+        } else {
+            v[0][i] = vandq_u8(raw, vdupq_n_u8(0x0f));
+            v[1][i] = vshrq_n_u8(raw, 4);
+        }
+    }
+    int steps = q3 ? 10 : 8;
+    for (int h = 0; h < (q3 ? 3 : 2); h++) {
+        uint8x16_t o[4];
+        transpose4(v[h][0], v[h][1], v[h][2], v[h][3], o);
+        for (int d = 0; d < 4 && 4 * h + d < steps; d++)
+            vst1q_u8(dst + 32 * (4 * h + d), o[d]);
+    }
+}
+
+/* sdot of a with dword lane L of b broadcast (the indexed form, spelled with
+ * a dup so that every compiler with the SDOT macro takes it) */
+#define SDOT_LANE(acc, a, b, L) SDOT((acc), (a), vreinterpretq_s8_s32(vdupq_laneq_s32(vreinterpretq_s32_s8(b), L)))
+
+/* 8 rows (two vectors of 4) x 4 tokens (the lanes of one x vector per part)
+ * over the block's groups gb .. gb + nbg - 1; S k-steps per group. */
+TDOT static inline void xqn_tokens(const aae_mm_job *j, const uint8_t *wr, const float *wsc, int32_t gb,
+                                   int32_t nbg, int32_t tb, int32_t r0, int32_t nr, int32_t S)
+{
+    float32x4_t f[2][4];
+    for (int h = 0; h < 2; h++)
+        for (int t = 0; t < 4; t++)
+            f[h][t] = vdupq_n_f32(0);
+    for (int32_t gi = 0; gi < nbg; gi++) {
+        int32_t g = gb + gi;
+        size_t blk = (size_t)tb * j->ldxq + g;
+        const int8_t *xb = j->xq + 2 * (size_t)S * 16 * blk;
+        int32x4_t a1[2][4], a2[2][4];
+        for (int h = 0; h < 2; h++)
+            for (int t = 0; t < 4; t++)
+                a1[h][t] = a2[h][t] = vdupq_n_s32(0);
+        for (int32_t s = 0; s < S; s++) {
+            int8x16_t w0 = vld1q_s8((const int8_t *)wr + (size_t)(gi * S + s) * 32);
+            int8x16_t w1 = vld1q_s8((const int8_t *)wr + (size_t)(gi * S + s) * 32 + 16);
+            int8x16_t x1 = vld1q_s8(xb + 16 * s), x2 = vld1q_s8(xb + 16 * (S + s));
+#define XQN_TOKEN(t)                                     \
+    a1[0][t] = SDOT_LANE(a1[0][t], w0, x1, t);           \
+    a1[1][t] = SDOT_LANE(a1[1][t], w1, x1, t);           \
+    a2[0][t] = SDOT_LANE(a2[0][t], w0, x2, t);           \
+    a2[1][t] = SDOT_LANE(a2[1][t], w1, x2, t)
+            XQN_TOKEN(0);
+            XQN_TOKEN(1);
+            XQN_TOKEN(2);
+            XQN_TOKEN(3);
+#undef XQN_TOKEN
+        }
+        float32x4_t sw[2] = {vld1q_f32(wsc + (size_t)gi * 8), vld1q_f32(wsc + (size_t)gi * 8 + 4)};
+        for (int t = 0; t < 4; t++) {
+            int32x4_t o = vdupq_n_s32(j->xqo[4 * blk + t]);
+            float xs = j->xqs[4 * blk + t];
+            for (int h = 0; h < 2; h++) {
+                int32x4_t p = vaddq_s32(vaddq_s32(vshlq_n_s32(a1[h][t], 8), a2[h][t]), o);
+                f[h][t] = vfmaq_f32(f[h][t], vcvtq_f32_s32(p), vmulq_n_f32(sw[h], xs));
+            }
+        }
+    }
+    for (int t = 0; t < 4 && 4 * tb + t < j->m; t++) {
+        float *y = j->y + (size_t)(4 * tb + t) * j->ldy + r0;
+        for (int h = 0; h < 2; h++) {
+            float v[4];
+            vst1q_f32(v, f[h][t]);
+            for (int i = 0; i < 4 && 4 * h + i < nr; i++)
+                y[4 * h + i] = gb == 0 ? v[i] : y[4 * h + i] + v[i];
+        }
+    }
+}
+
+/* The int8 prefill with sdot (4- and 3-bit weights): as the x86 one, tiles of
+ * 8 rows (k-blocks of AAE_MM_KBLOCK columns repacked in sdot order) against
+ * blocks of 4 tokens, each token's x bytes a lane of the indexed sdot. */
+TDOT static void run_xqn(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int q3 = w->type == AAE_W_Q3F16;
+    int32_t G = q3 ? 40 : 32, S = G / 4, KG = AAE_MM_KBLOCK / G, ng = (w->k + G - 1) / G;
+    size_t rs = 16 * (size_t)ng;
+    uint8_t *wr = j->task_scratch + (size_t)task * j->task_bytes;
+    float *wsc = (float *)(wr + (size_t)KG * S * 32);
+    for (int32_t r0 = n0; r0 < n1; r0 += 8) {
+        int32_t nr = n1 - r0 < 8 ? n1 - r0 : 8;
+        const uint8_t *q0 = (const uint8_t *)w->q + (size_t)r0 * rs;
+        for (int32_t gb = 0; gb < ng; gb += KG) {
+            int32_t nbg = ng - gb < KG ? ng - gb : KG;
+            for (int32_t gi = 0; gi < nbg; gi++) {
+                const uint8_t *base = q0 + 16 * (size_t)(gb + gi);
+                xqn_repack4(base, rs, nr, q3, wr + (size_t)gi * S * 32);
+                xqn_repack4(base + 4 * rs, rs, nr - 4, q3, wr + (size_t)gi * S * 32 + 16);
+                for (int32_t t = 0; t < 8; t++)
+                    wsc[gi * 8 + t] = t < nr ? (w->type == AAE_W_Q4F32 ? ((const float *)w->scale)[(size_t)(r0 + t) * ng + gb + gi]
+                                                                       : aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)(r0 + t) * ng + gb + gi]))
+                                             : 0.0f;
+            }
+            for (int32_t tb = 0; tb < (j->m + 3) / 4; tb++)
+                xqn_tokens(j, wr, wsc, gb, nbg, tb, r0, nr, S);
+        }
+    }
+}
+
 static void deq_row(const aae_wmat *w, int32_t r, float *out, int32_t kp)
 {
     int32_t done;
@@ -424,6 +604,10 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
     if (!(cpu & AAE_CPU_NEON))
         return 0;
     const aae_wmat *w = j->w;
+    if (j->xq && (cpu & AAE_CPU_NEON_DOT)) {
+        run_xqn(j, task, n0, n1);
+        return 1;
+    }
     if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_sdot(w, r, j);

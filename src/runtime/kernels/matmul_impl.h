@@ -83,7 +83,11 @@ typedef struct aae_mm_job {
      * scale (u / 256), xqo[i ldxq + g] its code offset -7 (256 sum q1 + sum
      * q2); ldxq = kp / 32. With 3-bit weights the same per group of 40 in
      * natural order: 80 bytes (q1, then q2), offset -3 (..), ldxq = kp / 40.
-     * Or NULL */
+     * On NEON (sdot) the xqn layout instead: tokens in blocks of 4 (b = i /
+     * 4, zeros past m), block b's group g at xq + 2 S 16 (b ldxq + g) (S =
+     * G / 4 k-steps: 4-bit evens 4s .., then odds; 3-bit natural): part 1's
+     * k-steps, 16 bytes each (the 4 tokens' 4 bytes), then part 2's; xqs and
+     * xqo at 4 (b ldxq + g) + i % 4. Or NULL */
     const int8_t *xq;
     const float *xqs;
     const int32_t *xqo;
@@ -136,6 +140,10 @@ void aae_k_x86_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x
 /* aae_k_quantize_xq_ref on AVX2 (the same bytes). */
 void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m,
                                 int32_t k, int32_t gsize);
+/* The int8 prefill's activations in the NEON xqn layout (rounded as
+ * aae_k_quantize_xq_ref). */
+void aae_k_neon_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
+                            int32_t gsize);
 /* aae_k_quantize_x3_ref on AVX-512 VNNI + VBMI (the same bytes). */
 void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k);
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
