@@ -208,11 +208,6 @@ static float split_group(const float *x, int32_t k, int32_t g, int32_t G, int8_t
     return u / 256.0f;
 }
 
-static float split40(const float *x, int32_t k, int32_t g, int8_t q1[40], int8_t q2[40])
-{
-    return split_group(x, k, g, 40, q1, q2);
-}
-
 /* The int8 prefill's activations (xq, xqs, xqo of matmul_impl.h), the scalar
  * definition: groups of gsize (32: evens then odds of each part; 40: natural
  * order). */
@@ -247,7 +242,7 @@ void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x
         q[i] = 0;
     for (int32_t g = 0; g < nb * 4; g++) {
         int8_t q1[40], q2[40];
-        scale[g] = split40(x, k, g, q1, q2);
+        scale[g] = split_group(x, k, g, 40, q1, q2);
         int8_t *blk = q + 384 * (g / 4);
         for (int32_t e = 0; e < 40; e++) {
             int32_t w = e / 10, c = 10 * (w % 2) + e % 10, lq = 2 * (g % 4) + w / 2;
@@ -278,7 +273,7 @@ void aae_k_quantize_x3n_ref(int8_t *q, float *scale, float *gofs, const float *x
     int32_t ngp = aae_mm_kpad(k) / 40;
     for (int32_t g = 0; g < ngp; g++) {
         int8_t *q1 = q + 160 * (g / 2) + 40 * (g % 2), *q2 = q1 + 80;
-        scale[g] = split40(x, k, g, q1, q2);
+        scale[g] = split_group(x, k, g, 40, q1, q2);
         int32_t s1 = 0, s2 = 0;
         for (int32_t e = 0; e < 40; e++) {
             s1 += q1[e];
