@@ -153,43 +153,8 @@ static int8_t round_i8(float v)
     return (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
 }
 
-/* x (kp values, nibble order) as two int8 parts in the x8 layout of
- * matmul_impl.h (the definition; aae_k_x86_quantize_x8 computes the same from x
- * in its own order, and the kernel tests compare the two): with u = max |x| / 127 over the group, q1 = round(x / u) and
- * q2 = round(256 (x - u q1) / u), so x = (u / 256) (256 q1 + q2) + e with
- * |e| <= u / 512 (+ u / 256 in the rare clamped case): about 1.5e-5 of the
- * group's largest |x|, as fine as int16. x8scale holds u / 256. */
-void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
-{
-    int32_t kp = aae_mm_kpad(k), ng = kp / 32, ngq = x8_groups(k), ngs = x8_scales(k);
-    for (int32_t g = 0; g < ngq; g++) {
-        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
-        float mx = g < ng ? group_absmax(x + 32 * g) : 0.0f;
-        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
-        scale[g] = u / 256.0f;
-        for (int32_t e = 0; e < 16; e++) {
-            float ve = g < ng ? x[32 * g + e] : 0.0f, vo = g < ng ? x[32 * g + 16 + e] : 0.0f;
-            e1[e] = round_i8(ve * inv);
-            o1[e] = round_i8(vo * inv);
-            e2[e] = round_i8((ve - u * (float)e1[e]) * inv * 256.0f);
-            o2[e] = round_i8((vo - u * (float)o1[e]) * inv * 256.0f);
-        }
-        for (int32_t l = 0; l < 4; l++) {
-            int32_t s1 = 0, s2 = 0;
-            for (int32_t t = 0; t < 4; t++) {
-                s1 += e1[4 * l + t] + o1[4 * l + t];
-                s2 += e2[4 * l + t] + o2[4 * l + t];
-            }
-            off[32 * (g / 4) + 4 * (g % 4) + l] = -7 * s1;
-            off[32 * (g / 4) + 16 + 4 * (g % 4) + l] = -7 * s2;
-        }
-    }
-    for (int32_t g = ngq; g < ngs; g++)
-        scale[g] = 0.0f;
-}
-
 /* Group g of G values of x (k values; zero past k) as two int8 parts in
- * natural order, rounded as in aae_k_quantize_x8_ref; returns u / 256. */
+ * natural order, rounded as described at aae_k_quantize_x8_ref; returns u / 256. */
 static float split_group(const float *x, int32_t k, int32_t g, int32_t G, int8_t *q1, int8_t *q2)
 {
     float mx = 0;
@@ -206,6 +171,37 @@ static float split_group(const float *x, int32_t k, int32_t g, int32_t G, int8_t
         q2[e] = round_i8((v - u * (float)q1[e]) * inv * 256.0f);
     }
     return u / 256.0f;
+}
+
+/* x (kp values, nibble order) as two int8 parts in the x8 layout of
+ * matmul_impl.h (the definition; aae_k_x86_quantize_x8 computes the same from x
+ * in its own order, and the kernel tests compare the two): with u = max |x| / 127 over the group, q1 = round(x / u) and
+ * q2 = round(256 (x - u q1) / u), so x = (u / 256) (256 q1 + q2) + e with
+ * |e| <= u / 512 (+ u / 256 in the rare clamped case): about 1.5e-5 of the
+ * group's largest |x|, as fine as int16. x8scale holds u / 256. */
+void aae_k_quantize_x8_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
+{
+    int32_t kp = aae_mm_kpad(k), ngq = x8_groups(k), ngs = x8_scales(k);
+    for (int32_t g = 0; g < ngq; g++) {
+        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4), *o1 = e1 + 64, *e2 = e1 + 128, *o2 = e1 + 192;
+        int8_t q1[32], q2[32]; /* the group in nibble order: evens, then odds */
+        scale[g] = split_group(x, kp, g, 32, q1, q2);
+        for (int32_t e = 0; e < 16; e++) {
+            e1[e] = q1[e], o1[e] = q1[16 + e];
+            e2[e] = q2[e], o2[e] = q2[16 + e];
+        }
+        for (int32_t l = 0; l < 4; l++) {
+            int32_t s1 = 0, s2 = 0;
+            for (int32_t t = 0; t < 4; t++) {
+                s1 += e1[4 * l + t] + o1[4 * l + t];
+                s2 += e2[4 * l + t] + o2[4 * l + t];
+            }
+            off[32 * (g / 4) + 4 * (g % 4) + l] = -7 * s1;
+            off[32 * (g / 4) + 16 + 4 * (g % 4) + l] = -7 * s2;
+        }
+    }
+    for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
 }
 
 /* The int8 prefill's activations (xq, xqs, xqo of matmul_impl.h), the scalar

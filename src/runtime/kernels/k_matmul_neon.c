@@ -522,9 +522,7 @@ TDOT static void run_xqn(const aae_mm_job *j, int32_t task, int32_t n0, int32_t 
                 xqn_repack4(base, rs, nr, q3, wr + (size_t)gi * S * 32);
                 xqn_repack4(base + 4 * rs, rs, nr - 4, q3, wr + (size_t)gi * S * 32 + 16);
                 for (int32_t t = 0; t < 8; t++)
-                    wsc[gi * 8 + t] = t < nr ? (w->type == AAE_W_Q4F32 ? ((const float *)w->scale)[(size_t)(r0 + t) * ng + gb + gi]
-                                                                       : aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)(r0 + t) * ng + gb + gi]))
-                                             : 0.0f;
+                    wsc[gi * 8 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
             }
             for (int32_t tb = 0; tb < (j->m + 3) / 4; tb++)
                 xqn_tokens(j, wr, wsc, gb, nbg, tb, r0, nr, S);

@@ -1018,6 +1018,18 @@ __attribute__((always_inline)) T512V static inline void xq_tokens(const aae_mm_j
     }
 }
 
+/* Every token against the block: XQ_TOKENS at a time, the rest one by one. */
+__attribute__((always_inline)) T512V static inline void xq_all_tokens(const aae_mm_job *j, const uint32_t *wr,
+                                                                     const float *wsc, int32_t gb, int32_t nbg,
+                                                                     int32_t r0, int32_t nr, int S)
+{
+    int32_t t0 = 0;
+    for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
+        xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr, S);
+    for (; t0 < j->m; t0++)
+        xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr, S);
+}
+
 /* Dword d of the 16-byte group at base of 16 rows (row stride rs; zeros from
  * row nr on), rows in lanes: o[d] (4 rows per vector, then two rounds of
  * vpermt2d). */
@@ -1109,18 +1121,10 @@ T512V static void run_xq(const aae_mm_job *j, int32_t task, int32_t n0, int32_t 
                 for (int32_t t = 0; t < 16; t++)
                     wsc[gi * 16 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
             }
-            int32_t t0 = 0;
-            if (q3) {
-                for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
-                    xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr, 10);
-                for (; t0 < j->m; t0++)
-                    xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 10);
-            } else {
-                for (; t0 + XQ_TOKENS <= j->m; t0 += XQ_TOKENS)
-                    xq_tokens(j, wr, wsc, gb, nbg, t0, XQ_TOKENS, r0, nr, 8);
-                for (; t0 < j->m; t0++)
-                    xq_tokens(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 8);
-            }
+            if (q3) /* S a constant in each, so the k-steps unroll */
+                xq_all_tokens(j, wr, wsc, gb, nbg, r0, nr, 10);
+            else
+                xq_all_tokens(j, wr, wsc, gb, nbg, r0, nr, 8);
         }
     }
 }
@@ -1598,6 +1602,17 @@ __attribute__((always_inline)) T256V static inline void xq_tokens_256(const aae_
     }
 }
 
+__attribute__((always_inline)) T256V static inline void xq_all_tokens_256(const aae_mm_job *j, const uint32_t *wr,
+                                                                         const float *wsc, int32_t gb, int32_t nbg,
+                                                                         int32_t r0, int32_t nr, int S)
+{
+    int32_t t0 = 0;
+    for (; t0 + XQ_TOKENS_256 <= j->m; t0 += XQ_TOKENS_256)
+        xq_tokens_256(j, wr, wsc, gb, nbg, t0, XQ_TOKENS_256, r0, nr, S);
+    for (; t0 < j->m; t0++)
+        xq_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, S);
+}
+
 /* Dword d of the 16-byte group at base of 8 rows (row stride rs; zeros from
  * row nr on), rows in lanes: o[d] (4 x 4 transposes of each half). */
 T256 static inline void xq_rows8(const uint8_t *base, size_t rs, int32_t nr, __m256i o[4])
@@ -1657,18 +1672,10 @@ T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int3
                 for (int32_t t = 0; t < 8; t++)
                     wsc[gi * 8 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
             }
-            int32_t t0 = 0;
-            if (q3) {
-                for (; t0 + XQ_TOKENS_256 <= j->m; t0 += XQ_TOKENS_256)
-                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, XQ_TOKENS_256, r0, nr, 10);
-                for (; t0 < j->m; t0++)
-                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 10);
-            } else {
-                for (; t0 + XQ_TOKENS_256 <= j->m; t0 += XQ_TOKENS_256)
-                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, XQ_TOKENS_256, r0, nr, 8);
-                for (; t0 < j->m; t0++)
-                    xq_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, 8);
-            }
+            if (q3)
+                xq_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 10);
+            else
+                xq_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 8);
         }
     }
 }
