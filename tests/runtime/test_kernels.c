@@ -181,10 +181,13 @@ AAE_TEST(matmul_all_types_all_paths)
                          (have & AAE_CPU_NEON_DOT) ? have & (AAE_CPU_NEON | AAE_CPU_NEON_DOT) : 0,
                          (have & AAE_CPU_AVX_VNNI) ? have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX_VNNI) : 0};
     const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
-    /* m >= 16 with k past one k-block and more than 16 rows: the transposed prefill kernels' blocks and edges */
+    /* m >= 16 with k past one k-block and more than 16 rows: the transposed prefill kernels' blocks and edges;
+     * 2 .. 16 tokens: the batched decode's token passes, row blocks (32) and k chunks (4 tokens: 128 groups
+     * of 32, 80 of 40; 3 tokens: 160, 112), one decode per token for 2 .. 4 elsewhere; 600 rows: tasks of 48 rows */
     const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45},
                                  {20, 11, 700}, {70, 5, 1300}, {1, 19, 96}, {1, 5, 520}, {1, 3, 150}, {1, 4, 1000},
-                                 {17, 21, 2300}};
+                                 {17, 21, 2300}, {2, 3, 64}, {3, 5, 4500}, {6, 40, 5000}, {16, 35, 300},
+                                 {13, 7, 200}, {5, 600, 130}};
     if (have & AAE_CPU_NEON)
         printf("  (aarch64: dot-product extension %s)\n", (have & AAE_CPU_NEON_DOT) ? "present, tested" : "absent");
     if (have & AAE_CPU_AVX2_FMA)
@@ -199,10 +202,10 @@ AAE_TEST(matmul_all_types_all_paths)
                 /* int16 / two-part int8 activations (4- and 3-bit decodes; 4- and
                  * 3-bit prefill on AVX-512 VNNI, AVX-VNNI and NEON sdot) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
-                int int_act = (m == 1 && paths[p] &&
+                int int_act = (m <= AAE_MM_TOK_MAX_M && paths[p] &&
                                ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
                                 (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
-                              (m >= AAE_MM_XT_MIN_M && (q4 || types[t] == AAE_W_Q3F16) &&
+                              (m > AAE_MM_TOK_MAX_M && (q4 || types[t] == AAE_W_Q3F16) &&
                                ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
                                                             : (paths[p] & (AAE_CPU_AVX_VNNI | AAE_CPU_NEON_DOT)) != 0));
                 double tol = int_act ? 1e-4 : 1e-5;

@@ -59,6 +59,17 @@ static void x8_group_offsets(float *gofs, const int32_t *off, int32_t ngo, int32
     }
 }
 
+/* The padded float copy of x (m rows of kp), or in the same space the int8
+ * prefill's activations (m rounded up to 4, NEON's token blocks, rows of kp /
+ * G groups of 2 G bytes, a scale and an offset: at most 9 kp / 4 bytes per
+ * row, G = 32 or 40), or the batched decode's m x8 blocks. */
+static size_t xp_bytes(int32_t m, int32_t k)
+{
+    size_t kp = (size_t)aae_mm_kpad(k), f = (size_t)m * kp * 4, q = (size_t)((m + 3) / 4 * 4) * kp / 4 * 9;
+    size_t b = m <= AAE_MM_XB_MAX_M ? (size_t)m * x8_bytes(k) : 0, most = f > q ? f : q;
+    return align64(most > b ? most : b);
+}
+
 /* The int16 copy of x with its scales and offsets (x16off), then the int8 copy
  * (x8, x8off, x8scale, x8gofs). */
 static size_t x16_bytes(int32_t k)
@@ -70,7 +81,7 @@ size_t aae_k_matmul_scratch(int32_t m, int32_t k, int32_t n_threads)
 {
     if (n_threads < 1)
         n_threads = 1;
-    return align64((size_t)m * (size_t)aae_mm_kpad(k) * 4) + x16_bytes(k) + xt_bytes(m, k) +
+    return xp_bytes(m, k) + x16_bytes(k) + xt_bytes(m, k) +
            (size_t)n_threads * task_bytes(m, k);
 }
 
@@ -361,6 +372,24 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                   const aae_wmat *w, const aae_vec *bias, void *scratch)
 {
     int32_t n_threads = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
+    int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32, q3 = w->type == AAE_W_Q3F16;
+    int x512 = (kc->cpu & AAE_CPU_AVX512) != 0;
+    /* a few tokens on AVX-512 VNNI: the batched decode */
+    int xb = m >= 2 && x512 &&
+             ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
+              (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi()));
+    if (m >= 2 && !xb && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) &&
+        (((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && m <= AAE_MM_TOK_MAX_M - 1))) {
+        /* A few tokens without the batched decode: one decode each reads the
+         * weights m times, yet costs less than dequantizing them for the float
+         * kernel or repacking them for the int8 prefill (1.1B q4f16_1 on
+         * AVX2, 2 threads, 2 tokens: 30 ms against 96; with AVX-VNNI 21
+         * against 38; q0f16 72 against 111, but 4 tokens 115 against 99). The
+         * scratch of m tokens holds that of one. */
+        for (int32_t i = 0; i < m; i++)
+            aae_k_matmul(kc, y + (size_t)i * ldy, ldy, x + (size_t)i * ldx, ldx, 1, w, bias, scratch);
+        return;
+    }
     mm_call c = {.kc = kc};
     aae_mm_job *j = &c.job;
     int32_t kp = aae_mm_kpad(w->k);
@@ -375,33 +404,53 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     j->w = w;
     j->bias = bias;
     j->task_bytes = task_bytes(m, w->k);
-    j->task_scratch = s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k) + xt_bytes(m, w->k);
+    j->task_scratch = s + xp_bytes(m, w->k) + x16_bytes(w->k) + xt_bytes(m, w->k);
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
-        int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32, x512 = (kc->cpu & AAE_CPU_AVX512) != 0;
         /* integer-activation decodes: x8 (two int8 parts) for VNNI and NEON
          * sdot (4- and 3-bit), else int16 on AVX2 / AVX-512 */
         int vnni4 = nib && m == 1 && x512 && aae_k_x86_has_vnni();
-        int vnni3 = w->type == AAE_W_Q3F16 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
+        int vnni3 = q3 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
         int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
-        int sdot3 = w->type == AAE_W_Q3F16 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
+        int sdot3 = q3 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         /* 4-bit decode on AVX2 with AVX-VNNI (no AVX-512) */
         int avxvnni4 = nib && m == 1 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI);
         int x16 = nib && m == 1 && !vnni4 && !avxvnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
-        int x16q3 = w->type == AAE_W_Q3F16 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
+        int x16q3 = q3 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
         /* 4- and 3-bit prefill on AVX-512 VNNI or AVX-VNNI: int8 activations in
          * the space of the padded copy */
-        int xq = (nib || w->type == AAE_W_Q3F16) && m >= AAE_MM_XT_MIN_M &&
+        int xq = (nib || q3) && m >= AAE_MM_XQ_MIN_M && !xb &&
                  (x512 ? aae_k_x86_has_vnni()
                        : ((kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI)) || (kc->cpu & AAE_CPU_NEON_DOT));
-        uint8_t *q = s + align64((size_t)m * (size_t)kp * 4);  /* x16, its scales, then x8 */
+        uint8_t *q = s + xp_bytes(m, w->k); /* x16, its scales, then x8 */
         uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
         int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
         float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
         float *gofs = (float *)((uint8_t *)xs8 + align64((size_t)x8_scales(w->k) * 4));
-        if (vnni4) { /* the VNNI decodes read only x8, quantized from x itself */
+        if (xb) { /* each token's x8 block as for its decode, x8tok bytes apart */
+            size_t tb = x8_bytes(w->k);
+            for (int32_t i = 0; i < m; i++) {
+                uint8_t *b = s + (size_t)i * tb;
+                int32_t *o = (int32_t *)(b + x8_qbytes(w->k));
+                float *sc = (float *)(b + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
+                float *go = (float *)((uint8_t *)sc + align64((size_t)x8_scales(w->k) * 4));
+                if (q3)
+                    aae_k_x86_quantize_x3((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k);
+                else
+                    aae_k_x86_quantize_x8((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
+                                          x8_scales(w->k));
+                x8_group_offsets(go, o, q3 ? kp / 40 : x8_groups(w->k), x8_scales(w->k));
+                if (i == 0) {
+                    j->x8 = (const int8_t *)b;
+                    j->x8off = o;
+                    j->x8scale = sc;
+                    j->x8gofs = go;
+                }
+            }
+            j->x8tok = tb;
+        } else if (vnni4) { /* the VNNI decodes read only x8, quantized from x itself */
             aae_k_x86_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (vnni3) {
             aae_k_x86_quantize_x3(x8, off, xs8, x, w->k);
@@ -414,7 +463,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             aae_k_x86_quantize_x8_avx2(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (xq) {
             /* m4 kp / G groups (m4: m rounded up to 4, NEON's token blocks): 2 G
-             * bytes, a scale and an offset each; < 4 kp m bytes for m >= 16 */
+             * bytes, a scale and an offset each (xp_bytes) */
             int32_t G = nib ? 32 : 40, ngp = kp / G, m4 = (m + 3) / 4 * 4;
             int8_t *xqb = (int8_t *)xp;
             float *xqs = (float *)(xqb + (size_t)m4 * ngp * 2 * G);
@@ -462,8 +511,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xscale = xs16;
             j->x16off = xo16;
         }
-        if (m >= AAE_MM_XT_MIN_M && !xq && (kc->cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA))) {
-            float *xt = (float *)(s + align64((size_t)m * (size_t)kp * 4) + x16_bytes(w->k));
+        if (m >= AAE_MM_XT_MIN_M && !xq && !xb && (kc->cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA))) {
+            float *xt = (float *)(s + xp_bytes(m, w->k) + x16_bytes(w->k));
             int32_t ld = xt_cols(m);
             for (int32_t t = 0; t < kp; t++) {
                 float *row = xt + (size_t)t * ld;

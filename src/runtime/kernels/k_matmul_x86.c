@@ -665,48 +665,70 @@ T512VB void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const f
         scale[g] = 0.0f;
 }
 
-/* One 64-byte step of the 4-bit VNNI dot: 4 groups of codes at qb against
- * their x8 bytes at xb (full: a plain load; else only the first 16 nq bytes,
- * nq < 4), scaled by sc (each lane's group's combined scale) into acc. The
- * codes are loaded once into a register: folded into the two instructions
- * that use them, each load waited for the same cache miss (1.1B q3f16_1, whose
- * step uses its codes three times, decoded at 39 tok/s against 54 so). */
-__attribute__((always_inline)) T512V static inline __m512 q4_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
-                                                                      __m512 sc, __m512 acc)
+/* One 64-byte step of the 4-bit VNNI dot: 4 groups of codes at qb (full: a
+ * plain load; else only the first 16 nq bytes, nq < 4) as low and high
+ * nibbles in k[0], k[1] (codes); against their x8 bytes at xb, scaled by sc
+ * (each lane's group's combined scale) into acc (tok; the batched decode runs
+ * it once per token on the same codes). The codes are loaded once into a
+ * register: folded into the two instructions that use them, each load waited
+ * for the same cache miss (1.1B q3f16_1, whose step uses its codes three
+ * times, decoded at 39 tok/s against 54 so). */
+__attribute__((always_inline)) T512V static inline void q4_vnni_codes(const uint8_t *qb, int32_t nq, __m512i k[3])
 {
     const __m512i mask = _mm512_set1_epi8(0x0f);
     PREFETCH_AHEAD(qb);
     __m512i v = nq >= 4 ? _mm512_loadu_si512(qb) : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * nq)) - 1ull), qb);
     __asm__("" : "+v"(v));
-    __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
-    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(xb));
-    p = _mm512_dpbusd_epi32(p, hi, _mm512_loadu_si512(xb + 64));
+    k[0] = _mm512_and_si512(v, mask);
+    k[1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+}
+
+/* The codes of q4_vnni_codes against one token's x8 bytes at xb. */
+__attribute__((always_inline)) T512V static inline __m512 q4_vnni_tok(const __m512i k[3], const int8_t *xb, __m512 sc,
+                                                                     __m512 acc)
+{
+    __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k[0], _mm512_loadu_si512(xb));
+    __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k[0], _mm512_loadu_si512(xb + 128));
+    p1 = _mm512_dpbusd_epi32(p1, k[1], _mm512_loadu_si512(xb + 64));
+    p2 = _mm512_dpbusd_epi32(p2, k[1], _mm512_loadu_si512(xb + 192));
     /* |p1| < 2^15, so 256 p1 + p2 is exact in int32 and in float32 */
-    p = _mm512_dpbusd_epi32(_mm512_slli_epi32(p, 8), lo, _mm512_loadu_si512(xb + 128));
-    p = _mm512_dpbusd_epi32(p, hi, _mm512_loadu_si512(xb + 192));
+    __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
 }
 
-/* Combined scales (weight scale x x scale) of groups g0 .. g0 + 15 of the row
- * whose scales start at sc (n < 16 of them: zero past), and the row's code-
- * offset term sum_g cs[g] x8gofs[g] accumulated in *off. The scale stream is
- * prefetched as far ahead as the codes (it is 1/8 of their size in float16). */
-__attribute__((always_inline)) T512V static inline __m512 vnni_scales16(const aae_wmat *w, size_t sc, int32_t g0,
-                                                                       int32_t n, const aae_mm_job *j, __m512 *off)
+__attribute__((always_inline)) T512V static inline __m512 q4_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
+                                                                      __m512 sc, __m512 acc)
+{
+    __m512i k[3];
+    q4_vnni_codes(qb, nq, k);
+    return q4_vnni_tok(k, xb, sc, acc);
+}
+
+/* The weight scales of groups g0 .. g0 + 15 of the row whose scales start at
+ * sc (n < 16 of them: zero past), as float32. The scale stream is prefetched
+ * as far ahead as the codes (it is 1/8 of their size in float16). */
+__attribute__((always_inline)) T512V static inline __m512 vnni_wscales16(const aae_wmat *w, size_t sc, int32_t g0,
+                                                                        int32_t n)
 {
     __mmask16 mk = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-    __m512 ws;
     if (w->type != AAE_W_Q4F32) { /* float16 scales: q4f16_1, q3f16_1 */
         const uint16_t *p = (const uint16_t *)w->scale + sc + g0;
         _mm_prefetch((const char *)((uintptr_t)p + DECODE_PREFETCH_BYTES / 8), _MM_HINT_T0);
-        ws = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p));
-    } else {
-        const float *p = (const float *)w->scale + sc + g0;
-        _mm_prefetch((const char *)((uintptr_t)p + DECODE_PREFETCH_BYTES / 4), _MM_HINT_T0);
-        ws = _mm512_maskz_loadu_ps(mk, p);
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p));
     }
-    __m512 c = _mm512_mul_ps(ws, _mm512_loadu_ps(j->x8scale + g0));
-    *off = _mm512_fmadd_ps(c, _mm512_loadu_ps(j->x8gofs + g0), *off);
+    const float *p = (const float *)w->scale + sc + g0;
+    _mm_prefetch((const char *)((uintptr_t)p + DECODE_PREFETCH_BYTES / 4), _MM_HINT_T0);
+    return _mm512_maskz_loadu_ps(mk, p);
+}
+
+/* Combined scales (weight scale x x scale) of the 16 groups from g0 whose
+ * weight scales are ws, for the token whose x8scale and x8gofs are xs and
+ * gofs; the row's code-offset term sum_g cs[g] x8gofs[g] accumulated in *off. */
+__attribute__((always_inline)) T512V static inline __m512 vnni_scales16(__m512 ws, const float *xs, const float *gofs,
+                                                                       int32_t g0, __m512 *off)
+{
+    __m512 c = _mm512_mul_ps(ws, _mm512_loadu_ps(xs + g0));
+    *off = _mm512_fmadd_ps(c, _mm512_loadu_ps(gofs + g0), *off);
     return c;
 }
 
@@ -734,7 +756,7 @@ __attribute__((always_inline)) T512V static inline float vnni_dot(const aae_wmat
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int32_t g0 = 0; g0 < ng; g0 += 16) {
         int32_t n = ng - g0 < 16 ? ng - g0 : 16;
-        __m512 csv = vnni_scales16(w, (size_t)r * ng, g0, n, j, &acc1);
+        __m512 csv = vnni_scales16(vnni_wscales16(w, (size_t)r * ng, g0, n), j->x8scale, j->x8gofs, g0, &acc1);
         __m512i ix = ix0;
         for (int32_t i = 0; i < n; i += 4, ix = _mm512_add_epi32(ix, four)) {
             int32_t g = g0 + i;
@@ -744,6 +766,92 @@ __attribute__((always_inline)) T512V static inline float vnni_dot(const aae_wmat
         }
     }
     return hsum512(_mm512_add_ps(acc0, acc1));
+}
+
+/* The batched decode (a few tokens, matmul_impl.h; 4- and 3-bit weights): T
+ * tokens (T <= XB_TOKENS) against groups gb .. ge - 1 of row r (gb a
+ * multiple of 16), each step's codes loaded and unpacked once for all of them
+ * (codes), then tok per token (its own x8 block, x8tok bytes after the
+ * previous token's); the T results stored into y (first) or added. One
+ * accumulator per token: the T chains are independent. */
+#define XB_TOKENS 4
+typedef void (*vnni_codes_fn)(const uint8_t *qb, int32_t nq, __m512i k[3]);
+typedef __m512 (*vnni_tok_fn)(const __m512i k[3], const int8_t *xb, __m512 sc, __m512 acc);
+__attribute__((always_inline)) T512V static inline void vnni_dot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                       int T, int32_t gb, int32_t ge, int first,
+                                                                       int32_t gsize, int32_t xg,
+                                                                       vnni_codes_fn codes, vnni_tok_fn tok)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + gsize - 1) / gsize;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const __m512i ix0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), four = _mm512_set1_epi32(4);
+    const int8_t *x8[XB_TOKENS];
+    const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
+    __m512 acc[XB_TOKENS], off[XB_TOKENS];
+    for (int t = 0; t < T; t++) {
+        size_t at = (size_t)(t0 + t) * j->x8tok;
+        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
+        xs[t] = (const float *)((const uint8_t *)j->x8scale + at);
+        gofs[t] = (const float *)((const uint8_t *)j->x8gofs + at);
+        acc[t] = off[t] = _mm512_setzero_ps();
+    }
+    for (int32_t g0 = gb; g0 < ge; g0 += 16) {
+        int32_t n = ng - g0 < 16 ? ng - g0 : 16;
+        __m512 ws = vnni_wscales16(w, (size_t)r * ng, g0, n), cs[XB_TOKENS];
+        for (int t = 0; t < T; t++)
+            cs[t] = vnni_scales16(ws, xs[t], gofs[t], g0, &off[t]);
+        __m512i ix = ix0;
+        for (int32_t i = 0; i < n; i += 4, ix = _mm512_add_epi32(ix, four)) {
+            int32_t g = g0 + i;
+            __m512i k[3];
+            codes(qb + 16 * g, ng - g, k);
+            for (int t = 0; t < T; t++)
+                acc[t] = tok(k, x8[t] + (size_t)xg * g, _mm512_permutexvar_ps(ix, cs[t]), acc[t]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = hsum512(_mm512_add_ps(acc[t], off[t]));
+        *y = first ? v : *y + v;
+    }
+}
+
+/* Every token of the batched decode against rows n0 .. n1 - 1: blocks of
+ * XB_ROWS rows, and in each, chunks of groups that the tokens pass over
+ * XB_TOKENS at a time. A chunk is as long as the tokens' x8 slices fit in
+ * XB_X8_BYTES (L1): whole rows of 5632 columns made 4 tokens' slices 55 KiB,
+ * read from L2 at 1.6 times the time of chunks; shorter rows stay whole (cut,
+ * they cost 2 tokens 20% more at 1 thread: the rows' streams interleave). The
+ * block keeps the rows' chunk in L1 / L2 between passes. */
+#define XB_ROWS 32
+#define XB_X8_BYTES 32768
+__attribute__((always_inline)) T512V static inline void vnni_run_tokens(const aae_mm_job *j, int32_t n0, int32_t n1,
+                                                                       int32_t gsize, int32_t xg,
+                                                                       vnni_codes_fn codes, vnni_tok_fn tok)
+{
+    int32_t ng = (j->w->k + gsize - 1) / gsize, tpass = j->m < XB_TOKENS ? j->m : XB_TOKENS;
+    int32_t chunk = XB_X8_BYTES / (tpass * xg) / 16 * 16;
+    if (chunk >= ng)
+        chunk = ng;
+    for (int32_t r0 = n0; r0 < n1; r0 += XB_ROWS) {
+        int32_t r1 = n1 - r0 < XB_ROWS ? n1 : r0 + XB_ROWS;
+        for (int32_t gb = 0; gb < ng; gb += chunk) {
+            int32_t ge = ng - gb < chunk ? ng : gb + chunk;
+            for (int32_t t0 = 0; t0 < j->m; t0 += XB_TOKENS) {
+                int32_t T = j->m - t0 < XB_TOKENS ? j->m - t0 : XB_TOKENS;
+                for (int32_t r = r0; r < r1; r++) {
+                    if (T == 4)
+                        vnni_dot_tokens(j, r, t0, 4, gb, ge, gb == 0, gsize, xg, codes, tok);
+                    else if (T == 3)
+                        vnni_dot_tokens(j, r, t0, 3, gb, ge, gb == 0, gsize, xg, codes, tok);
+                    else if (T == 2)
+                        vnni_dot_tokens(j, r, t0, 2, gb, ge, gb == 0, gsize, xg, codes, tok);
+                    else
+                        vnni_dot_tokens(j, r, t0, 1, gb, ge, gb == 0, gsize, xg, codes, tok);
+                }
+            }
+        }
+    }
 }
 
 T512V static float dot_q4_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_job *j)
@@ -758,12 +866,11 @@ T512V static void run_q4_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 }
 
 /* One 64-byte step of the 3-bit VNNI dot: 4 groups of 40 codes at qb (full:
- * a plain load; else only the first 16 nq bytes, nq < 4) against their x3
- * bytes at xb, scaled by sc into acc. c0..c2 are the vpmultishiftqb controls
- * of codes 0-7, 8-15 and 16-23 of each qword (constants the compiler keeps
- * out of the loop). */
-__attribute__((always_inline)) T512VB static inline __m512 q3_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
-                                                                       __m512 sc, __m512 acc)
+ * a plain load; else only the first 16 nq bytes, nq < 4) as bytes in k[0..2]
+ * (codes); against their x3 bytes at xb, scaled by sc into acc (tok). c0..c2
+ * are the vpmultishiftqb controls of codes 0-7, 8-15 and 16-23 of each qword
+ * (constants the compiler keeps out of the loop). */
+__attribute__((always_inline)) T512VB static inline void q3_vnni_codes(const uint8_t *qb, int32_t nq, __m512i k[3])
 {
     /* bit offset of code c (0..19) of a qword: word c / 10, 3 bits each */
 #define Q3OFF(c) ((c) < 10 ? 3 * (c) : (c) < 20 ? 32 + 3 * ((c) - 10) : 0)
@@ -779,17 +886,31 @@ __attribute__((always_inline)) T512VB static inline __m512 q3_vnni_step(const ui
     PREFETCH_AHEAD(qb);
     __m512i v = nq >= 4 ? _mm512_loadu_si512(qb) : _mm512_maskz_loadu_epi8((__mmask64)((1ull << (16 * nq)) - 1ull), qb);
     __asm__("" : "+v"(v));
-    __m512i k0 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c0, v), seven);
-    __m512i k1 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c1, v), seven);
-    __m512i k2 = _mm512_and_si512(_mm512_multishift_epi64_epi8(c2, v), seven);
-    __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k0, _mm512_loadu_si512(xb));
-    p1 = _mm512_dpbusd_epi32(p1, k1, _mm512_loadu_si512(xb + 64));
-    p1 = _mm512_dpbusd_epi32(p1, k2, _mm512_loadu_si512(xb + 128));
-    __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k0, _mm512_loadu_si512(xb + 192));
-    p2 = _mm512_dpbusd_epi32(p2, k1, _mm512_loadu_si512(xb + 256));
-    p2 = _mm512_dpbusd_epi32(p2, k2, _mm512_loadu_si512(xb + 320));
+    k[0] = _mm512_and_si512(_mm512_multishift_epi64_epi8(c0, v), seven);
+    k[1] = _mm512_and_si512(_mm512_multishift_epi64_epi8(c1, v), seven);
+    k[2] = _mm512_and_si512(_mm512_multishift_epi64_epi8(c2, v), seven);
+}
+
+/* The codes of q3_vnni_codes against one token's x3 bytes at xb. */
+__attribute__((always_inline)) T512VB static inline __m512 q3_vnni_tok(const __m512i k[3], const int8_t *xb, __m512 sc,
+                                                                      __m512 acc)
+{
+    __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k[0], _mm512_loadu_si512(xb));
+    p1 = _mm512_dpbusd_epi32(p1, k[1], _mm512_loadu_si512(xb + 64));
+    p1 = _mm512_dpbusd_epi32(p1, k[2], _mm512_loadu_si512(xb + 128));
+    __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k[0], _mm512_loadu_si512(xb + 192));
+    p2 = _mm512_dpbusd_epi32(p2, k[1], _mm512_loadu_si512(xb + 256));
+    p2 = _mm512_dpbusd_epi32(p2, k[2], _mm512_loadu_si512(xb + 320));
     __m512i p = _mm512_add_epi32(_mm512_slli_epi32(p1, 8), p2);
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
+}
+
+__attribute__((always_inline)) T512VB static inline __m512 q3_vnni_step(const uint8_t *qb, const int8_t *xb, int32_t nq,
+                                                                       __m512 sc, __m512 acc)
+{
+    __m512i k[3];
+    q3_vnni_codes(qb, nq, k);
+    return q3_vnni_tok(k, xb, sc, acc);
 }
 
 /* 3-bit decode on AVX-512 VNNI + VBMI, two-part int8 activations in the x3
@@ -808,6 +929,16 @@ T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
     for (int32_t r = n0; r < n1; r++)
         j->y[r] = dot_q3_i8_vnni(j->w, r, j);
+}
+
+T512V static void run_q4_vnni_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    vnni_run_tokens(j, n0, n1, 32, 64, q4_vnni_codes, q4_vnni_tok);
+}
+
+T512VB static void run_q3_vnni_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    vnni_run_tokens(j, n0, n1, 40, 96, q3_vnni_codes, q3_vnni_tok);
 }
 
 /* y[i, r0 + t] = x_i . wt_t for i < m, t < nr (nr <= 4), kp a multiple of 16. */
@@ -1141,6 +1272,13 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
             run_q3_vnni(j, n0, n1);
         else
             run_q4_vnni(j, n0, n1);
+        return 1;
+    }
+    if (j->x8) { /* a few tokens (k_matmul.c): the batched VNNI decodes */
+        if (w->type == AAE_W_Q3F16)
+            run_q3_vnni_tokens(j, n0, n1);
+        else
+            run_q4_vnni_tokens(j, n0, n1);
         return 1;
     }
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {

@@ -19,6 +19,16 @@
 
 #define AAE_MM_TILE 4
 #define AAE_MM_XT_MIN_M 16
+/* 2 .. AAE_MM_XB_MAX_M4 tokens (4-bit weights; 3-bit: .._M3) on AVX-512 VNNI
+ * run the batched decode, more the int8 prefill (whose repack pays from
+ * there: 1.1B, 2 threads, 24 tokens 105 ms against 107, 64 tokens 231 against
+ * 300); elsewhere the int8 prefill from 5 tokens, and 2 .. 4 tokens one
+ * decode each. */
+#define AAE_MM_XB_MAX_M4 16
+#define AAE_MM_XB_MAX_M3 12
+#define AAE_MM_XB_MAX_M 16 /* the larger of the two */
+#define AAE_MM_XQ_MIN_M 5
+#define AAE_MM_TOK_MAX_M 4
 #define AAE_MM_XT_ROWS 16 /* weight rows whose results are gathered before writing y */
 #define AAE_MM_KBLOCK 2080 /* k-block of the transposed prefill kernel: 65 groups of 32, 52 of 40 */
 
@@ -76,8 +86,13 @@ typedef struct aae_mm_job {
      * per row, 16 groups at a time, so their inner loop reads only codes and
      * x8. */
     const float *x8gofs;
-    /* m >= AAE_MM_XT_MIN_M with 4-bit weights on AVX-512 VNNI or AVX-VNNI (the int8
-     * prefill): each token's x as two int8 parts per group of 32 (rounded as
+    /* the batched decode (2 <= m <= AAE_MM_XB_MAX_M4 on AVX-512 VNNI; 3-bit
+     * weights with VBMI up to AAE_MM_XB_MAX_M3): token i's x8, x8off,
+     * x8scale and x8gofs (as for a decode) at i x8tok bytes after token 0's */
+    size_t x8tok;
+    /* m >= AAE_MM_XQ_MIN_M with 4-bit weights on AVX-512 VNNI (past the
+     * batched decode), AVX-VNNI or NEON sdot (the int8 prefill): each token's
+     * x as two int8 parts per group of 32 (rounded as
      * aae_k_quantize_x8_ref), token i's group g at xq + 64 (i ldxq + g): the
      * q1 evens (16 bytes), q1 odds, q2 evens, q2 odds; xqs[i ldxq + g] its
      * scale (u / 256), xqo[i ldxq + g] its code offset -7 (256 sum q1 + sum
