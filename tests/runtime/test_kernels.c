@@ -503,36 +503,75 @@ AAE_TEST(math_functions)
     AAE_CHECK(isinf(aae_expf(100.0f)));
 }
 
+/* rmsnorm and layernorm against double-precision formulas, with float32,
+ * float16 and bfloat16 weights and rows past one span of 64 */
 AAE_TEST(norms)
 {
-    enum { M = 3, N = 50 };
-    float x[M * N], y[M * N], w[N], b[N];
-    for (int i = 0; i < M * N; i++)
-        x[i] = (float)(urand() * 3);
-    for (int i = 0; i < N; i++)
-        w[i] = (float)urand(), b[i] = (float)urand();
-    aae_vec wv = {w, N, AAE_W_F32}, bv = {b, N, AAE_W_F32};
-    aae_k_rmsnorm(y, x, &wv, M, N, 1e-5f);
-    for (int r = 0; r < M; r++) {
-        double ss = 0;
-        for (int i = 0; i < N; i++)
-            ss += (double)x[r * N + i] * x[r * N + i];
-        double inv = 1.0 / sqrt(ss / N + 1e-5);
-        for (int i = 0; i < N; i++)
-            AAE_CHECK(fabs(y[r * N + i] - x[r * N + i] * inv * w[i]) <= 1e-5);
+    enum { M = 3, NMAX = 150 };
+    const int32_t ns[] = {50, 150};
+    for (size_t c = 0; c < 2; c++)
+        for (int ty = 0; ty < 3; ty++) {
+            int32_t N = ns[c];
+            float x[M * NMAX], y[M * NMAX], w[NMAX], b[NMAX];
+            uint16_t w16[NMAX], b16[NMAX];
+            for (int i = 0; i < M * N; i++)
+                x[i] = (float)(urand() * 3);
+            for (int i = 0; i < N; i++) {
+                w[i] = (float)urand(), b[i] = (float)urand();
+                if (ty == 1) { /* the weights as stored: float16 */
+                    w16[i] = aae_k_f32_to_f16(w[i]), b16[i] = aae_k_f32_to_f16(b[i]);
+                    w[i] = aae_k_f16_to_f32(w16[i]), b[i] = aae_k_f16_to_f32(b16[i]);
+                } else if (ty == 2) { /* bfloat16: the top half */
+                    w16[i] = (uint16_t)(aae_f32_to_bits(w[i]) >> 16), b16[i] = (uint16_t)(aae_f32_to_bits(b[i]) >> 16);
+                    w[i] = aae_bits_to_f32((uint32_t)w16[i] << 16), b[i] = aae_bits_to_f32((uint32_t)b16[i] << 16);
+                }
+            }
+            int32_t type = ty == 0 ? AAE_W_F32 : ty == 1 ? AAE_W_F16 : AAE_W_BF16;
+            aae_vec wv = {ty ? (const void *)w16 : (const void *)w, N, type};
+            aae_vec bv = {ty ? (const void *)b16 : (const void *)b, N, type};
+            aae_k_rmsnorm(y, x, &wv, M, N, 1e-5f);
+            for (int r = 0; r < M; r++) {
+                double ss = 0;
+                for (int i = 0; i < N; i++)
+                    ss += (double)x[r * N + i] * x[r * N + i];
+                double inv = 1.0 / sqrt(ss / N + 1e-5);
+                for (int i = 0; i < N; i++)
+                    AAE_CHECK(fabs(y[r * N + i] - x[r * N + i] * inv * w[i]) <= 1e-5);
+            }
+            aae_k_layernorm(y, x, &wv, &bv, M, N, 1e-5f);
+            for (int r = 0; r < M; r++) {
+                double mean = 0, var = 0;
+                for (int i = 0; i < N; i++)
+                    mean += x[r * N + i];
+                mean /= N;
+                for (int i = 0; i < N; i++)
+                    var += (x[r * N + i] - mean) * (x[r * N + i] - mean);
+                double inv = 1.0 / sqrt(var / N + 1e-5);
+                for (int i = 0; i < N; i++)
+                    AAE_CHECK(fabs(y[r * N + i] - ((x[r * N + i] - mean) * inv * w[i] + b[i])) <= 1e-5);
+            }
+        }
+}
+
+/* float16 -> float32 for every bit pattern against the IEEE definition
+ * computed in double: subnormals, infinities and NaN included. */
+AAE_TEST(f16_to_f32_every_value)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 0x10000u; h++) {
+        int e = (int)((h >> 10) & 0x1fu), man = (int)(h & 0x3ffu);
+        double sign = (h & 0x8000u) ? -1.0 : 1.0;
+        float f = aae_k_f16_to_f32((uint16_t)h);
+        uint32_t fb = aae_f32_to_bits(f);
+        if (e == 31 && man) { /* NaN, its payload kept */
+            bad += !(f != f) || (fb >> 31) != (h >> 15) || ((fb >> 13) & 0x3ffu) != (uint32_t)man;
+            continue;
+        }
+        double want = e == 31 ? sign * HUGE_VAL
+                              : e == 0 ? sign * ldexp(man, -24) : sign * ldexp(1024 + man, e - 25);
+        bad += (double)f != want || (fb >> 31) != (h >> 15); /* -0 keeps its sign */
     }
-    aae_k_layernorm(y, x, &wv, &bv, M, N, 1e-5f);
-    for (int r = 0; r < M; r++) {
-        double mean = 0, var = 0;
-        for (int i = 0; i < N; i++)
-            mean += x[r * N + i];
-        mean /= N;
-        for (int i = 0; i < N; i++)
-            var += (x[r * N + i] - mean) * (x[r * N + i] - mean);
-        double inv = 1.0 / sqrt(var / N + 1e-5);
-        for (int i = 0; i < N; i++)
-            AAE_CHECK(fabs(y[r * N + i] - ((x[r * N + i] - mean) * inv * w[i] + b[i])) <= 1e-5);
-    }
+    AAE_CHECK_EQ_INT(bad, 0);
 }
 
 AAE_TEST(rope_partial_rotate_half)

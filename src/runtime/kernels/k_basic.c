@@ -6,20 +6,7 @@
 #include <arm_neon.h>
 #endif
 
-float aae_k_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t man = h & 0x3ffu;
-    if (exp == 0) {
-        /* zero or subnormal: man * 2^-24 */
-        float f = (float)man * (1.0f / 16777216.0f);
-        return sign ? -f : f;
-    }
-    if (exp == 31)
-        return aae_bits_to_f32(sign | 0x7f800000u | (man << 13));
-    return aae_bits_to_f32(sign | ((exp + 112) << 23) | (man << 13));
-}
+float aae_k_f16_to_f32(uint16_t h) { return aae_f16_bits_to_f32(h); }
 
 float aae_k_bf16_to_f32(uint16_t h) { return aae_bits_to_f32((uint32_t)h << 16); }
 
@@ -72,36 +59,72 @@ float aae_k_vec_get(const aae_vec *v, int32_t i)
 
 static float rsqrt_of(double v) { return (float)(1.0 / __builtin_sqrt(v)); }
 
+const float *aae_k_vec_span(const aae_vec *v, int32_t j0, int32_t n, float *buf)
+{
+    const uint16_t *h = (const uint16_t *)v->p + j0;
+    if (v->type == AAE_W_F16)
+        for (int32_t j = 0; j < n; j++)
+            buf[j] = aae_f16_bits_to_f32(h[j]);
+    else if (v->type == AAE_W_BF16)
+        for (int32_t j = 0; j < n; j++)
+            buf[j] = aae_bits_to_f32((uint32_t)h[j] << 16);
+    else
+        return (const float *)v->p + j0;
+    return buf;
+}
+
+/* sum of x[j] (sq: of x[j]^2) in double, four partial sums (one chain of n
+ * dependent additions cost the 110M model's decode 2%) */
+static double sum_of(const float *x, int32_t n, int sq)
+{
+    double s[4] = {0, 0, 0, 0};
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int l = 0; l < 4; l++)
+            s[l] += sq ? (double)x[j + l] * x[j + l] : (double)x[j + l];
+    for (; j < n; j++)
+        s[0] += sq ? (double)x[j] * x[j] : (double)x[j];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 void aae_k_rmsnorm(float *y, const float *x, const aae_vec *w, int32_t m, int32_t n, float eps)
 {
+    float wb[AAE_K_VEC_SPAN];
     for (int32_t i = 0; i < m; i++) {
         const float *xr = x + (size_t)i * n;
         float *yr = y + (size_t)i * n;
-        double ss = 0;
-        for (int32_t j = 0; j < n; j++)
-            ss += (double)xr[j] * xr[j];
-        float r = rsqrt_of(ss / n + eps);
-        for (int32_t j = 0; j < n; j++)
-            yr[j] = xr[j] * r * aae_k_vec_get(w, j);
+        float r = rsqrt_of(sum_of(xr, n, 1) / n + eps);
+        for (int32_t j0 = 0; j0 < n; j0 += AAE_K_VEC_SPAN) {
+            int32_t c = n - j0 < AAE_K_VEC_SPAN ? n - j0 : AAE_K_VEC_SPAN;
+            const float *wv = aae_k_vec_span(w, j0, c, wb);
+            for (int32_t j = 0; j < c; j++)
+                yr[j0 + j] = xr[j0 + j] * r * wv[j];
+        }
     }
 }
 
 void aae_k_layernorm(float *y, const float *x, const aae_vec *w, const aae_vec *b, int32_t m, int32_t n, float eps)
 {
+    float wb[AAE_K_VEC_SPAN], bb[AAE_K_VEC_SPAN];
     for (int32_t i = 0; i < m; i++) {
         const float *xr = x + (size_t)i * n;
         float *yr = y + (size_t)i * n;
-        double s = 0;
-        for (int32_t j = 0; j < n; j++)
-            s += xr[j];
-        double mean = s / n, var = 0;
-        for (int32_t j = 0; j < n; j++)
-            var += ((double)xr[j] - mean) * ((double)xr[j] - mean);
-        float r = rsqrt_of(var / n + eps);
+        double mean = sum_of(xr, n, 0) / n, v[4] = {0, 0, 0, 0};
+        int32_t j = 0;
+        for (; j + 4 <= n; j += 4)
+            for (int l = 0; l < 4; l++)
+                v[l] += ((double)xr[j + l] - mean) * ((double)xr[j + l] - mean);
+        for (; j < n; j++)
+            v[0] += ((double)xr[j] - mean) * ((double)xr[j] - mean);
+        float r = rsqrt_of(((v[0] + v[1]) + (v[2] + v[3])) / n + eps);
         float mf = (float)mean;
-        for (int32_t j = 0; j < n; j++) {
-            float v = (xr[j] - mf) * r * aae_k_vec_get(w, j);
-            yr[j] = b && b->p ? v + aae_k_vec_get(b, j) : v;
+        for (int32_t j0 = 0; j0 < n; j0 += AAE_K_VEC_SPAN) {
+            int32_t c = n - j0 < AAE_K_VEC_SPAN ? n - j0 : AAE_K_VEC_SPAN;
+            const float *wv = aae_k_vec_span(w, j0, c, wb), *bv = b && b->p ? aae_k_vec_span(b, j0, c, bb) : NULL;
+            for (int32_t e = 0; e < c; e++) {
+                float t = (xr[j0 + e] - mf) * r * wv[e];
+                yr[j0 + e] = bv ? t + bv[e] : t;
+            }
         }
     }
 }
@@ -122,10 +145,13 @@ void aae_k_add_bias(float *x, const aae_vec *bias, int32_t m, int32_t n)
 {
     if (!bias || !bias->p)
         return;
-    for (int32_t j = 0; j < n; j++) {
-        float b = aae_k_vec_get(bias, j);
+    float buf[AAE_K_VEC_SPAN];
+    for (int32_t j0 = 0; j0 < n; j0 += AAE_K_VEC_SPAN) {
+        int32_t c = n - j0 < AAE_K_VEC_SPAN ? n - j0 : AAE_K_VEC_SPAN;
+        const float *b = aae_k_vec_span(bias, j0, c, buf);
         for (int32_t i = 0; i < m; i++)
-            x[(size_t)i * n + j] += b;
+            for (int32_t j = 0; j < c; j++)
+                x[(size_t)i * n + j0 + j] += b[j];
     }
 }
 

@@ -349,10 +349,16 @@ static void mm_task(void *arg, int32_t ch, int32_t thread)
     int done = aae_k_matmul_x86(j, thread, n0, n1, c->kc->cpu) || aae_k_matmul_neon(j, thread, n0, n1, c->kc->cpu);
     if (!done)
         aae_k_matmul_portable(j, thread, n0, n1);
-    if (j->bias && j->bias->p)
-        for (int32_t i = 0; i < j->m; i++)
-            for (int32_t r = n0; r < n1; r++)
-                j->y[(size_t)i * j->ldy + r] += aae_k_vec_get(j->bias, r);
+    if (j->bias && j->bias->p) {
+        float buf[AAE_K_VEC_SPAN];
+        for (int32_t r0 = n0; r0 < n1; r0 += AAE_K_VEC_SPAN) {
+            int32_t nb = n1 - r0 < AAE_K_VEC_SPAN ? n1 - r0 : AAE_K_VEC_SPAN;
+            const float *b = aae_k_vec_span(j->bias, r0, nb, buf);
+            for (int32_t i = 0; i < j->m; i++)
+                for (int32_t r = 0; r < nb; r++)
+                    j->y[(size_t)i * j->ldy + r0 + r] += b[r];
+        }
+    }
 }
 
 /* The padded copy of one row of x, in nibble order for 4-bit weights (see

@@ -31,6 +31,17 @@ static inline uint32_t aae_f32_to_bits(float f)
     return v.u;
 }
 
+/* IEEE float16 bits to float32, exactly and without branches (a select for
+ * infinities and NaN): the exponent and mantissa moved into float32's
+ * places, then scaled by 2^112 (exact for normals and subnormals alike). */
+static inline float aae_f16_bits_to_f32(uint32_t h)
+{
+    uint32_t sign = (h & 0x8000u) << 16, em = h & 0x7fffu;
+    uint32_t bits = aae_f32_to_bits(aae_bits_to_f32(em << 13) * 0x1p112f);
+    bits = em >= 0x7c00u ? 0x7f800000u | (em << 13) : bits;
+    return aae_bits_to_f32(bits | sign);
+}
+
 /* Round to nearest (ties away); no libm call (|x| < 2^31). */
 static inline float aae_roundf(float x) { return (float)(int32_t)(x >= 0 ? x + 0.5f : x - 0.5f); }
 static inline double aae_round_d(double x) { return (double)(int64_t)(x >= 0 ? x + 0.5 : x - 0.5); }
