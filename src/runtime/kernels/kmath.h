@@ -38,7 +38,8 @@ static inline float aae_f16_bits_to_f32(uint32_t h)
 {
     uint32_t sign = (h & 0x8000u) << 16, em = h & 0x7fffu;
     uint32_t bits = aae_f32_to_bits(aae_bits_to_f32(em << 13) * 0x1p112f);
-    bits = em >= 0x7c00u ? 0x7f800000u | (em << 13) : bits;
+    uint32_t special = 0u - (uint32_t)(em >= 0x7c00u); /* all ones for infinities and NaN: a mask, so loops vectorize */
+    bits = (bits & ~special) | ((0x7f800000u | (em << 13)) & special);
     return aae_bits_to_f32(bits | sign);
 }
 
