@@ -380,10 +380,12 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     int32_t n_threads = kc->th && kc->th->n_threads > 0 ? kc->th->n_threads : 1;
     int nib = w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32, q3 = w->type == AAE_W_Q3F16;
     int x512 = (kc->cpu & AAE_CPU_AVX512) != 0;
-    /* a few tokens on AVX-512 VNNI: the batched decode */
-    int xb = m >= 2 && x512 &&
-             ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
-              (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi()));
+    /* a few tokens on AVX-512 VNNI or (4-bit) AVX-VNNI: the batched decode */
+    int xb256 = m >= 2 && !x512 && nib && m <= AAE_MM_XB_MAX_M256 && (kc->cpu & AAE_CPU_AVX2_FMA) &&
+                (kc->cpu & AAE_CPU_AVX_VNNI);
+    int xb = xb256 || (m >= 2 && x512 &&
+                       ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
+                        (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi())));
     if (m >= 2 && !xb && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) &&
         (((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && m <= AAE_MM_TOK_MAX_M - 1))) {
         /* A few tokens without the batched decode: one decode each reads the
@@ -444,15 +446,21 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 float *go = (float *)((uint8_t *)sc + align64((size_t)x8_scales(w->k) * 4));
                 if (q3)
                     aae_k_x86_quantize_x3((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k);
+                else if (xb256)
+                    aae_k_x86_quantize_x8_avx2((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
+                                               x8_scales(w->k));
                 else
                     aae_k_x86_quantize_x8((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
                                           x8_scales(w->k));
                 x8_group_offsets(go, o, q3 ? kp / 40 : x8_groups(w->k), x8_scales(w->k));
+                if (xb256) /* the AVX-VNNI decode's scale fields, as below */
+                    for (int32_t g = 0; g < x8_scales(w->k); g++)
+                        go[g] *= sc[g];
                 if (i == 0) {
                     j->x8 = (const int8_t *)b;
                     j->x8off = o;
-                    j->x8scale = sc;
-                    j->x8gofs = go;
+                    j->x8scale = j->xscale = sc;
+                    j->x8gofs = j->x16off = go;
                 }
             }
             j->x8tok = tb;

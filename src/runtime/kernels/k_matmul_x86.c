@@ -818,16 +818,19 @@ __attribute__((always_inline)) T512V static inline void vnni_dot_tokens(const aa
 
 /* Every token of the batched decode against rows n0 .. n1 - 1: blocks of
  * XB_ROWS rows, and in each, chunks of groups that the tokens pass over
- * XB_TOKENS at a time. A chunk is as long as the tokens' x8 slices fit in
- * XB_X8_BYTES (L1): whole rows of 5632 columns made 4 tokens' slices 55 KiB,
- * read from L2 at 1.6 times the time of chunks; shorter rows stay whole (cut,
- * they cost 2 tokens 20% more at 1 thread: the rows' streams interleave). The
- * block keeps the rows' chunk in L1 / L2 between passes. */
+ * XB_TOKENS at a time (dot: T tokens from t0 against groups gb .. ge - 1 of
+ * row r, stored into y when first, else added). A chunk is as long as the
+ * tokens' x8 slices (xg bytes per group each) fit in XB_X8_BYTES (L1): whole
+ * rows of 5632 columns made 4 tokens' slices 55 KiB, read from L2 at 1.6
+ * times the time of chunks; shorter rows stay whole (cut, they cost 2 tokens
+ * 20% more at 1 thread: the rows' streams interleave). The block keeps the
+ * rows' chunk in L1 / L2 between passes. Plain C: inlined into each path's
+ * kernel, with its dot. */
 #define XB_ROWS 32
 #define XB_X8_BYTES 32768
-__attribute__((always_inline)) T512V static inline void vnni_run_tokens(const aae_mm_job *j, int32_t n0, int32_t n1,
-                                                                       int32_t gsize, int32_t xg,
-                                                                       vnni_codes_fn codes, vnni_tok_fn tok)
+typedef void (*xb_dot_fn)(const aae_mm_job *j, int32_t r, int32_t t0, int T, int32_t gb, int32_t ge, int first);
+__attribute__((always_inline)) static inline void xb_run(const aae_mm_job *j, int32_t n0, int32_t n1, int32_t gsize,
+                                                        int32_t xg, xb_dot_fn dot)
 {
     int32_t ng = (j->w->k + gsize - 1) / gsize, tpass = j->m < XB_TOKENS ? j->m : XB_TOKENS;
     int32_t chunk = XB_X8_BYTES / (tpass * xg) / 16 * 16;
@@ -841,13 +844,13 @@ __attribute__((always_inline)) T512V static inline void vnni_run_tokens(const aa
                 int32_t T = j->m - t0 < XB_TOKENS ? j->m - t0 : XB_TOKENS;
                 for (int32_t r = r0; r < r1; r++) {
                     if (T == 4)
-                        vnni_dot_tokens(j, r, t0, 4, gb, ge, gb == 0, gsize, xg, codes, tok);
+                        dot(j, r, t0, 4, gb, ge, gb == 0);
                     else if (T == 3)
-                        vnni_dot_tokens(j, r, t0, 3, gb, ge, gb == 0, gsize, xg, codes, tok);
+                        dot(j, r, t0, 3, gb, ge, gb == 0);
                     else if (T == 2)
-                        vnni_dot_tokens(j, r, t0, 2, gb, ge, gb == 0, gsize, xg, codes, tok);
+                        dot(j, r, t0, 2, gb, ge, gb == 0);
                     else
-                        vnni_dot_tokens(j, r, t0, 1, gb, ge, gb == 0, gsize, xg, codes, tok);
+                        dot(j, r, t0, 1, gb, ge, gb == 0);
                 }
             }
         }
@@ -931,14 +934,26 @@ T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
         j->y[r] = dot_q3_i8_vnni(j->w, r, j);
 }
 
+__attribute__((always_inline)) T512V static inline void q4_vnni_dot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                          int T, int32_t gb, int32_t ge, int first)
+{
+    vnni_dot_tokens(j, r, t0, T, gb, ge, first, 32, 64, q4_vnni_codes, q4_vnni_tok);
+}
+
+__attribute__((always_inline)) T512VB static inline void q3_vnni_dot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                           int T, int32_t gb, int32_t ge, int first)
+{
+    vnni_dot_tokens(j, r, t0, T, gb, ge, first, 40, 96, q3_vnni_codes, q3_vnni_tok);
+}
+
 T512V static void run_q4_vnni_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
-    vnni_run_tokens(j, n0, n1, 32, 64, q4_vnni_codes, q4_vnni_tok);
+    xb_run(j, n0, n1, 32, 64, q4_vnni_dot_tokens);
 }
 
 T512VB static void run_q3_vnni_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
-    vnni_run_tokens(j, n0, n1, 40, 96, q3_vnni_codes, q3_vnni_tok);
+    xb_run(j, n0, n1, 40, 96, q3_vnni_dot_tokens);
 }
 
 /* y[i, r0 + t] = x_i . wt_t for i < m, t < nr (nr <= 4), kp a multiple of 16. */
@@ -1474,6 +1489,96 @@ T256V static float dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_jo
     return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
 }
 
+/* One pair of groups (nb = 32 code bytes, 16 for a lone group) of the batched
+ * AVX-VNNI decode against T tokens' x8 at offset xo of each, the pair's
+ * combined scales lanes 2 q, 2 q + 1 of each cs. */
+__attribute__((always_inline)) T256V static inline void q4_vnni_256_pair(const uint8_t *qb, int nb,
+                                                                        const int8_t *const *x8, size_t xo,
+                                                                        const __m256 *cs, int32_t q, int T, __m256 *acc)
+{
+    const __m256i mask = _mm256_set1_epi8(0x0f);
+    PREFETCH_AHEAD(qb);
+    __m256i v = nb == 32 ? _mm256_loadu_si256((const __m256i *)qb)
+                         : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)qb));
+    __asm__("" : "+x"(v)); /* one load (see q4_vnni_step) */
+    __m256i lo = _mm256_and_si256(v, mask), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    __m256i ix = _mm256_setr_epi32(2 * q, 2 * q, 2 * q, 2 * q, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1);
+    for (int t = 0; t < T; t++) {
+        const int8_t *xb = x8[t] + xo;
+        __m256i p1 = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, _mm256_loadu_si256((const __m256i *)xb));
+        __m256i p2 = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, _mm256_loadu_si256((const __m256i *)(xb + 128)));
+        p1 = _mm256_dpbusd_avx_epi32(p1, hi, _mm256_loadu_si256((const __m256i *)(xb + 64)));
+        p2 = _mm256_dpbusd_avx_epi32(p2, hi, _mm256_loadu_si256((const __m256i *)(xb + 192)));
+        __m256i p = _mm256_add_epi32(_mm256_slli_epi32(p1, 8), p2);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs[t], ix), acc[t]);
+    }
+}
+
+/* The batched decode on AVX-VNNI (4-bit; a few tokens, see k_matmul.c): T
+ * tokens (T <= XB_TOKENS) against groups gb .. ge - 1 of row r (gb a
+ * multiple of 8), as dot_q4_vnni_256 with each step's codes loaded and
+ * unpacked once for all of them; token t's x8, x8scale and x8scale x x8gofs
+ * (xscale, x16off) at t x8tok bytes after token 0's. The offset term goes
+ * into each token's accumulator (one chain per token). */
+__attribute__((always_inline)) T256V static inline void q4_vnni_256_dot_tokens(const aae_mm_job *j, int32_t r,
+                                                                              int32_t t0, int T, int32_t gb,
+                                                                              int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const int8_t *x8[XB_TOKENS];
+    const float *xs[XB_TOKENS], *xo[XB_TOKENS];
+    __m256 acc[XB_TOKENS];
+    for (int t = 0; t < T; t++) {
+        size_t at = (size_t)(t0 + t) * j->x8tok;
+        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
+        xs[t] = (const float *)((const uint8_t *)j->xscale + at);
+        xo[t] = (const float *)((const uint8_t *)j->x16off + at);
+        acc[t] = _mm256_setzero_ps();
+    }
+    for (int32_t g0 = gb; g0 < ge; g0 += 8) {
+        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
+        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 ws, cs[XB_TOKENS];
+        if (n == 8)
+            ws = w->type != AAE_W_Q4F32
+                     ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
+                     : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
+        else {
+            float tb[8];
+            for (int32_t i = 0; i < 8; i++)
+                tb[i] = i < n ? scale_of(w, (size_t)r * ng + g0 + i) : 0.0f;
+            ws = _mm256_loadu_ps(tb);
+        }
+        for (int t = 0; t < T; t++) {
+            acc[t] = _mm256_fmadd_ps(ws, _mm256_maskload_ps(xo[t] + g0, mk), acc[t]);
+            cs[t] = _mm256_mul_ps(ws, _mm256_maskload_ps(xs[t] + g0, mk));
+        }
+        /* 8 groups (g0 a multiple of 8) are x8 block g0 / 4 and the next: pair
+         * i / 2 at 256 (i / 4) + 32 ((i % 4) / 2), constants once unrolled */
+        if (n == 8) {
+#pragma GCC unroll 4
+            for (int32_t i = 0; i < 8; i += 2)
+                q4_vnni_256_pair(qb + 16 * (g0 + i), 32, x8, 256 * (g0 / 4) + 256 * (i / 4) + 32 * ((i % 4) / 2), cs,
+                                 i / 2, T, acc);
+        } else {
+            for (int32_t i = 0; i < n; i += 2)
+                q4_vnni_256_pair(qb + 16 * (g0 + i), n - i >= 2 ? 32 : 16, x8,
+                                 256 * (g0 / 4) + 256 * (i / 4) + 32 * ((i % 4) / 2), cs, i / 2, T, acc);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = hsum256(acc[t]);
+        *y = first ? v : *y + v;
+    }
+}
+
+T256V static void run_q4_vnni_256_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 32, 64, q4_vnni_256_dot_tokens);
+}
+
 /* Decode with int16 activations on AVX2, a group at a time: the 16 code
  * bytes widened to words; low nibbles (even elements) and high nibbles (odd)
  * meet the group's evens and odds (pair layout, see matmul_impl.h) in
@@ -1828,6 +1933,10 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     if (j->m == 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_vnni_256(w, r, j);
+        return 1;
+    }
+    if (j->m > 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        run_q4_vnni_256_tokens(j, n0, n1); /* a few tokens: the batched decode */
         return 1;
     }
     if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {

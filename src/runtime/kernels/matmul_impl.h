@@ -20,12 +20,13 @@
 #define AAE_MM_TILE 4
 #define AAE_MM_XT_MIN_M 16
 /* 2 .. AAE_MM_XB_MAX_M4 tokens (4-bit weights; 3-bit: .._M3) on AVX-512 VNNI
- * run the batched decode, more the int8 prefill (whose repack pays from
+ * (and 4-bit on AVX-VNNI: .._M256) run the batched decode, more the int8 prefill (whose repack pays from
  * there: 1.1B, 2 threads, 24 tokens 105 ms against 107, 64 tokens 231 against
  * 300); elsewhere the int8 prefill from 5 tokens, and 2 .. 4 tokens one
  * decode each. */
 #define AAE_MM_XB_MAX_M4 16
 #define AAE_MM_XB_MAX_M3 12
+#define AAE_MM_XB_MAX_M256 12 /* 4-bit on AVX-VNNI (no AVX-512) */
 #define AAE_MM_XB_MAX_M 16 /* the larger of the two */
 #define AAE_MM_XQ_MIN_M 5
 #define AAE_MM_TOK_MAX_M 4
@@ -87,8 +88,10 @@ typedef struct aae_mm_job {
      * x8. */
     const float *x8gofs;
     /* the batched decode (2 <= m <= AAE_MM_XB_MAX_M4 on AVX-512 VNNI; 3-bit
-     * weights with VBMI up to AAE_MM_XB_MAX_M3): token i's x8, x8off,
-     * x8scale and x8gofs (as for a decode) at i x8tok bytes after token 0's */
+     * weights with VBMI up to AAE_MM_XB_MAX_M3; 4-bit on AVX-VNNI up to
+     * AAE_MM_XB_MAX_M256): token i's x8, x8off, x8scale and x8gofs (as for a
+     * decode; on AVX-VNNI xscale and x16off as its decode reads them) at i
+     * x8tok bytes after token 0's */
     size_t x8tok;
     /* m >= AAE_MM_XQ_MIN_M with 4-bit weights on AVX-512 VNNI (past the
      * batched decode), AVX-VNNI or NEON sdot (the int8 prefill): each token's
