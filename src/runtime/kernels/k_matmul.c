@@ -383,7 +383,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     /* a few tokens on AVX-512 VNNI or (4-bit) AVX-VNNI: the batched decode */
     int xb256 = m >= 2 && !x512 && nib && m <= AAE_MM_XB_MAX_M256 && (kc->cpu & AAE_CPU_AVX2_FMA) &&
                 (kc->cpu & AAE_CPU_AVX_VNNI);
-    int xb = xb256 || (m >= 2 && x512 &&
+    /* NEON with the dot-product extension: 2 .. 4 tokens (the int8 prefill
+     * from 5, as on x86 without the batched decode; not measured here) */
+    int xbn = m >= 2 && m <= AAE_MM_TOK_MAX_M && (nib || q3) && (kc->cpu & AAE_CPU_NEON_DOT);
+    int xb = xb256 || xbn || (m >= 2 && x512 &&
                        ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
                         (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi())));
     if (m >= 2 && !xb && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) &&
@@ -444,7 +447,12 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 int32_t *o = (int32_t *)(b + x8_qbytes(w->k));
                 float *sc = (float *)(b + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
                 float *go = (float *)((uint8_t *)sc + align64((size_t)x8_scales(w->k) * 4));
-                if (q3)
+                if (xbn && q3) /* x3n; x8gofs written directly */
+                    aae_k_neon_quantize_x3n((int8_t *)b, sc, go, x + (size_t)i * ldx, w->k);
+                else if (xbn)
+                    aae_k_neon_quantize_x8((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
+                                           x8_scales(w->k));
+                else if (q3)
                     aae_k_x86_quantize_x3((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k);
                 else if (xb256)
                     aae_k_x86_quantize_x8_avx2((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
@@ -452,7 +460,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 else
                     aae_k_x86_quantize_x8((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
                                           x8_scales(w->k));
-                x8_group_offsets(go, o, q3 ? kp / 40 : x8_groups(w->k), x8_scales(w->k));
+                if (!xbn)
+                    x8_group_offsets(go, o, q3 ? kp / 40 : x8_groups(w->k), x8_scales(w->k));
                 if (xb256) /* the AVX-VNNI decode's scale fields, as below */
                     for (int32_t g = 0; g < x8_scales(w->k); g++)
                         go[g] *= sc[g];

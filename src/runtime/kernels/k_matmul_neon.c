@@ -198,19 +198,23 @@ TDOT static float dot_q4_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
  * then b's), each meeting 16 bytes of either part. lo: lanes of group a; mid:
  * lanes 0, 1 of a, lanes 2, 3 of b; hi: lanes of b; each lane 256 p1 + p2
  * (exact: 8 codes per lane, |p1| < 2^13). */
-TDOT static inline void q3_pair_sdot(uint8x16_t a, uint8x16_t b, const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
-                                     int32x4_t *hi)
+static inline void q3_pair_codes(uint8x16_t a, uint8x16_t b, int8x16_t k[5])
 {
     uint16x8_t ua[5], ub[5];
     q3_unpack(a, ua);
     q3_unpack(b, ub);
     const uint8x16_t seven = vdupq_n_u8(7);
-    int8x16_t k[5] = {
-        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[0]), vreinterpretq_u8_u16(ua[1])), seven)),
-        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[2]), vreinterpretq_u8_u16(ua[3])), seven)),
-        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[4]), vreinterpretq_u8_u16(ub[0])), seven)),
-        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[1]), vreinterpretq_u8_u16(ub[2])), seven)),
-        vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[3]), vreinterpretq_u8_u16(ub[4])), seven))};
+    k[0] = vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[0]), vreinterpretq_u8_u16(ua[1])), seven));
+    k[1] = vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[2]), vreinterpretq_u8_u16(ua[3])), seven));
+    k[2] = vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ua[4]), vreinterpretq_u8_u16(ub[0])), seven));
+    k[3] = vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[1]), vreinterpretq_u8_u16(ub[2])), seven));
+    k[4] = vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[3]), vreinterpretq_u8_u16(ub[4])), seven));
+}
+
+/* The codes of q3_pair_codes against their x3n bytes at xb. */
+TDOT static inline void q3_pair_dots(const int8x16_t k[5], const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
+                                     int32x4_t *hi)
+{
     const int32x4_t z = vdupq_n_s32(0);
     int32x4_t l1 = SDOT(SDOT(z, k[0], vld1q_s8(xb)), k[1], vld1q_s8(xb + 16));
     int32x4_t l2 = SDOT(SDOT(z, k[0], vld1q_s8(xb + 80)), k[1], vld1q_s8(xb + 96));
@@ -220,6 +224,29 @@ TDOT static inline void q3_pair_sdot(uint8x16_t a, uint8x16_t b, const int8_t *x
     *lo = vaddq_s32(vshlq_n_s32(l1, 8), l2);
     *mid = vaddq_s32(vshlq_n_s32(m1, 8), m2);
     *hi = vaddq_s32(vshlq_n_s32(h1, 8), h2);
+}
+
+TDOT static inline void q3_pair_sdot(uint8x16_t a, uint8x16_t b, const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
+                                     int32x4_t *hi)
+{
+    int8x16_t k[5];
+    q3_pair_codes(a, b, k);
+    q3_pair_dots(k, xb, lo, mid, hi);
+}
+
+/* A 3-bit step of fewer than 4 groups (left of them): its codes and scales
+ * from zero-padded copies in tail and tails (no read past the row). */
+static inline void q3_last_step(const uint8_t **q, const float16_t **sc, int32_t left, uint8_t tail[64],
+                                float16_t tails[4])
+{
+    if (left >= 4)
+        return;
+    for (int32_t i = 0; i < 64; i++)
+        tail[i] = i < 16 * left ? (*q)[i] : 0;
+    for (int32_t i = 0; i < 4; i++)
+        tails[i] = i < left ? (*sc)[i] : (float16_t)0.0f;
+    *q = tail;
+    *sc = tails;
 }
 
 /* 3-bit decode with sdot: 4 groups (64 code bytes, two pairs) per step
@@ -238,14 +265,7 @@ TDOT static float dot_q3_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
         float16_t tails[4];
         const uint8_t *q = qb + 16 * (size_t)g;
         const float16_t *sc = ws + g;
-        if (ng - g < 4) {
-            for (int32_t i = 0; i < 64; i++)
-                tail[i] = i < 16 * (ng - g) ? q[i] : 0;
-            for (int32_t i = 0; i < 4; i++)
-                tails[i] = i < ng - g ? sc[i] : (float16_t)0.0f;
-            q = tail;
-            sc = tails;
-        }
+        q3_last_step(&q, &sc, ng - g, tail, tails);
         float32x4_t cs = vmulq_f32(vcvt_f32_f16(vld1_f16(sc)), vld1q_f32(j->x8scale + g));
         off = vfmaq_f32(off, cs, vld1q_f32(j->x8gofs + g));
         const int8_t *xb = j->x8 + 160 * (size_t)(g / 2);
@@ -260,6 +280,110 @@ TDOT static float dot_q3_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
         acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(hi), cs, 3);
     }
     return vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), off));
+}
+
+/* The batched decode with sdot (2 .. 4 tokens, see k_matmul.c): T tokens
+ * (T <= XB_TOKENS) against groups gb .. ge - 1 of row r, as the decodes
+ * above with each step's codes loaded and unpacked once for all of them;
+ * token t's x8, x8off, x8scale and x8gofs at t x8tok bytes after token 0's;
+ * results stored into y (first) or added. */
+__attribute__((always_inline)) TDOT static inline void q4_sdot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                     int T, int32_t gb, int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const int8_t *x8[XB_TOKENS];
+    const int32_t *xo[XB_TOKENS];
+    const float *xs[XB_TOKENS];
+    float32x4_t acc[XB_TOKENS];
+    for (int t = 0; t < T; t++) {
+        size_t at = (size_t)(t0 + t) * j->x8tok;
+        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
+        xo[t] = (const int32_t *)((const uint8_t *)j->x8off + at);
+        xs[t] = (const float *)((const uint8_t *)j->x8scale + at);
+        acc[t] = vdupq_n_f32(0);
+    }
+    for (int32_t g = gb; g < ge; g++) {
+        uint8x16_t v = vld1q_u8(qb + 16 * g);
+        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+        size_t xa = 256 * (size_t)(g / 4) + 16 * (size_t)(g % 4), oa = 32 * (size_t)(g / 4) + 4 * (size_t)(g % 4);
+        float ws = scale_of(w, (size_t)r * ng + g);
+        for (int t = 0; t < T; t++) {
+            const int8_t *xb = x8[t] + xa;
+            int32x4_t p1 = SDOT(vld1q_s32(xo[t] + oa), lo, vld1q_s8(xb));
+            int32x4_t p2 = SDOT(vld1q_s32(xo[t] + oa + 16), lo, vld1q_s8(xb + 128));
+            p1 = SDOT(p1, hi, vld1q_s8(xb + 64));
+            p2 = SDOT(p2, hi, vld1q_s8(xb + 192));
+            float32x4_t p = vcvtq_f32_s32(vaddq_s32(vshlq_n_s32(p1, 8), p2));
+            acc[t] = vfmaq_n_f32(acc[t], p, ws * xs[t][g]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(acc[t]);
+        *y = first ? v : *y + v;
+    }
+}
+
+/* 3-bit: 4 groups per step (gb, ge multiples of 4 or ge the row's end; a
+ * last step of fewer groups from a zero-padded copy, as dot_q3_sdot). */
+__attribute__((always_inline)) TDOT static inline void q3_sdot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                     int T, int32_t gb, int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const float16_t *wsc = (const float16_t *)w->scale + (size_t)r * ng;
+    const int8_t *x8[XB_TOKENS];
+    const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
+    float32x4_t acc[XB_TOKENS], off[XB_TOKENS];
+    for (int t = 0; t < T; t++) {
+        size_t at = (size_t)(t0 + t) * j->x8tok;
+        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
+        xs[t] = (const float *)((const uint8_t *)j->x8scale + at);
+        gofs[t] = (const float *)((const uint8_t *)j->x8gofs + at);
+        acc[t] = off[t] = vdupq_n_f32(0);
+    }
+    for (int32_t g = gb; g < ge; g += 4) {
+        uint8_t tail[64];
+        float16_t tails[4];
+        const uint8_t *q = qb + 16 * (size_t)g;
+        const float16_t *sc = wsc + g;
+        q3_last_step(&q, &sc, ng - g, tail, tails);
+        float32x4_t ws = vcvt_f32_f16(vld1_f16(sc));
+        int8x16_t ka[5], kb[5];
+        q3_pair_codes(vld1q_u8(q), vld1q_u8(q + 16), ka);
+        q3_pair_codes(vld1q_u8(q + 32), vld1q_u8(q + 48), kb);
+        for (int t = 0; t < T; t++) {
+            float32x4_t cs = vmulq_f32(ws, vld1q_f32(xs[t] + g));
+            off[t] = vfmaq_f32(off[t], cs, vld1q_f32(gofs[t] + g));
+            const int8_t *xb = x8[t] + 160 * (size_t)(g / 2);
+            int32x4_t lo, mid, hi;
+            q3_pair_dots(ka, xb, &lo, &mid, &hi);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(lo), cs, 0);
+            acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(mid), vzip1q_f32(cs, cs));
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 1);
+            q3_pair_dots(kb, xb + 160, &lo, &mid, &hi);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(lo), cs, 2);
+            acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(mid), vzip2q_f32(cs, cs));
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 3);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(vaddq_f32(acc[t], off[t]));
+        *y = first ? v : *y + v;
+    }
+}
+
+TDOT static void run_q4_sdot_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 32, 64, q4_sdot_tokens);
+}
+
+TDOT static void run_q3_sdot_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 40, 80, q3_sdot_tokens);
 }
 
 /* round to nearest even, clamped to [-127, 127] (as the scalar round_i8) */
@@ -614,6 +738,13 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
     if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && w->type == AAE_W_Q3F16) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q3_sdot(w, r, j);
+        return 1;
+    }
+    if (j->m > 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT)) { /* a few tokens: the batched decode */
+        if (w->type == AAE_W_Q3F16)
+            run_q3_sdot_tokens(j, n0, n1);
+        else
+            run_q4_sdot_tokens(j, n0, n1);
         return 1;
     }
     if (j->m == 1) {

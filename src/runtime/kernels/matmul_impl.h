@@ -167,6 +167,48 @@ void aae_k_x86_quantize_x3(int8_t *q, int32_t *off, float *scale, const float *x
 int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu);
 void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1);
 
+/* Every token of the batched decode against rows n0 .. n1 - 1: blocks of
+ * XB_ROWS rows, and in each, chunks of groups that the tokens pass over
+ * XB_TOKENS at a time (dot: T tokens from t0 against groups gb .. ge - 1 of
+ * row r, stored into y when first, else added). A chunk is as long as the
+ * tokens' x8 slices (xg bytes per group each) fit in XB_X8_BYTES (L1): whole
+ * rows of 5632 columns made 4 tokens' slices 55 KiB, read from L2 at 1.6
+ * times the time of chunks; shorter rows stay whole (cut, they cost 2 tokens
+ * 20% more at 1 thread: the rows' streams interleave). The block keeps the
+ * rows' chunk in L1 / L2 between passes. Plain C: inlined into each path's
+ * kernel, with its dot (x86: k_matmul_x86.c, NEON: k_matmul_neon.c). */
+#define XB_TOKENS 4
+#define XB_ROWS 32
+#define XB_X8_BYTES 32768
+typedef void (*xb_dot_fn)(const aae_mm_job *j, int32_t r, int32_t t0, int T, int32_t gb, int32_t ge, int first);
+__attribute__((always_inline)) static inline void xb_run(const aae_mm_job *j, int32_t n0, int32_t n1, int32_t gsize,
+                                                        int32_t xg, xb_dot_fn dot)
+{
+    int32_t ng = (j->w->k + gsize - 1) / gsize, tpass = j->m < XB_TOKENS ? j->m : XB_TOKENS;
+    int32_t chunk = XB_X8_BYTES / (tpass * xg) / 16 * 16;
+    if (chunk >= ng)
+        chunk = ng;
+    for (int32_t r0 = n0; r0 < n1; r0 += XB_ROWS) {
+        int32_t r1 = n1 - r0 < XB_ROWS ? n1 : r0 + XB_ROWS;
+        for (int32_t gb = 0; gb < ng; gb += chunk) {
+            int32_t ge = ng - gb < chunk ? ng : gb + chunk;
+            for (int32_t t0 = 0; t0 < j->m; t0 += XB_TOKENS) {
+                int32_t T = j->m - t0 < XB_TOKENS ? j->m - t0 : XB_TOKENS;
+                for (int32_t r = r0; r < r1; r++) {
+                    if (T == 4)
+                        dot(j, r, t0, 4, gb, ge, gb == 0);
+                    else if (T == 3)
+                        dot(j, r, t0, 3, gb, ge, gb == 0);
+                    else if (T == 2)
+                        dot(j, r, t0, 2, gb, ge, gb == 0);
+                    else
+                        dot(j, r, t0, 1, gb, ge, gb == 0);
+                }
+            }
+        }
+    }
+}
+
 /* The padded length of a prepared row of x: K rounded up to 160, a multiple of
  * both group sizes (32 and 40), zero-filled past K. */
 static inline int32_t aae_mm_kpad(int32_t k) { return (k + 159) / 160 * 160; }
