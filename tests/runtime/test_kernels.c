@@ -218,6 +218,20 @@ AAE_TEST(matmul_all_types_all_paths)
     }
 }
 
+/* A model sizes its matmul scratch for its longest chunk and runs shorter
+ * ones in it (the last piece of a prompt, one decode per token): the size
+ * never shrinks as m grows, whatever kernel a given m takes. */
+AAE_TEST(matmul_scratch_grows_with_m)
+{
+    const int32_t ks[] = {1, 64, 100, 160, 768, 2048, 5000};
+    int bad = 0;
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+        for (int32_t t = 1; t <= 4; t++)
+            for (int32_t m = 1; m < 300; m++)
+                bad += aae_k_matmul_scratch(m + 1, ks[c], t) < aae_k_matmul_scratch(m, ks[c], t);
+    AAE_CHECK_EQ_INT(bad, 0);
+}
+
 /* The AVX-512 VNNI and AVX2 activation quantizers give exactly the scalar
  * definition's bytes, offsets and scales (x in its own order vs the
  * nibble-order copy), including groups past k, all-zero groups and values at

@@ -62,11 +62,12 @@ static void x8_group_offsets(float *gofs, const int32_t *off, int32_t ngo, int32
 /* The padded float copy of x (m rows of kp), or in the same space the int8
  * prefill's activations (m rounded up to 4, NEON's token blocks, rows of kp /
  * G groups of 2 G bytes, a scale and an offset: at most 9 kp / 4 bytes per
- * row, G = 32 or 40), or the batched decode's m x8 blocks. */
+ * row, G = 32 or 40), or the batched decode's m x8 blocks. Never less for
+ * more tokens: a model sizes its scratch for its longest chunk. */
 static size_t xp_bytes(int32_t m, int32_t k)
 {
     size_t kp = (size_t)aae_mm_kpad(k), f = (size_t)m * kp * 4, q = (size_t)((m + 3) / 4 * 4) * kp / 4 * 9;
-    size_t b = m <= AAE_MM_XB_MAX_M ? (size_t)m * x8_bytes(k) : 0, most = f > q ? f : q;
+    size_t b = (size_t)(m < AAE_MM_XB_MAX_M ? m : AAE_MM_XB_MAX_M) * x8_bytes(k), most = f > q ? f : q;
     return align64(most > b ? most : b);
 }
 
