@@ -391,12 +391,13 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                        ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
                         (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi())));
     if (m >= 2 && !xb && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) &&
-        (((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && m <= AAE_MM_TOK_MAX_M - 1))) {
+        (((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && !(kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)) && m <= AAE_MM_TOK_MAX_M - 1))) {
         /* A few tokens without the batched decode: one decode each reads the
          * weights m times, yet costs less than dequantizing them for the float
          * kernel or repacking them for the int8 prefill (1.1B q4f16_1 on
          * AVX2, 2 threads, 2 tokens: 30 ms against 96; with AVX-VNNI 21
-         * against 38; q0f16 72 against 111, but 4 tokens 115 against 99). The
+         * against 38; q0f16 72 against 111, but 4 tokens 115 against 99:
+         * float16 so only on NEON, x86 has a batched float16 decode). The
          * scratch of m tokens holds that of one. */
         for (int32_t i = 0; i < m; i++)
             aae_k_matmul(kc, y + (size_t)i * ldy, ldy, x + (size_t)i * ldx, ldx, 1, w, bias, scratch);
@@ -535,7 +536,10 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xscale = xs16;
             j->x16off = xo16;
         }
-        if (m >= AAE_MM_XT_MIN_M && !xq && !xb && (kc->cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA))) {
+        /* float16 weights, a few tokens on x86: the batched decode on xp */
+        int xbf = w->type == AAE_W_F16 && (x512 ? m <= AAE_MM_XB_MAX_F16
+                                                : m <= AAE_MM_XB_MAX_F16_256 && (kc->cpu & AAE_CPU_AVX2_FMA));
+        if (m >= AAE_MM_XT_MIN_M && !xq && !xb && !xbf && (kc->cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA))) {
             float *xt = (float *)(s + xp_bytes(m, w->k) + x16_bytes(w->k));
             int32_t ld = xt_cols(m);
             for (int32_t t = 0; t < kp; t++) {

@@ -243,6 +243,49 @@ T512 static float dot_f16_512(const aae_wmat *w, int32_t r, const float *xp)
     return s;
 }
 
+/* The batched decode of float16 weights (2 .. 15 tokens, see k_matmul.c): T
+ * tokens (T <= XB_TOKENS) against elements 32 gb .. 32 ge - 1 of row r (past
+ * k masked), each 16 weights converted once for all of them; x the padded
+ * float copy xp. Results stored into y (first) or added. */
+__attribute__((always_inline)) T512 static inline void f16_512_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                     int T, int32_t gb, int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    const uint16_t *p = (const uint16_t *)w->q + (size_t)r * w->k;
+    int32_t k = w->k, e1 = 32 * ge < k ? 32 * ge : k;
+    const float *x[XB_TOKENS];
+    __m512 acc[XB_TOKENS][2];
+    for (int t = 0; t < T; t++) {
+        x[t] = j->xp + (size_t)(t0 + t) * j->ldxp;
+        acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+    }
+    int32_t i = 32 * gb;
+    for (; i + 32 <= e1; i += 32) {
+        PREFETCH_AHEAD(p + i);
+        __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i)));
+        __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i + 16)));
+        for (int t = 0; t < T; t++) {
+            acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x[t] + i), acc[t][0]);
+            acc[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x[t] + i + 16), acc[t][1]);
+        }
+    }
+    for (; i < e1; i += 16) { /* x is zero past k; the weights are masked */
+        int32_t n = e1 - i < 16 ? e1 - i : 16;
+        __m512 w0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1u), p + i));
+        for (int t = 0; t < T; t++)
+            acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x[t] + i), acc[t][0]);
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = hsum512(_mm512_add_ps(acc[t][0], acc[t][1]));
+        *y = first ? v : *y + v;
+    }
+}
+
+T512 static void run_f16_512_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 32, 128, f16_512_tokens);
+}
+
 /* Combined scales (weight scale x x scale) of groups g0 .. g0 + n - 1 of row r. */
 T512 static void combined_scales(const aae_wmat *w, int32_t r, int32_t ng, int32_t g0, int32_t n, const float *xs,
                                  float *cs)
@@ -1259,6 +1302,10 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
             j->y[r] = dot_q4_i16_512(w, r, j->x16, j->xscale, aae_mm_kpad(w->k) / 32);
         return 1;
     }
+    if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16 && w->type == AAE_W_F16) {
+        run_f16_512_tokens(j, n0, n1); /* a few tokens: the batched decode */
+        return 1;
+    }
     if (j->m == 1) {
         float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
         if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
@@ -1382,6 +1429,48 @@ T256 static float dot_f16_256(const aae_wmat *w, int32_t r, const float *xp)
     for (; i < k; i++)
         s += aae_k_f16_to_f32(p[i]) * xp[i];
     return s;
+}
+
+/* f16_512_tokens on AVX2 + F16C: 16 weights per step, the tail past the
+ * last whole 8 converted one by one. */
+__attribute__((always_inline)) T256 static inline void f16_256_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
+                                                                     int T, int32_t gb, int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    const uint16_t *p = (const uint16_t *)w->q + (size_t)r * w->k;
+    int32_t k = w->k, e1 = 32 * ge < k ? 32 * ge : k;
+    const float *x[XB_TOKENS];
+    __m256 acc[XB_TOKENS][2];
+    for (int t = 0; t < T; t++) {
+        x[t] = j->xp + (size_t)(t0 + t) * j->ldxp;
+        acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    }
+    int32_t i = 32 * gb;
+    for (; i + 16 <= e1; i += 16) {
+        if (!(i & 16))
+            PREFETCH_AHEAD(p + i);
+        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i)));
+        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i + 8)));
+        for (int t = 0; t < T; t++) {
+            acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[t] + i), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x[t] + i + 8), acc[t][1]);
+        }
+    }
+    float tail[XB_TOKENS] = {0};
+    for (; i < e1; i++) {
+        float wv = aae_k_f16_to_f32(p[i]);
+        for (int t = 0; t < T; t++)
+            tail[t] += wv * x[t][i];
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = hsum256(_mm256_add_ps(acc[t][0], acc[t][1])) + tail[t];
+        *y = first ? v : *y + v;
+    }
+}
+
+T256 static void run_f16_256_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 32, 128, f16_256_tokens);
 }
 
 /* The int16 decodes' combined scales (weight scale x x scale) of groups g0
@@ -1905,6 +1994,10 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     if (j->m == 1 && j->x16 && w->type == AAE_W_Q3F16) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q3_i16_256(w, r, j);
+        return 1;
+    }
+    if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16_256 && w->type == AAE_W_F16) {
+        run_f16_256_tokens(j, n0, n1); /* a few tokens: the batched decode */
         return 1;
     }
     if (j->m == 1) {
