@@ -390,8 +390,9 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     int xb = xb256 || xbn || (m >= 2 && x512 &&
                        ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
                         (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi())));
-    if (m >= 2 && !xb && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) &&
-        (((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && !(kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)) && m <= AAE_MM_TOK_MAX_M - 1))) {
+    int x86 = (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)) != 0;
+    int tok = ((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && !x86 && m <= AAE_MM_TOK_MAX_M - 1);
+    if (m >= 2 && !xb && tok && (x86 || (kc->cpu & AAE_CPU_NEON))) {
         /* A few tokens without the batched decode: one decode each reads the
          * weights m times, yet costs less than dequantizing them for the float
          * kernel or repacking them for the int8 prefill (1.1B q4f16_1 on
@@ -537,9 +538,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->x16off = xo16;
         }
         /* float16 weights, a few tokens on x86: the batched decode on xp */
-        int xbf = w->type == AAE_W_F16 && (x512 ? m <= AAE_MM_XB_MAX_F16
-                                                : m <= AAE_MM_XB_MAX_F16_256 && (kc->cpu & AAE_CPU_AVX2_FMA));
-        if (m >= AAE_MM_XT_MIN_M && !xq && !xb && !xbf && (kc->cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA))) {
+        int xbf = w->type == AAE_W_F16 && x86 && m <= (x512 ? AAE_MM_XB_MAX_F16 : AAE_MM_XB_MAX_F16_256);
+        if (m >= AAE_MM_XT_MIN_M && !xq && !xb && !xbf && x86) {
             float *xt = (float *)(s + xp_bytes(m, w->k) + x16_bytes(w->k));
             int32_t ld = xt_cols(m);
             for (int32_t t = 0; t < kp; t++) {

@@ -194,10 +194,11 @@ TDOT static float dot_q4_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 }
 
 /* Two 3-bit groups (a, b: 16 code bytes each) against their x3n bytes at xb
- * (matmul_impl.h): the 80 codes as 5 byte vectors in natural order (a's 40,
- * then b's), each meeting 16 bytes of either part. lo: lanes of group a; mid:
- * lanes 0, 1 of a, lanes 2, 3 of b; hi: lanes of b; each lane 256 p1 + p2
- * (exact: 8 codes per lane, |p1| < 2^13). */
+ * (matmul_impl.h): the 80 codes as 5 byte vectors k in natural order (a's
+ * 40, then b's; q3_pair_codes), each meeting 16 bytes of either part
+ * (q3_pair_dots). lo: lanes of group a; mid: lanes 0, 1 of a, lanes 2, 3 of
+ * b; hi: lanes of b; each lane 256 p1 + p2 (exact: 8 codes per lane, |p1| <
+ * 2^13). The batched decode unpacks once and runs the dots per token. */
 static inline void q3_pair_codes(uint8x16_t a, uint8x16_t b, int8x16_t k[5])
 {
     uint16x8_t ua[5], ub[5];

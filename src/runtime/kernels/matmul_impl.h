@@ -19,23 +19,26 @@
 
 #define AAE_MM_TILE 4
 #define AAE_MM_XT_MIN_M 16
-/* 2 .. AAE_MM_XB_MAX_M4 tokens (4-bit weights; 3-bit: .._M3) on AVX-512 VNNI
- * (and 4-bit on AVX-VNNI: .._M256) run the batched decode, more the int8 prefill (whose repack pays from
- * there: 1.1B, 2 threads, 24 tokens 105 ms against 107, 64 tokens 231 against
- * 300); elsewhere the int8 prefill from 5 tokens, and 2 .. 4 tokens one
- * decode each. */
+/* A few tokens (a short prompt, the last piece of a chunked one) take the
+ * batched decode (k_matmul.c): 2 .. AAE_MM_XB_MAX_M4 tokens with 4-bit
+ * weights on AVX-512 VNNI (3-bit with VBMI: .._M3; 4-bit on AVX-VNNI without
+ * AVX-512: .._M256), past that the int8 prefill, whose repack pays from there
+ * (1.1B, 2 threads: 24 tokens 105 ms against 107, 64 tokens 231 against
+ * 300); NEON with sdot 2 .. AAE_MM_TOK_MAX_M. Elsewhere the int8 prefill from
+ * AAE_MM_XQ_MIN_M tokens and 2 .. AAE_MM_TOK_MAX_M tokens one decode each.
+ * AAE_MM_XB_MAX_M: the most tokens whose x8 blocks the scratch holds. */
 #define AAE_MM_XB_MAX_M4 16
 #define AAE_MM_XB_MAX_M3 12
-#define AAE_MM_XB_MAX_M256 12 /* 4-bit on AVX-VNNI (no AVX-512) */
+#define AAE_MM_XB_MAX_M256 12
+#define AAE_MM_XB_MAX_M 16
+#define AAE_MM_XQ_MIN_M 5
+#define AAE_MM_TOK_MAX_M 4
 /* float16 weights, x86: the batched decode up to 48 tokens (AVX-512; AVX2:
  * 32), where the transposed float kernel's blocks of 64 (16) tokens pay for
  * themselves (1.1B q0f16, 1 thread: 16 tokens 245 ms against 662, 48 629
  * against 675, 64 838 against 692) */
 #define AAE_MM_XB_MAX_F16 48
 #define AAE_MM_XB_MAX_F16_256 32
-#define AAE_MM_XB_MAX_M 16 /* the larger of the two */
-#define AAE_MM_XQ_MIN_M 5
-#define AAE_MM_TOK_MAX_M 4
 #define AAE_MM_XT_ROWS 16 /* weight rows whose results are gathered before writing y */
 #define AAE_MM_KBLOCK 2080 /* k-block of the transposed prefill kernel: 65 groups of 32, 52 of 40 */
 
