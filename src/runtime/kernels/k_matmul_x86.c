@@ -1073,11 +1073,49 @@ T512 static inline void xt_acc(float *dst, int first, __m512 v0, __m512 v1, __m5
     _mm512_storeu_ps(dst + 48, v3);
 }
 
+/* The last block of tokens when 48 or fewer are left: 4 weight rows x nv
+ * vectors of 16 tokens (a block of 64 computed 65 tokens at the cost of 128). */
+__attribute__((always_inline)) T512 static inline void xt_narrow_512(const aae_mm_job *j, const float *wt, int32_t kn,
+                                                                    int32_t k0, int32_t ld, int32_t ib, float *res,
+                                                                    int first, int nv)
+{
+    __m512 a[4][3];
+    for (int q = 0; q < 4; q++)
+        for (int v = 0; v < nv; v++)
+            a[q][v] = _mm512_setzero_ps();
+    const float *xc = j->xt + (size_t)k0 * ld + ib;
+    for (int32_t k = 0; k < kn; k++, xc += ld) {
+        __m512 x[3];
+        for (int v = 0; v < nv; v++)
+            x[v] = _mm512_loadu_ps(xc + 16 * v);
+        for (int q = 0; q < 4; q++) {
+            __m512 b = _mm512_set1_ps(wt[(size_t)q * kn + k]);
+            for (int v = 0; v < nv; v++)
+                a[q][v] = _mm512_fmadd_ps(b, x[v], a[q][v]);
+        }
+    }
+    for (int q = 0; q < 4; q++)
+        for (int v = 0; v < nv; v++) {
+            float *dst = res + (size_t)q * ld + ib + 16 * v;
+            _mm512_storeu_ps(dst, first ? a[q][v] : _mm512_add_ps(a[q][v], _mm512_loadu_ps(dst)));
+        }
+}
+
 /* 4 weight rows (wt, kn values each) x 64 tokens from column ib of x^T, 16
  * accumulators in registers. */
 T512 static void xt_block_512(const aae_mm_job *j, const float *wt, int32_t kn, int32_t k0, int32_t ld, int32_t ib,
                               float *res, int first)
 {
+    int32_t left = j->m - ib;
+    if (left <= 48) {
+        if (left > 32)
+            xt_narrow_512(j, wt, kn, k0, ld, ib, res, first, 3);
+        else if (left > 16)
+            xt_narrow_512(j, wt, kn, k0, ld, ib, res, first, 2);
+        else
+            xt_narrow_512(j, wt, kn, k0, ld, ib, res, first, 1);
+        return;
+    }
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
     const float *xc = j->xt + (size_t)k0 * ld + ib;
