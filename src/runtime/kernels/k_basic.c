@@ -48,15 +48,6 @@ void aae_k_f16_row(const aae_kctx *kc, uint16_t *dst16, float *dstf, const float
     }
 }
 
-float aae_k_vec_get(const aae_vec *v, int32_t i)
-{
-    switch (v->type) {
-    case AAE_W_F16: return aae_k_f16_to_f32(((const uint16_t *)v->p)[i]);
-    case AAE_W_BF16: return aae_k_bf16_to_f32(((const uint16_t *)v->p)[i]);
-    default: return ((const float *)v->p)[i];
-    }
-}
-
 static float rsqrt_of(double v) { return (float)(1.0 / __builtin_sqrt(v)); }
 
 const float *aae_k_vec_span(const aae_vec *v, int32_t j0, int32_t n, float *buf)

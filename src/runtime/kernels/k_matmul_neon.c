@@ -299,10 +299,9 @@ __attribute__((always_inline)) TDOT static inline void q4_sdot_tokens(const aae_
     const float *xs[XB_TOKENS];
     float32x4_t acc[XB_TOKENS];
     for (int t = 0; t < T; t++) {
-        size_t at = (size_t)(t0 + t) * j->x8tok;
-        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
-        xo[t] = (const int32_t *)((const uint8_t *)j->x8off + at);
-        xs[t] = (const float *)((const uint8_t *)j->x8scale + at);
+        x8[t] = xb_tok(j, j->x8, t0 + t);
+        xo[t] = xb_tok(j, j->x8off, t0 + t);
+        xs[t] = xb_tok(j, j->x8scale, t0 + t);
         acc[t] = vdupq_n_f32(0);
     }
     for (int32_t g = gb; g < ge; g++) {
@@ -340,10 +339,9 @@ __attribute__((always_inline)) TDOT static inline void q3_sdot_tokens(const aae_
     const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
     float32x4_t acc[XB_TOKENS], off[XB_TOKENS];
     for (int t = 0; t < T; t++) {
-        size_t at = (size_t)(t0 + t) * j->x8tok;
-        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
-        xs[t] = (const float *)((const uint8_t *)j->x8scale + at);
-        gofs[t] = (const float *)((const uint8_t *)j->x8gofs + at);
+        x8[t] = xb_tok(j, j->x8, t0 + t);
+        xs[t] = xb_tok(j, j->x8scale, t0 + t);
+        gofs[t] = xb_tok(j, j->x8gofs, t0 + t);
         acc[t] = off[t] = vdupq_n_f32(0);
     }
     for (int32_t g = gb; g < ge; g += 4) {

@@ -832,10 +832,9 @@ __attribute__((always_inline)) T512V static inline void vnni_dot_tokens(const aa
     const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
     __m512 acc[XB_TOKENS], off[XB_TOKENS];
     for (int t = 0; t < T; t++) {
-        size_t at = (size_t)(t0 + t) * j->x8tok;
-        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
-        xs[t] = (const float *)((const uint8_t *)j->x8scale + at);
-        gofs[t] = (const float *)((const uint8_t *)j->x8gofs + at);
+        x8[t] = xb_tok(j, j->x8, t0 + t);
+        xs[t] = xb_tok(j, j->x8scale, t0 + t);
+        gofs[t] = xb_tok(j, j->x8gofs, t0 + t);
         acc[t] = off[t] = _mm512_setzero_ps();
     }
     for (int32_t g0 = gb; g0 < ge; g0 += 16) {
@@ -1616,10 +1615,9 @@ __attribute__((always_inline)) T256V static inline void q4_vnni_256_dot_tokens(c
     const float *xs[XB_TOKENS], *xo[XB_TOKENS];
     __m256 acc[XB_TOKENS];
     for (int t = 0; t < T; t++) {
-        size_t at = (size_t)(t0 + t) * j->x8tok;
-        x8[t] = (const int8_t *)((const uint8_t *)j->x8 + at);
-        xs[t] = (const float *)((const uint8_t *)j->xscale + at);
-        xo[t] = (const float *)((const uint8_t *)j->x16off + at);
+        x8[t] = xb_tok(j, j->x8, t0 + t);
+        xs[t] = xb_tok(j, j->xscale, t0 + t);
+        xo[t] = xb_tok(j, j->x16off, t0 + t);
         acc[t] = _mm256_setzero_ps();
     }
     for (int32_t g0 = gb; g0 < ge; g0 += 8) {

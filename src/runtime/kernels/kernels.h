@@ -187,8 +187,6 @@ void aae_k_f16_row(const aae_kctx *kc, uint16_t *dst16, float *dstf, const float
  * (whole vectors) and returns its length; 0 without F16C. */
 int32_t aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_t n, uint32_t cpu);
 float aae_k_bf16_to_f32(uint16_t h);
-/* Element i of a 1-D parameter as float32. */
-float aae_k_vec_get(const aae_vec *v, int32_t i);
 /* Elements j0 .. j0 + n - 1 (n <= AAE_K_VEC_SPAN) of v as float32: v's own
  * memory when v is float32, else converted into buf. */
 #define AAE_K_VEC_SPAN 64

@@ -187,6 +187,12 @@ void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_
  * rows' chunk in L1 / L2 between passes. Plain C: inlined into each path's
  * kernel, with its dot (x86: k_matmul_x86.c, NEON: k_matmul_neon.c). */
 #define XB_TOKENS 4
+/* Token t's copy of one of token 0's x8 fields p (x8, x8off, x8scale,
+ * x8gofs, or xscale / x16off on AVX-VNNI): x8tok bytes per token. */
+static inline const void *xb_tok(const aae_mm_job *j, const void *p, int32_t t)
+{
+    return (const uint8_t *)p + (size_t)t * j->x8tok;
+}
 #define XB_ROWS 32
 #define XB_X8_BYTES 32768
 typedef void (*xb_dot_fn)(const aae_mm_job *j, int32_t r, int32_t t0, int T, int32_t gb, int32_t ge, int first);

@@ -47,7 +47,6 @@
 #define aae_k_f16_row AAE_SPEC_SYM(k_f16_row)
 #define aae_k_f16_row_x86 AAE_SPEC_SYM(k_f16_row_x86)
 #define aae_k_bf16_to_f32 AAE_SPEC_SYM(k_bf16_to_f32)
-#define aae_k_vec_get AAE_SPEC_SYM(k_vec_get)
 #define aae_k_vec_span AAE_SPEC_SYM(k_vec_span)
 #define aae_k_matmul_x86 AAE_SPEC_SYM(k_matmul_x86)
 #define aae_k_x86_has_vnni AAE_SPEC_SYM(k_x86_has_vnni)
