@@ -18,6 +18,12 @@ fraction of the bound: median bandwidth / (weight bytes read per token).
 AVX-512 machine, NEON without dot product on aarch64), --no-avx512 likewise
 (the kernels of an x86-64 CPU without AVX-512: AVX2, with AVX-VNNI where
 present); the table names the kernel path that ran.
+
+Before the first round the converted shards are dropped from the page cache
+(posix_fadvise DONTNEED: clean pages no process maps), so that every model is
+read and mapped as on an app's first start after a reboot, whatever tool
+cached it before (docs/runtime.md: the loader asks for 2 MiB pages, which a
+file cached in small pages does not get).
 """
 import argparse
 import json
@@ -47,6 +53,16 @@ def ensure_model(cli, work, dims, quant, tokenizer_from):
     return out
 
 
+def drop_from_page_cache(model_dir):
+    for name in os.listdir(model_dir):
+        if name.startswith("params_shard_"):
+            fd = os.open(os.path.join(model_dir, name), os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -69,6 +85,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     tok = a.tokenizer_from or os.path.join(a.build, "testdata", "hf", "tiny-llama-f32")
     models = {(d, q): ensure_model(cli, work, d, q, tok) for d in a.dims for q in a.quant}
+    for path in models.values():
+        drop_from_page_cache(path)
     probes = {t: [] for t in a.threads}
     results = {}
     for r in range(a.runs):
@@ -88,20 +106,23 @@ def main():
         print("read bandwidth, %d thread(s): median %.2f GB/s of %s" % (
             t, bw[str(t)], " ".join("%.1f" % x for x in probes[t])))
     print("\nkernel path: %s" % ", ".join(sorted({x["kernels"] for v in results.values() for x in v})))
-    print("%-5s %-8s %3s %10s %10s %8s %8s %10s %9s %8s %5s" % ("model", "quant", "thr", "prefill/s", "decode/s",
-                                                                "ttft s", "RSS MB", "MB/token", "bound/s", "of bound",
-                                                                "cpu"))
+    print("%-5s %-8s %3s %10s %10s %8s %8s %8s %10s %9s %8s %5s" % ("model", "quant", "thr", "prefill/s",
+                                                                     "decode/s", "ttft s", "RSS MB", "2MiB MB",
+                                                                     "MB/token", "bound/s", "of bound", "cpu"))
     for (d, q, t), runs in results.items():
         pf = statistics.median(x["prefill_tokens_per_s"] for x in runs)
         dc = statistics.median(x["decode_tokens_per_s"] for x in runs)
         ttft = statistics.median(x["time_to_first_token_s"] for x in runs)
         rss = max(x["peak_rss_mb"] for x in runs)
+        huge = [x.get("huge_mapped_mb") for x in runs]
+        huge = "-" if None in huge else "%.0f" % min(huge)
         per_tok = runs[0]["weight_bytes_per_token"]
         bound = bw[str(t)] * 1e9 / per_tok
         cpu = statistics.median(x.get("cpu_utilization", 0) for x in runs)
-        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %10.1f %9.1f %7.0f%% %5.2f" %
-              (d, q, t, pf, dc, ttft, rss, per_tok / 1e6, bound, 100 * dc / bound, cpu))
-    print("\ncpu = CPU seconds per wall second of a bench run (below the thread count when other "
+        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %8s %10.1f %9.1f %7.0f%% %5.2f" %
+              (d, q, t, pf, dc, ttft, rss, huge, per_tok / 1e6, bound, 100 * dc / bound, cpu))
+    print("\n2MiB MB = weights mapped in 2 MiB pages (least of the runs; docs/runtime.md, loader)")
+    print("cpu = CPU seconds per wall second of a bench run (below the thread count when other "
           "processes share the cores)")
     return 0
 

@@ -1,5 +1,6 @@
 /* test_fs.c - file-name safety shared by every reader of names from outside files
  * (tensor-cache dataPath, chat-config tokenizer_files, safetensors index shards). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,6 +55,69 @@ AAE_TEST(fifo_is_refused_without_blocking)
     AAE_CHECK_EQ_INT(aae_mmap_file(fifo, &m, &err), AAE_ERR_IO);
     alarm(0);
     unlink(fifo);
+    rmdir(dir);
+}
+
+/* Bytes of address space the process has mapped (0 where /proc is missing). */
+static unsigned long long mapped_bytes(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    unsigned long long total = 0, lo, hi;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%llx-%llx", &lo, &hi) == 2)
+            total += hi - lo;
+    fclose(f);
+    return total;
+}
+
+/* Shards are mapped at a 2 MiB boundary on Linux (the loader's huge-page advice):
+ * every byte reads back, the size is exact for sizes around the boundary, and
+ * mapping and unmapping leaves no reservation behind. */
+AAE_TEST(mmap_reads_every_byte_at_any_size)
+{
+    char dir[] = "/tmp/aae_test_fs.XXXXXX";
+    if (!mkdtemp(dir)) {
+        AAE_CHECK(!"mkdtemp");
+        return;
+    }
+    static const size_t sizes[] = {0, 1, 4095, 4097, ((size_t)2 << 20) - 1, (size_t)2 << 20, ((size_t)3 << 20) + 7,
+                                   ((size_t)4 << 20) + 4096};
+    char path[64];
+    snprintf(path, sizeof path, "%s/shard.bin", dir);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        uint8_t *want = malloc(n + 1);
+        for (size_t j = 0; j < n; j++)
+            want[j] = (uint8_t)(j * 2654435761u >> 13);
+        FILE *f = fopen(path, "wb");
+        AAE_CHECK(f && fwrite(want, 1, n, f) == n);
+        if (f)
+            fclose(f);
+        aae_mmap m;
+        aae_error err;
+        AAE_CHECK_EQ_INT(aae_mmap_file(path, &m, &err), AAE_OK);
+        AAE_CHECK_EQ_INT((long long)m.size, (long long)n);
+        AAE_CHECK(n == 0 || (m.data && memcmp(m.data, want, n) == 0));
+#ifdef __linux__
+        if (n >= ((size_t)2 << 20))
+            AAE_CHECK((uintptr_t)m.data % ((size_t)2 << 20) == 0);
+#endif
+        aae_munmap(&m);
+        AAE_CHECK(m.data == NULL && m.size == 0);
+        free(want);
+    }
+    unsigned long long before = mapped_bytes();
+    for (int r = 0; r < 64; r++) {
+        aae_mmap m;
+        aae_error err;
+        AAE_CHECK_EQ_INT(aae_mmap_file(path, &m, &err), AAE_OK);
+        aae_munmap(&m);
+    }
+    AAE_CHECK(mapped_bytes() <= before + ((size_t)1 << 20)); /* 64 leaks would be 64 x 4+ MiB */
+    unlink(path);
     rmdir(dir);
 }
 

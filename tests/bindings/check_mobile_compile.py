@@ -44,7 +44,7 @@ VERSION = "0.1.0"
 # C library functions the runtime may use: (bionic API level that has it, in iOS 14).
 ALWAYS = (1, True)
 LIBC_OK = {n: ALWAYS for n in (
-    "calloc malloc free realloc clock_gettime close open read fstat stat mmap munmap dlopen dlsym dlerror dlclose "
+    "calloc malloc free realloc clock_gettime close open read fstat stat mmap munmap madvise dlopen dlsym dlerror dlclose "
     "memchr memcmp memcpy memmove memset strchr strcmp strncmp strdup strerror strlen strnlen strrchr strspn strcspn "
     "strstr strtod strtof strtol strtoll strtoul strtoull snprintf vsnprintf sysconf time sched_yield "
     "pthread_create pthread_join pthread_once pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock "
