@@ -1,10 +1,11 @@
 /*
- * k_attention_x86.c - AVX-512 path of one (query token, head) of
- * aae_k_attention (k_attention.c) for head_dim a multiple of 16 up to 256: the
- * query and the output row stay in registers (one zmm per 16 elements),
- * scores are exponentiated 16 at a time (x86_exp.h), and each visible value
- * row is added to the output with one FMA per 16 elements; no per-key call
- * and no load/store of the output per key.
+ * k_attention_x86.c - AVX-512 paths of aae_k_attention (k_attention.c) for
+ * head_dim a multiple of 16 up to 256. One (query token, head) of a prompt
+ * chunk (head_nd): the query and the output row stay in registers (one zmm per
+ * 16 elements), scores are exponentiated 16 at a time (x86_exp.h), and each
+ * visible value row is added to the output with one FMA per 16 elements; no
+ * per-key call and no load/store of the output per key. A decoding token's key
+ * range, all heads (keys_nd): see there.
  */
 #include "kernels/kernels.h"
 
@@ -134,27 +135,212 @@ HEAD_FN(head_16, 16)
 HEAD_FN(head_any, a->head_dim / 16)
 #undef HEAD_FN
 
+/* The sums of the 16 lanes of each of a[0..15], as one vector (lane t: a[t]).
+ * Each sum is added in the same order as _mm512_reduce_add_ps adds one vector
+ * (lanes i + (i + 8), then + (i + 4), then the pairs {0, 2} and {1, 3}, then
+ * those two), so the scores are the same bits as one reduction per key; 45
+ * shuffles and adds instead of 16 reductions of 7 each plus 16 scalar stores. */
+/* (macros: the shuffle selectors must be literal constants for clang) */
+#define FOLD_HALVES(x, y, lo, hi) _mm512_add_ps(_mm512_shuffle_f32x4(x, y, lo), _mm512_shuffle_f32x4(x, y, hi))
+#define FOLD_PAIRS(x, y, lo, hi) _mm512_add_ps(_mm512_shuffle_ps(x, y, lo), _mm512_shuffle_ps(x, y, hi))
+
+T512 AI static inline __m512 sums16(const __m512 a[16])
+{
+    __m512 b[8], c[4];
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) { /* b[2m]: keys m, 4 + m; b[2m + 1]: 8 + m, 12 + m (8 lanes each) */
+        b[2 * m] = FOLD_HALVES(a[m], a[4 + m], 0x44, 0xee);
+        b[2 * m + 1] = FOLD_HALVES(a[8 + m], a[12 + m], 0x44, 0xee);
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) /* c[m], 128-bit lane l: key 4 l + m (4 lanes) */
+        c[m] = FOLD_HALVES(b[2 * m], b[2 * m + 1], 0x88, 0xdd);
+    __m512 d0 = FOLD_PAIRS(c[0], c[1], 0x44, 0xee), d1 = FOLD_PAIRS(c[2], c[3], 0x44, 0xee);
+    return FOLD_PAIRS(d0, d1, 0x88, 0xdd);
+}
+
+/* The 16 scores (before the scale) of the query row qh against the rows
+ * base + t stride, t < 16. */
+T512 AI static inline __m512 dots16(const float *qh, const uint8_t *base, size_t stride, const int nd, const int f16)
+{
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int t = 0; t < 16; t++) {
+        const void *k = base + (size_t)t * stride;
+        acc[t] = _mm512_mul_ps(_mm512_loadu_ps(qh), ld16(k, 0, f16));
+#pragma GCC unroll 16
+        for (int j = 1; j < nd; j++)
+            acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(qh + 16 * j), ld16(k, j, f16), acc[t]);
+    }
+    return sums16(acc);
+}
+
+/* The next block of rows, front to back: the heads read a block column by
+ * column (one head's piece of every row), which the hardware prefetchers do not
+ * follow as well as one stream. */
+T512 AI static inline void prefetch_rows(const uint8_t *p, size_t bytes)
+{
+    for (size_t o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
+/* Bit t set where ph[t] is not 0 (NaN included). */
+T512 AI static inline uint32_t nonzero16(const float *ph)
+{
+    return _mm512_cmp_ps_mask(_mm512_loadu_ps(ph), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+}
+
+/* Scores (before the scale) of two heads sharing a KV head against 8 rows
+ * base + t stride: lanes 0..7 head qa's, 8..15 head qb's; each key row read
+ * once for both. The same bits as dots16 per head. */
+T512 AI static inline __m512 dots8x2(const float *qa, const float *qb, const uint8_t *base, size_t stride,
+                                     const int nd, const int f16)
+{
+    __m512 acc[16];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) {
+        const void *k = base + (size_t)t * stride;
+        __m512 k0 = ld16(k, 0, f16);
+        acc[t] = _mm512_mul_ps(_mm512_loadu_ps(qa), k0);
+        acc[8 + t] = _mm512_mul_ps(_mm512_loadu_ps(qb), k0);
+#pragma GCC unroll 16
+        for (int j = 1; j < nd; j++) {
+            __m512 kj = ld16(k, j, f16);
+            acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(qa + 16 * j), kj, acc[t]);
+            acc[8 + t] = _mm512_fmadd_ps(_mm512_loadu_ps(qb + 16 * j), kj, acc[8 + t]);
+        }
+    }
+    return sums16(acc);
+}
+
+/* For two heads sharing a KV head (nd <= 8): o0 += e0_t v_t, o1 += e1_t v_t,
+ * both over all 16 rows (e_t all nonzero), each value row loaded once for both
+ * and each output adding its rows in the order of t: two heads' chains of FMAs
+ * overlap where one head's nd chains wait on each other's latency. */
+T512 AI static inline void axpy16x2(float *o0, float *o1, const float *p0, const float *p1, const uint8_t *base,
+                                    size_t stride, const int nd, const int f16)
+{
+    __m512 u[8], w[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) /* (dead for j >= nd) */
+        u[j] = j < nd ? _mm512_loadu_ps(o0 + 16 * j) : _mm512_setzero_ps(),
+        w[j] = j < nd ? _mm512_loadu_ps(o1 + 16 * j) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int t = 0; t < 16; t++) {
+        __m512 e0 = _mm512_set1_ps(p0[t]), e1 = _mm512_set1_ps(p1[t]);
+#pragma GCC unroll 8
+        for (int j = 0; j < nd; j++) {
+            __m512 v = ld16(base + (size_t)t * stride, j, f16);
+            u[j] = _mm512_fmadd_ps(e0, v, u[j]);
+            w[j] = _mm512_fmadd_ps(e1, v, w[j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < nd; j++)
+        _mm512_storeu_ps(o0 + 16 * j, u[j]), _mm512_storeu_ps(o1 + 16 * j, w[j]);
+}
+
+/* o += e_t v_t for the rows base + t stride whose e_t = ph[t] is not 0 (bit t
+ * of nz), in the order of t; nothing when nz is 0. */
+T512 AI static inline void axpy16(float *o, const float *ph, uint32_t nz, const uint8_t *base, size_t stride,
+                                  const int nd, const int f16)
+{
+    if (!nz)
+        return;
+    __m512 ov[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) /* (dead for j >= nd) */
+        ov[j] = j < nd ? _mm512_loadu_ps(o + 16 * j) : _mm512_setzero_ps();
+    if (nz == 0xffff) {
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; t++) {
+            __m512 p = _mm512_set1_ps(ph[t]);
+#pragma GCC unroll 16
+            for (int j = 0; j < nd; j++)
+                ov[j] = _mm512_fmadd_ps(p, ld16(base + (size_t)t * stride, j, f16), ov[j]);
+        }
+    } else {
+        for (; nz; nz &= nz - 1) {
+            int t = __builtin_ctz(nz);
+            __m512 p = _mm512_set1_ps(ph[t]);
+#pragma GCC unroll 16
+            for (int j = 0; j < nd; j++)
+                ov[j] = _mm512_fmadd_ps(p, ld16(base + (size_t)t * stride, j, f16), ov[j]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < nd; j++)
+        _mm512_storeu_ps(o + 16 * j, ov[j]);
+}
+
 /* One decoding token i, all heads, keys s0 .. s1 - 1 only: the partial sums
- * that aae_k_attention merges over the key ranges of its tasks. Each key (and
- * value) row of the cache is read once, front to back, for all the heads, so
- * every thread streams its own contiguous part of the cache. (Going head by
- * head, as head_nd does, reads each row in head_dim pieces with a stride of
- * n_kv x head_dim: 12 GB/s from memory for a 110M-sized cache, against ~36 for
- * a plain read; cutting rows between threads by heads was as slow.) sc holds
- * n_heads rows of s1 - s0 scores; part gets, per head h, the unnormalised
- * output sum_s e_s v_s at part[h d ..], then the heads' maxima at
+ * that aae_k_attention merges over the key ranges of its tasks. Each thread
+ * streams its own contiguous part of the cache front to back. (Going head by
+ * head over the whole range, as head_nd does, reads each row in head_dim
+ * pieces with a stride of n_kv x head_dim: 12 GB/s from memory for a
+ * 110M-sized cache, against ~36 for a plain read; cutting rows between threads
+ * by heads was as slow.)
+ * - Grouped heads (n_heads > n_kv): blocks of 16 key rows, each read by every
+ *   head while it is in L1, the next block prefetched. Two heads of a KV head
+ *   share each row's loads; their 16 scores are reduced together (sums16), and
+ *   over the 16 value rows their outputs stay in registers. 1.1B-sized (32
+ *   heads, 4 KV heads), 1 thread: 6.5 -> 2.2 ns per key and head.
+ * - One head per KV head: key by key, all heads (each row is read once and
+ *   used once; blocks read column by column were slower from memory).
+ * Keys past the last whole block (and the token's own key) go one by one. sc
+ * holds n_heads rows of s1 - s0 scores; part gets, per head h, the
+ * unnormalised output sum_s e_s v_s at part[h d ..], then the heads' maxima at
  * part[n_heads d + h] and their sums of e_s at part[n_heads (d + 1) + h], with
- * e_s = exp(score_s - max) (a range without a visible key: max -inf, sums 0). */
+ * e_s = exp(score_s - max) (a range without a visible key: max -inf, sums 0).
+ * Keys with e_s = 0 are left out. Every head's output adds its keys in order,
+ * one FMA each, and the scores are the same bits as one reduction per key, so
+ * the result does not depend on the blocks. */
 T512 AI static inline void keys_nd(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc, float *part,
                                    const int nd, const int f16)
 {
     size_t esz = f16 ? 2 : 4;
     int32_t d = a->head_dim, kvw = a->n_kv * d, grp = a->n_heads / a->n_kv, qp = a->qpos0 + i, nh = a->n_heads;
-    int32_t nc = a->n_cached, ns = s1 - s0;
+    int32_t nc = a->n_cached, ns = s1 - s0, blocked = grp > 1 ? s0 + (((s1 < nc ? s1 : nc) - s0) / 16) * 16 : s0;
+    size_t row = (size_t)kvw * esz;
     const float *q = a->q + (size_t)i * a->ldq;
     const float ninf = -__builtin_inff();
     float *mxs = part + (size_t)nh * d, *sums = mxs + nh;
-    for (int32_t s = s0; s < s1; s++) {
+    for (int32_t s = s0; s < blocked; s += 16) {
+        uint32_t vis = 0;
+        for (int32_t t = 0; t < 16; t++) {
+            int32_t kp = a->cpos[s + t];
+            vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
+        }
+        const uint8_t *kb = (const uint8_t *)a->kcache + (size_t)s * row;
+        if (s + 32 <= blocked)
+            prefetch_rows(kb + 16 * row, 16 * row);
+        const __m512 scale = _mm512_set1_ps(a->scale), minf = _mm512_set1_ps(ninf);
+        for (int32_t g = 0; g < a->n_kv; g++) {
+            const uint8_t *k0 = kb + (size_t)g * (size_t)d * esz;
+            float *out = sc + (size_t)g * grp * ns + (s - s0);
+            if (!vis) {
+                for (int32_t h = 0; h < grp; h++)
+                    _mm512_storeu_ps(out + (size_t)h * ns, minf);
+                continue;
+            }
+            const float *qg = q + (size_t)g * grp * d;
+            int32_t h = 0;
+            for (; h + 2 <= grp; h += 2)
+                for (int half = 0; half < 2; half++) {
+                    __m512 v = dots8x2(qg + (size_t)h * d, qg + (size_t)(h + 1) * d, k0 + (size_t)(8 * half) * row,
+                                       row, nd, f16);
+                    uint32_t m8 = (vis >> (8 * half)) & 0xffu;
+                    v = _mm512_mask_mov_ps(minf, (__mmask16)(m8 | m8 << 8), _mm512_mul_ps(v, scale));
+                    _mm256_storeu_ps(out + (size_t)h * ns + 8 * half, _mm512_castps512_ps256(v));
+                    _mm256_storeu_ps(out + (size_t)(h + 1) * ns + 8 * half, _mm512_extractf32x8_ps(v, 1));
+                }
+            for (; h < grp; h++) {
+                __m512 v = _mm512_mul_ps(dots16(qg + (size_t)h * d, k0, row, nd, f16), scale);
+                _mm512_storeu_ps(out + (size_t)h * ns, _mm512_mask_mov_ps(minf, (__mmask16)vis, v));
+            }
+        }
+    }
+    for (int32_t s = blocked; s < s1; s++) {
         int32_t kp = s < nc ? a->cpos[s] : a->qpos0 + (s - nc);
         int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
         if (!vis) {
@@ -183,9 +369,15 @@ T512 AI static inline void keys_nd(const aae_attn_args *a, int32_t i, int32_t s0
         }
     }
     for (int32_t h = 0; h < nh; h++) {
-        float *r = sc + (size_t)h * ns, mx = ninf;
-        for (int32_t s = 0; s < ns; s++)
-            mx = r[s] > mx ? r[s] : mx;
+        /* the largest score, 16 lanes at a time (a chain of scalar maxima was
+         * 12% of the time); a NaN score is passed over as by r[s] > mx */
+        float *r = sc + (size_t)h * ns;
+        __m512 vmax = _mm512_set1_ps(ninf);
+        for (int32_t s = 0; s < ns; s += 16) {
+            __mmask16 mk = ns - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ns - s)) - 1u);
+            vmax = _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, r + s), vmax);
+        }
+        float mx = _mm512_reduce_max_ps(vmax);
         __m512 vsum = _mm512_setzero_ps();
         if (mx != ninf) {
             __m512 vmx = _mm512_set1_ps(mx);
@@ -204,7 +396,38 @@ T512 AI static inline void keys_nd(const aae_attn_args *a, int32_t i, int32_t s0
         for (int j = 0; j < nd; j++)
             _mm512_storeu_ps(part + (size_t)h * d + 16 * j, _mm512_setzero_ps());
     }
-    for (int32_t s = s0; s < s1; s++) {
+    for (int32_t s = s0; s < blocked; s += 16) {
+        const uint8_t *vb = (const uint8_t *)a->vcache + (size_t)s * row;
+        if (s + 32 <= blocked)
+            prefetch_rows(vb + 16 * row, 16 * row);
+        for (int32_t g = 0; g < a->n_kv; g++) {
+            /* keys with e_s = 0 (masked, or exp underflowed) are skipped, as one
+             * by one: 0 x an infinite value would be NaN */
+            const float *pg = sc + (size_t)g * grp * ns + (s - s0);
+            float *og = part + (size_t)g * grp * d;
+            uint32_t any = 0;
+            for (int32_t h = 0; h < grp; h++)
+                any |= nonzero16(pg + (size_t)h * ns);
+            if (!any)
+                continue;
+            const uint8_t *v0 = vb + (size_t)g * (size_t)d * esz;
+            int32_t h = 0;
+            if (nd <= 8)
+                for (; h + 2 <= grp; h += 2) {
+                    const float *p0 = pg + (size_t)h * ns, *p1 = p0 + ns;
+                    uint32_t n0 = nonzero16(p0), n1 = nonzero16(p1);
+                    if ((n0 & n1) == 0xffff) {
+                        axpy16x2(og + (size_t)h * d, og + (size_t)(h + 1) * d, p0, p1, v0, row, nd, f16);
+                    } else {
+                        axpy16(og + (size_t)h * d, p0, n0, v0, row, nd, f16);
+                        axpy16(og + (size_t)(h + 1) * d, p1, n1, v0, row, nd, f16);
+                    }
+                }
+            for (; h < grp; h++)
+                axpy16(og + (size_t)h * d, pg + (size_t)h * ns, nonzero16(pg + (size_t)h * ns), v0, row, nd, f16);
+        }
+    }
+    for (int32_t s = blocked; s < s1; s++) {
         for (int32_t h = 0; h < nh; h++) {
             float pv = sc[(size_t)h * ns + (s - s0)];
             if (pv == 0.0f)
