@@ -703,9 +703,10 @@ AAE_TEST(attention_window_sink_gqa)
      * no window over a long cache (several 16-score blocks and a tail), a
      * prefill-sized chunk, one decoding token (blocks of 16 keys and a tail)
      * past a window with a sink, and past a longer one (blocks partly and
-     * wholly masked) */
+     * wholly masked); prompt chunks of 16-key blocks under a window, without
+     * and with a cache */
     const int cases[][4] = {{6, 3, 4, 1}, {70, 1, 0, 0}, {37, 2, 16, 4}, {0, 33, 0, 0}, {45, 1, 9, 3},
-                            {150, 1, 50, 2}};
+                            {150, 1, 50, 2}, {0, 40, 12, 2}, {40, 20, 24, 3}};
     for (int p = 0; p < 3; p++) {
         if (p > 0 && !paths[p])
             continue;

@@ -47,94 +47,6 @@ T512 AI static inline __m512 ld16(const void *row, int j, const int f16)
     return _mm512_loadu_ps((const float *)row + 16 * j);
 }
 
-/* nd = head_dim / 16 and f16 (the cache holds float16) are constants in each
- * instance below. */
-T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd, const int f16)
-{
-    size_t esz = f16 ? 2 : 4;
-    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), qp = a->qpos0 + i;
-    int32_t nk = a->n_cached + i + 1, nc = a->n_cached;
-    const float *q = a->q + (size_t)i * a->ldq + (size_t)h * d;
-    const float ninf = -__builtin_inff();
-    __m512 qv[16], o[16];
-#pragma GCC unroll 16
-    for (int j = 0; j < 16; j++) /* (dead for j >= nd; keeps the compiler sure nothing is read unset) */
-        qv[j] = o[j] = _mm512_setzero_ps();
-#pragma GCC unroll 16
-    for (int j = 0; j < nd; j++)
-        qv[j] = _mm512_loadu_ps(q + 16 * j);
-    float mx = ninf;
-    for (int32_t s = 0; s < nk; s++) {
-        int32_t kp = s < nc ? a->cpos[s] : a->qpos0 + (s - nc);
-        int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
-        if (!vis) {
-            sc[s] = ninf;
-            continue;
-        }
-        __m512 acc;
-        if (s < nc) {
-            const void *k = (const uint8_t *)a->kcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
-            acc = _mm512_mul_ps(qv[0], ld16(k, 0, f16));
-#pragma GCC unroll 16
-            for (int j = 1; j < nd; j++)
-                acc = _mm512_fmadd_ps(qv[j], ld16(k, j, f16), acc);
-        } else {
-            const float *k = a->kc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
-            acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
-#pragma GCC unroll 16
-            for (int j = 1; j < nd; j++)
-                acc = _mm512_fmadd_ps(qv[j], _mm512_loadu_ps(k + 16 * j), acc);
-        }
-        float v = _mm512_reduce_add_ps(acc) * a->scale;
-        sc[s] = v;
-        mx = v > mx ? v : mx;
-    }
-    /* e = exp(score - max); masked scores are -inf and give 0 */
-    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
-    for (int32_t s = 0; s < nk; s += 16) {
-        __mmask16 mk = nk - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - s)) - 1u);
-        __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, sc + s), vmx));
-        _mm512_mask_storeu_ps(sc + s, mk, e);
-        vsum = _mm512_add_ps(vsum, e);
-    }
-    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
-    for (int32_t s = 0; s < nk; s++) {
-        if (sc[s] == 0.0f)
-            continue;
-        __m512 p = _mm512_set1_ps(sc[s]);
-        if (s < nc) {
-            const void *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
-#pragma GCC unroll 16
-            for (int j = 0; j < nd; j++)
-                o[j] = _mm512_fmadd_ps(p, ld16(v, j, f16), o[j]);
-        } else {
-            const float *v = a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
-#pragma GCC unroll 16
-            for (int j = 0; j < nd; j++)
-                o[j] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * j), o[j]);
-        }
-    }
-    float *out = a->out + (size_t)i * a->ldo + (size_t)h * d;
-#pragma GCC unroll 16
-    for (int j = 0; j < nd; j++)
-        _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
-}
-
-#define HEAD_FN(name, nd)                                                                                  \
-    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
-    {                                                                                                      \
-        if (a->kv_f16)                                                                                     \
-            head_nd(a, i, h, sc, nd, 1);                                                                   \
-        else                                                                                               \
-            head_nd(a, i, h, sc, nd, 0);                                                                   \
-    }
-HEAD_FN(head_4, 4)
-HEAD_FN(head_5, 5)
-HEAD_FN(head_8, 8)
-HEAD_FN(head_16, 16)
-HEAD_FN(head_any, a->head_dim / 16)
-#undef HEAD_FN
-
 /* The sums of the 16 lanes of each of a[0..15], as one vector (lane t: a[t]).
  * Each sum is added in the same order as _mm512_reduce_add_ps adds one vector
  * (lanes i + (i + 8), then + (i + 4), then the pairs {0, 2} and {1, 3}, then
@@ -189,6 +101,122 @@ T512 AI static inline uint32_t nonzero16(const float *ph)
 {
     return _mm512_cmp_ps_mask(_mm512_loadu_ps(ph), _mm512_setzero_ps(), _CMP_NEQ_UQ);
 }
+
+/* nd = head_dim / 16 and f16 (the cache holds float16) are constants in each
+ * instance below. */
+T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd, const int f16)
+{
+    size_t esz = f16 ? 2 : 4;
+    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), qp = a->qpos0 + i;
+    int32_t nk = a->n_cached + i + 1, nc = a->n_cached;
+    const float *q = a->q + (size_t)i * a->ldq + (size_t)h * d;
+    const float ninf = -__builtin_inff();
+    __m512 qv[16], o[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) /* (dead for j >= nd; keeps the compiler sure nothing is read unset) */
+        qv[j] = o[j] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int j = 0; j < nd; j++)
+        qv[j] = _mm512_loadu_ps(q + 16 * j);
+    /* scores: the cached keys, then the chunk's, each in blocks of 16 (dots16)
+     * and a tail key by key */
+    const __m512 scale = _mm512_set1_ps(a->scale), minf = _mm512_set1_ps(ninf);
+    __m512 vmax = minf;
+    float mx = ninf;
+    for (int chunk = 0; chunk < 2; chunk++) {
+        int32_t b0 = chunk ? nc : 0, b1 = chunk ? nk : nc, s = b0;
+        const uint8_t *base = chunk ? (const uint8_t *)(a->kc + (size_t)kvh * d)
+                                    : (const uint8_t *)a->kcache + (size_t)kvh * d * esz;
+        size_t stride = chunk ? (size_t)a->ldkv * 4 : (size_t)kvw * esz;
+        for (; s + 16 <= b1; s += 16) {
+            uint32_t vis = 0;
+            for (int32_t t = 0; t < 16; t++) {
+                int32_t kp = chunk ? a->qpos0 + (s + t - nc) : a->cpos[s + t];
+                vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
+            }
+            __m512 v = minf;
+            if (vis) {
+                const uint8_t *k = base + (size_t)(s - b0) * stride;
+                v = _mm512_mul_ps(chunk ? dots16(q, k, stride, nd, 0) : dots16(q, k, stride, nd, f16), scale);
+                v = _mm512_mask_mov_ps(minf, (__mmask16)vis, v);
+                vmax = _mm512_max_ps(v, vmax);
+            }
+            _mm512_storeu_ps(sc + s, v);
+        }
+        for (; s < b1; s++) {
+            int32_t kp = chunk ? a->qpos0 + (s - nc) : a->cpos[s];
+            int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
+            if (!vis) {
+                sc[s] = ninf;
+                continue;
+            }
+            const void *k = base + (size_t)(s - b0) * stride;
+            __m512 acc;
+            if (!chunk) {
+                acc = _mm512_mul_ps(qv[0], ld16(k, 0, f16));
+#pragma GCC unroll 16
+                for (int j = 1; j < nd; j++)
+                    acc = _mm512_fmadd_ps(qv[j], ld16(k, j, f16), acc);
+            } else {
+                acc = _mm512_mul_ps(qv[0], ld16(k, 0, 0));
+#pragma GCC unroll 16
+                for (int j = 1; j < nd; j++)
+                    acc = _mm512_fmadd_ps(qv[j], ld16(k, j, 0), acc);
+            }
+            float v = _mm512_reduce_add_ps(acc) * a->scale;
+            sc[s] = v;
+            mx = v > mx ? v : mx;
+        }
+    }
+    {
+        float bm = _mm512_reduce_max_ps(vmax);
+        mx = bm > mx ? bm : mx;
+    }
+    /* e = exp(score - max); masked scores are -inf and give 0 */
+    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
+    for (int32_t s = 0; s < nk; s += 16) {
+        __mmask16 mk = nk - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - s)) - 1u);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, sc + s), vmx));
+        _mm512_mask_storeu_ps(sc + s, mk, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (int32_t s = 0; s < nk; s++) {
+        if (sc[s] == 0.0f)
+            continue;
+        __m512 p = _mm512_set1_ps(sc[s]);
+        if (s < nc) {
+            const void *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
+#pragma GCC unroll 16
+            for (int j = 0; j < nd; j++)
+                o[j] = _mm512_fmadd_ps(p, ld16(v, j, f16), o[j]);
+        } else {
+            const float *v = a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
+#pragma GCC unroll 16
+            for (int j = 0; j < nd; j++)
+                o[j] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * j), o[j]);
+        }
+    }
+    float *out = a->out + (size_t)i * a->ldo + (size_t)h * d;
+#pragma GCC unroll 16
+    for (int j = 0; j < nd; j++)
+        _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
+}
+
+#define HEAD_FN(name, nd)                                                                                  \
+    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
+    {                                                                                                      \
+        if (a->kv_f16)                                                                                     \
+            head_nd(a, i, h, sc, nd, 1);                                                                   \
+        else                                                                                               \
+            head_nd(a, i, h, sc, nd, 0);                                                                   \
+    }
+HEAD_FN(head_4, 4)
+HEAD_FN(head_5, 5)
+HEAD_FN(head_8, 8)
+HEAD_FN(head_16, 16)
+HEAD_FN(head_any, a->head_dim / 16)
+#undef HEAD_FN
 
 /* Scores (before the scale) of two heads sharing a KV head against 8 rows
  * base + t stride: lanes 0..7 head qa's, 8..15 head qb's; each key row read
