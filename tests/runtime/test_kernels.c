@@ -726,6 +726,58 @@ AAE_TEST(attention_window_sink_gqa)
     }
 }
 
+/* Two heads of one KV head run together (aae_k_attn_head_x86 with n_h = 2)
+ * give the same bits as each alone, for every head_dim that pairs, float16 and
+ * float32 caches, with and without a window. */
+AAE_TEST(attention_head_pairs_match_single)
+{
+    uint32_t cpu = aae_cpu_features();
+    enum { NH = 4, NKV = 2, NC = 37, M = 21 };
+    const int dims[] = {64, 80, 128};
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (int f16 = 0; f16 < 2; f16++)
+            for (int w = 0; w < 2; w++) {
+                int D = dims[di];
+                float *q = malloc(sizeof(float) * M * NH * D), *kc = malloc(sizeof(float) * M * NKV * D);
+                float *vc = malloc(sizeof(float) * M * NKV * D), *kf = malloc(sizeof(float) * NC * NKV * D);
+                float *vf = malloc(sizeof(float) * NC * NKV * D);
+                uint16_t *k16 = malloc(sizeof(uint16_t) * NC * NKV * D), *v16 = malloc(sizeof(uint16_t) * NC * NKV * D);
+                float *o1 = calloc((size_t)M * NH * D, sizeof(float)), *o2 = calloc((size_t)M * NH * D, sizeof(float));
+                float *sc = malloc(sizeof(float) * 2 * (NC + M));
+                int32_t cpos[NC];
+                for (int s = 0; s < NC; s++)
+                    cpos[s] = (s * 7 + 3) % NC;
+                for (int i = 0; i < M * NH * D; i++)
+                    q[i] = (float)urand();
+                for (int i = 0; i < M * NKV * D; i++)
+                    kc[i] = (float)urand(), vc[i] = (float)urand();
+                for (int i = 0; i < NC * NKV * D; i++) {
+                    kf[i] = (float)urand(), vf[i] = (float)urand();
+                    k16[i] = aae_k_f32_to_f16(kf[i]), v16[i] = aae_k_f32_to_f16(vf[i]);
+                }
+                aae_attn_args a = {.ldo = NH * D, .q = q, .ldq = NH * D, .m = M, .qpos0 = NC,
+                                   .kcache = f16 ? (const void *)k16 : kf, .vcache = f16 ? (const void *)v16 : vf,
+                                   .kv_f16 = f16, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc,
+                                   .ldkv = NKV * D, .n_heads = NH, .n_kv = NKV, .head_dim = D,
+                                   .window = w ? 12 : 0, .sink = w ? 2 : 0, .scale = 0.35f};
+                int ran = 1;
+                for (int i = 0; i < M; i++)
+                    for (int h = 0; h < NH; h += 2) {
+                        a.out = o1;
+                        ran &= aae_k_attn_head_x86(&a, i, h, 1, sc, cpu) & aae_k_attn_head_x86(&a, i, h + 1, 1, sc, cpu);
+                        a.out = o2;
+                        ran &= aae_k_attn_head_x86(&a, i, h, 2, sc, cpu);
+                    }
+                if (cpu & AAE_CPU_AVX512) {
+                    AAE_CHECK(ran);
+                    AAE_CHECK(memcmp(o1, o2, sizeof(float) * M * NH * D) == 0);
+                } else {
+                    AAE_CHECK(!ran);
+                }
+                free(q), free(kc), free(vc), free(kf), free(vf), free(k16), free(v16), free(o1), free(o2), free(sc);
+            }
+}
+
 AAE_TEST(activations_all_paths)
 {
     enum { N = 37 };

@@ -30,8 +30,8 @@ static int32_t decode_keys_max(int32_t n_keys, int32_t n_threads)
 
 static size_t al64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-/* Per task: the scores (one head's n_keys for a prompt chunk, n_heads x a key
- * range's for a decoding token), then one row of head_dim floats (a float16
+/* Per task: the scores (one or two heads' n_keys for a prompt chunk, n_heads x
+ * a key range's for a decoding token), then one row of head_dim floats (a float16
  * key or value row converted), then a decode range's partial sums
  * (aae_k_attn_keys_x86). */
 typedef struct task_layout {
@@ -40,7 +40,7 @@ typedef struct task_layout {
 
 static task_layout layout_of(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads)
 {
-    size_t dec = (size_t)n_heads * (size_t)decode_keys_max(n_keys, n_threads), one = (size_t)n_keys;
+    size_t dec = (size_t)n_heads * (size_t)decode_keys_max(n_keys, n_threads), one = 2 * (size_t)n_keys;
     task_layout l;
     l.row_at = al64((dec > one ? dec : one) * 4);
     l.part_at = l.row_at + al64((size_t)head_dim * 4);
@@ -220,9 +220,15 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
     int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
     uint8_t *mine = c->scratch + (size_t)thread * c->lay.bytes;
     float *sc = (float *)mine, *row = (float *)(mine + c->lay.row_at);
-    for (int32_t p = p0; p < p1; p++)
-        if (!aae_k_attn_head_x86(a, p / a->n_heads, p % a->n_heads, sc, c->cpu))
-            one_head(a, &c->ops, p / a->n_heads, p % a->n_heads, sc, row);
+    for (int32_t p = p0; p < p1; p++) {
+        int32_t i = p / a->n_heads, h = p % a->n_heads;
+        if (p + 1 < p1 && aae_k_attn_head_x86(a, i, h, 2, sc, c->cpu)) { /* h, h + 1 */
+            p++;
+            continue;
+        }
+        if (!aae_k_attn_head_x86(a, i, h, 1, sc, c->cpu))
+            one_head(a, &c->ops, i, h, sc, row);
+    }
 }
 
 /* Output of a decoding token from its key ranges' partial sums: per head,

@@ -10,9 +10,9 @@
 #include "kernels/kernels.h"
 
 #if !defined(__x86_64__)
-int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu)
+int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, int32_t n_h, float *sc, uint32_t cpu)
 {
-    (void)a, (void)i, (void)h, (void)sc, (void)cpu;
+    (void)a, (void)i, (void)h, (void)n_h, (void)sc, (void)cpu;
     return 0;
 }
 
@@ -203,21 +203,6 @@ T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h,
         _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
 }
 
-#define HEAD_FN(name, nd)                                                                                  \
-    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
-    {                                                                                                      \
-        if (a->kv_f16)                                                                                     \
-            head_nd(a, i, h, sc, nd, 1);                                                                   \
-        else                                                                                               \
-            head_nd(a, i, h, sc, nd, 0);                                                                   \
-    }
-HEAD_FN(head_4, 4)
-HEAD_FN(head_5, 5)
-HEAD_FN(head_8, 8)
-HEAD_FN(head_16, 16)
-HEAD_FN(head_any, a->head_dim / 16)
-#undef HEAD_FN
-
 /* Scores (before the scale) of two heads sharing a KV head against 8 rows
  * base + t stride: lanes 0..7 head qa's, 8..15 head qb's; each key row read
  * once for both. The same bits as dots16 per head. */
@@ -240,6 +225,156 @@ T512 AI static inline __m512 dots8x2(const float *qa, const float *qb, const uin
     }
     return sums16(acc);
 }
+
+/* o_a += e_a v, o_b += e_b v over one value row v, each only where its weight
+ * is not 0 (as head_nd: 0 x an infinite value would be NaN). */
+T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, const void *v, const int nd,
+                                    const int f16)
+{
+    __m512 pa = _mm512_set1_ps(ea), pb = _mm512_set1_ps(eb);
+    if (ea != 0.0f && eb != 0.0f) {
+#pragma GCC unroll 8
+        for (int j = 0; j < nd; j++) {
+            __m512 x = ld16(v, j, f16);
+            oa[j] = _mm512_fmadd_ps(pa, x, oa[j]);
+            ob[j] = _mm512_fmadd_ps(pb, x, ob[j]);
+        }
+    } else if (ea != 0.0f) {
+#pragma GCC unroll 8
+        for (int j = 0; j < nd; j++)
+            oa[j] = _mm512_fmadd_ps(pa, ld16(v, j, f16), oa[j]);
+    } else if (eb != 0.0f) {
+#pragma GCC unroll 8
+        for (int j = 0; j < nd; j++)
+            ob[j] = _mm512_fmadd_ps(pb, ld16(v, j, f16), ob[j]);
+    }
+}
+
+/* e = exp(score - max) over one row of n scores in place (masked scores are
+ * -inf and give 0); returns 1 / their sum. As in head_nd. */
+T512 AI static inline float exp_row(float *r, int32_t n, float mx)
+{
+    const float ninf = -__builtin_inff();
+    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
+    for (int32_t s = 0; s < n; s += 16) {
+        __mmask16 mk = n - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - s)) - 1u);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, r + s), vmx));
+        _mm512_mask_storeu_ps(r + s, mk, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    return 1.0f / _mm512_reduce_add_ps(vsum);
+}
+
+/* Heads h and h + 1 of token i, which share a KV head (nd <= 8): the same
+ * results as head_nd for each, with every key and value row read once for both
+ * (keys 8 at a time through dots8x2, the two outputs' FMA chains interleaved).
+ * sc holds 2 (n_cached + i + 1) floats. */
+T512 AI static inline void head_pair_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd,
+                                        const int f16)
+{
+    size_t esz = f16 ? 2 : 4;
+    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), qp = a->qpos0 + i;
+    int32_t nk = a->n_cached + i + 1, nc = a->n_cached;
+    const float *qa = a->q + (size_t)i * a->ldq + (size_t)h * d, *qb = qa + d;
+    float *sa = sc, *sb = sc + nk;
+    const float ninf = -__builtin_inff();
+    const __m512 scale = _mm512_set1_ps(a->scale), minf = _mm512_set1_ps(ninf);
+    __m512 vmax = minf; /* lanes 0..7 head h, 8..15 head h + 1 */
+    float mxa = ninf, mxb = ninf;
+    for (int chunk = 0; chunk < 2; chunk++) {
+        int32_t b0 = chunk ? nc : 0, b1 = chunk ? nk : nc, s = b0;
+        const uint8_t *base = chunk ? (const uint8_t *)(a->kc + (size_t)kvh * d)
+                                    : (const uint8_t *)a->kcache + (size_t)kvh * d * esz;
+        size_t stride = chunk ? (size_t)a->ldkv * 4 : (size_t)kvw * esz;
+        for (; s + 8 <= b1; s += 8) {
+            uint32_t vis = 0;
+            for (int32_t t = 0; t < 8; t++) {
+                int32_t kp = chunk ? a->qpos0 + (s + t - nc) : a->cpos[s + t];
+                vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
+            }
+            __m512 v = minf;
+            if (vis) {
+                const uint8_t *k = base + (size_t)(s - b0) * stride;
+                v = _mm512_mul_ps(chunk ? dots8x2(qa, qb, k, stride, nd, 0) : dots8x2(qa, qb, k, stride, nd, f16),
+                                  scale);
+                v = _mm512_mask_mov_ps(minf, (__mmask16)(vis | vis << 8), v);
+                vmax = _mm512_max_ps(v, vmax);
+            }
+            _mm256_storeu_ps(sa + s, _mm512_castps512_ps256(v));
+            _mm256_storeu_ps(sb + s, _mm512_extractf32x8_ps(v, 1));
+        }
+        for (; s < b1; s++) {
+            int32_t kp = chunk ? a->qpos0 + (s - nc) : a->cpos[s];
+            int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
+            if (!vis) {
+                sa[s] = sb[s] = ninf;
+                continue;
+            }
+            const void *k = base + (size_t)(s - b0) * stride;
+            __m512 x = chunk ? ld16(k, 0, 0) : ld16(k, 0, f16);
+            __m512 acca = _mm512_mul_ps(_mm512_loadu_ps(qa), x), accb = _mm512_mul_ps(_mm512_loadu_ps(qb), x);
+#pragma GCC unroll 8
+            for (int j = 1; j < nd; j++) {
+                x = chunk ? ld16(k, j, 0) : ld16(k, j, f16);
+                acca = _mm512_fmadd_ps(_mm512_loadu_ps(qa + 16 * j), x, acca);
+                accb = _mm512_fmadd_ps(_mm512_loadu_ps(qb + 16 * j), x, accb);
+            }
+            float va = _mm512_reduce_add_ps(acca) * a->scale, vb = _mm512_reduce_add_ps(accb) * a->scale;
+            sa[s] = va, sb[s] = vb;
+            mxa = va > mxa ? va : mxa;
+            mxb = vb > mxb ? vb : mxb;
+        }
+    }
+    float bma = _mm512_reduce_max_ps(_mm512_mask_mov_ps(minf, 0x00ff, vmax));
+    float bmb = _mm512_reduce_max_ps(_mm512_mask_mov_ps(minf, 0xff00, vmax));
+    mxa = bma > mxa ? bma : mxa;
+    mxb = bmb > mxb ? bmb : mxb;
+    float inva = exp_row(sa, nk, mxa), invb = exp_row(sb, nk, mxb);
+    __m512 oa[8], ob[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        oa[j] = ob[j] = _mm512_setzero_ps();
+    for (int32_t s = 0; s < nc; s++)
+        add_row2(oa, ob, sa[s], sb[s], (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz, nd,
+                 f16);
+    for (int32_t s = nc; s < nk; s++)
+        add_row2(oa, ob, sa[s], sb[s], a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d, nd, 0);
+    float *out = a->out + (size_t)i * a->ldo + (size_t)h * d;
+    __m512 ia = _mm512_set1_ps(inva), ib = _mm512_set1_ps(invb);
+#pragma GCC unroll 8
+    for (int j = 0; j < nd; j++) {
+        _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(oa[j], ia));
+        _mm512_storeu_ps(out + d + 16 * j, _mm512_mul_ps(ob[j], ib));
+    }
+}
+
+#define HEAD_FN(name, nd)                                                                                  \
+    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
+    {                                                                                                      \
+        if (a->kv_f16)                                                                                     \
+            head_nd(a, i, h, sc, nd, 1);                                                                   \
+        else                                                                                               \
+            head_nd(a, i, h, sc, nd, 0);                                                                   \
+    }
+HEAD_FN(head_4, 4)
+HEAD_FN(head_5, 5)
+HEAD_FN(head_8, 8)
+HEAD_FN(head_16, 16)
+HEAD_FN(head_any, a->head_dim / 16)
+#undef HEAD_FN
+
+#define PAIR_FN(name, nd)                                                                                  \
+    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
+    {                                                                                                      \
+        if (a->kv_f16)                                                                                     \
+            head_pair_nd(a, i, h, sc, nd, 1);                                                              \
+        else                                                                                               \
+            head_pair_nd(a, i, h, sc, nd, 0);                                                              \
+    }
+PAIR_FN(pair_4, 4)
+PAIR_FN(pair_5, 5)
+PAIR_FN(pair_8, 8)
+#undef PAIR_FN
 
 /* For two heads sharing a KV head (nd <= 8): o0 += e0_t v_t, o1 += e1_t v_t,
  * both over all 16 rows (e_t all nonzero), each value row loaded once for both
@@ -533,11 +668,19 @@ int aae_k_attn_x86_ok(const aae_attn_args *a, uint32_t cpu)
     return (cpu & AAE_CPU_AVX512) && d % 16 == 0 && d <= 256 && d > 0;
 }
 
-int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu)
+int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, int32_t n_h, float *sc, uint32_t cpu)
 {
     if (!aae_k_attn_x86_ok(a, cpu))
         return 0;
     typedef void (*fn)(const aae_attn_args *, int32_t, int32_t, float *);
+    if (n_h == 2) { /* head_dim 64, 80, 128; h and h + 1 on one KV head */
+        static const fn pairs[17] = {[4] = pair_4, [5] = pair_5, [8] = pair_8};
+        int32_t grp = a->n_heads / a->n_kv;
+        if (!pairs[a->head_dim / 16] || h % 2 || grp % 2)
+            return 0;
+        pairs[a->head_dim / 16](a, i, h, sc);
+        return 1;
+    }
     static const fn by_nd[17] = {[4] = head_4, [5] = head_5, [8] = head_8, [16] = head_16};
     (by_nd[a->head_dim / 16] ? by_nd[a->head_dim / 16] : head_any)(a, i, h, sc);
     return 1;

@@ -159,11 +159,13 @@ typedef struct aae_attn_args {
 } aae_attn_args;
 size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads);
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch);
-/* x86 vector path of one (token i, head h) of aae_k_attention
- * (k_attention_x86.c); sc holds n_cached + i + 1 floats of scratch. Returns 0
- * (nothing done) where it does not apply: no AVX-512, or head_dim not a
- * multiple of 16 up to 256. */
-int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, float *sc, uint32_t cpu);
+/* x86 vector path of (token i, head h) of aae_k_attention, n_h = 1, or of
+ * heads h and h + 1 together (n_h = 2: they share a KV head, h even; the same
+ * results as one by one) (k_attention_x86.c); sc holds n_h (n_cached + i + 1)
+ * floats of scratch. Returns 0 (nothing done) where it does not apply: no
+ * AVX-512, head_dim not a multiple of 16 up to 256; for n_h = 2 also head_dim
+ * other than 64, 80, 128 or heads that do not pair. */
+int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, int32_t n_h, float *sc, uint32_t cpu);
 /* One decoding token i, every head, keys s0 .. s1 - 1 read key by key: the
  * partial output sums, maxima and exp sums that aae_k_attention merges (layout
  * in k_attention_x86.c); sc holds n_heads x (s1 - s0) floats, part n_heads x
