@@ -102,6 +102,44 @@ T512 AI static inline uint32_t nonzero16(const float *ph)
     return _mm512_cmp_ps_mask(_mm512_loadu_ps(ph), _mm512_setzero_ps(), _CMP_NEQ_UQ);
 }
 
+/* e = exp(score - max) over one row of n scores in place (masked scores are
+ * -inf and give 0); returns 1 / their sum. */
+T512 AI static inline float exp_row(float *r, int32_t n, float mx)
+{
+    const float ninf = -__builtin_inff();
+    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
+    for (int32_t s = 0; s < n; s += 16) {
+        __mmask16 mk = n - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - s)) - 1u);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, r + s), vmx));
+        _mm512_mask_storeu_ps(r + s, mk, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    return 1.0f / _mm512_reduce_add_ps(vsum);
+}
+
+/* Bit t set where key s + t (t < n) is visible to query position qp: cached
+ * slots (chunk = 0) by their positions, the chunk's own keys (chunk = 1) by
+ * theirs (kernels.h: window and sink). */
+T512 AI static inline uint32_t visible_bits(const aae_attn_args *a, int32_t qp, int32_t s, int32_t n, int chunk)
+{
+    uint32_t vis = 0;
+    for (int32_t t = 0; t < n; t++) {
+        int32_t kp = chunk ? a->qpos0 + (s + t - a->n_cached) : a->cpos[s + t];
+        vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
+    }
+    return vis;
+}
+
+/* Key rows of KV head kvh: the cache's (chunk = 0, elements of esz bytes) or
+ * the chunk's (1, float32); *stride gets the bytes from one row to the next. */
+T512 AI static inline const uint8_t *key_rows(const aae_attn_args *a, int chunk, int32_t kvh, size_t esz,
+                                              size_t *stride)
+{
+    size_t d = (size_t)a->head_dim;
+    *stride = chunk ? (size_t)a->ldkv * 4 : (size_t)a->n_kv * d * esz;
+    return chunk ? (const uint8_t *)(a->kc + (size_t)kvh * d) : (const uint8_t *)a->kcache + (size_t)kvh * d * esz;
+}
+
 /* nd = head_dim / 16 and f16 (the cache holds float16) are constants in each
  * instance below. */
 T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd, const int f16)
@@ -125,15 +163,10 @@ T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h,
     float mx = ninf;
     for (int chunk = 0; chunk < 2; chunk++) {
         int32_t b0 = chunk ? nc : 0, b1 = chunk ? nk : nc, s = b0;
-        const uint8_t *base = chunk ? (const uint8_t *)(a->kc + (size_t)kvh * d)
-                                    : (const uint8_t *)a->kcache + (size_t)kvh * d * esz;
-        size_t stride = chunk ? (size_t)a->ldkv * 4 : (size_t)kvw * esz;
+        size_t stride;
+        const uint8_t *base = key_rows(a, chunk, kvh, esz, &stride);
         for (; s + 16 <= b1; s += 16) {
-            uint32_t vis = 0;
-            for (int32_t t = 0; t < 16; t++) {
-                int32_t kp = chunk ? a->qpos0 + (s + t - nc) : a->cpos[s + t];
-                vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
-            }
+            uint32_t vis = visible_bits(a, qp, s, 16, chunk);
             __m512 v = minf;
             if (vis) {
                 const uint8_t *k = base + (size_t)(s - b0) * stride;
@@ -172,15 +205,7 @@ T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h,
         float bm = _mm512_reduce_max_ps(vmax);
         mx = bm > mx ? bm : mx;
     }
-    /* e = exp(score - max); masked scores are -inf and give 0 */
-    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
-    for (int32_t s = 0; s < nk; s += 16) {
-        __mmask16 mk = nk - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - s)) - 1u);
-        __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, sc + s), vmx));
-        _mm512_mask_storeu_ps(sc + s, mk, e);
-        vsum = _mm512_add_ps(vsum, e);
-    }
-    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    __m512 inv = _mm512_set1_ps(exp_row(sc, nk, mx));
     for (int32_t s = 0; s < nk; s++) {
         if (sc[s] == 0.0f)
             continue;
@@ -250,21 +275,6 @@ T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, 
     }
 }
 
-/* e = exp(score - max) over one row of n scores in place (masked scores are
- * -inf and give 0); returns 1 / their sum. As in head_nd. */
-T512 AI static inline float exp_row(float *r, int32_t n, float mx)
-{
-    const float ninf = -__builtin_inff();
-    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
-    for (int32_t s = 0; s < n; s += 16) {
-        __mmask16 mk = n - s >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - s)) - 1u);
-        __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(ninf), mk, r + s), vmx));
-        _mm512_mask_storeu_ps(r + s, mk, e);
-        vsum = _mm512_add_ps(vsum, e);
-    }
-    return 1.0f / _mm512_reduce_add_ps(vsum);
-}
-
 /* Heads h and h + 1 of token i, which share a KV head (nd <= 8): the same
  * results as head_nd for each, with every key and value row read once for both
  * (keys 8 at a time through dots8x2, the two outputs' FMA chains interleaved).
@@ -283,15 +293,10 @@ T512 AI static inline void head_pair_nd(const aae_attn_args *a, int32_t i, int32
     float mxa = ninf, mxb = ninf;
     for (int chunk = 0; chunk < 2; chunk++) {
         int32_t b0 = chunk ? nc : 0, b1 = chunk ? nk : nc, s = b0;
-        const uint8_t *base = chunk ? (const uint8_t *)(a->kc + (size_t)kvh * d)
-                                    : (const uint8_t *)a->kcache + (size_t)kvh * d * esz;
-        size_t stride = chunk ? (size_t)a->ldkv * 4 : (size_t)kvw * esz;
+        size_t stride;
+        const uint8_t *base = key_rows(a, chunk, kvh, esz, &stride);
         for (; s + 8 <= b1; s += 8) {
-            uint32_t vis = 0;
-            for (int32_t t = 0; t < 8; t++) {
-                int32_t kp = chunk ? a->qpos0 + (s + t - nc) : a->cpos[s + t];
-                vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
-            }
+            uint32_t vis = visible_bits(a, qp, s, 8, chunk);
             __m512 v = minf;
             if (vis) {
                 const uint8_t *k = base + (size_t)(s - b0) * stride;
@@ -469,11 +474,7 @@ T512 AI static inline void keys_nd(const aae_attn_args *a, int32_t i, int32_t s0
     const float ninf = -__builtin_inff();
     float *mxs = part + (size_t)nh * d, *sums = mxs + nh;
     for (int32_t s = s0; s < blocked; s += 16) {
-        uint32_t vis = 0;
-        for (int32_t t = 0; t < 16; t++) {
-            int32_t kp = a->cpos[s + t];
-            vis |= (uint32_t)(kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink)) << t;
-        }
+        uint32_t vis = visible_bits(a, qp, s, 16, 0);
         const uint8_t *kb = (const uint8_t *)a->kcache + (size_t)s * row;
         if (s + 32 <= blocked)
             prefetch_rows(kb + 16 * row, 16 * row);
