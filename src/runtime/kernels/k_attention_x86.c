@@ -353,33 +353,24 @@ T512 AI static inline void head_pair_nd(const aae_attn_args *a, int32_t i, int32
     }
 }
 
-#define HEAD_FN(name, nd)                                                                                  \
+/* One instance per head_dim / 16 and cache type of head_nd or head_pair_nd. */
+#define HEAD_FN(name, body, nd)                                                                            \
     T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
     {                                                                                                      \
         if (a->kv_f16)                                                                                     \
-            head_nd(a, i, h, sc, nd, 1);                                                                   \
+            body(a, i, h, sc, nd, 1);                                                                      \
         else                                                                                               \
-            head_nd(a, i, h, sc, nd, 0);                                                                   \
+            body(a, i, h, sc, nd, 0);                                                                      \
     }
-HEAD_FN(head_4, 4)
-HEAD_FN(head_5, 5)
-HEAD_FN(head_8, 8)
-HEAD_FN(head_16, 16)
-HEAD_FN(head_any, a->head_dim / 16)
+HEAD_FN(head_4, head_nd, 4)
+HEAD_FN(head_5, head_nd, 5)
+HEAD_FN(head_8, head_nd, 8)
+HEAD_FN(head_16, head_nd, 16)
+HEAD_FN(head_any, head_nd, a->head_dim / 16)
+HEAD_FN(pair_4, head_pair_nd, 4)
+HEAD_FN(pair_5, head_pair_nd, 5)
+HEAD_FN(pair_8, head_pair_nd, 8)
 #undef HEAD_FN
-
-#define PAIR_FN(name, nd)                                                                                  \
-    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
-    {                                                                                                      \
-        if (a->kv_f16)                                                                                     \
-            head_pair_nd(a, i, h, sc, nd, 1);                                                              \
-        else                                                                                               \
-            head_pair_nd(a, i, h, sc, nd, 0);                                                              \
-    }
-PAIR_FN(pair_4, 4)
-PAIR_FN(pair_5, 5)
-PAIR_FN(pair_8, 8)
-#undef PAIR_FN
 
 /* For two heads sharing a KV head (nd <= 8): o0 += e0_t v_t, o1 += e1_t v_t,
  * both over all 16 rows (e_t all nonzero), each value row loaded once for both
