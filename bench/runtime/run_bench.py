@@ -13,7 +13,9 @@ measures read bandwidth with aae_membw (1 and 2 threads) and runs
 medians over the rounds; the rounds alternate between configurations so that
 drifts of the machine's speed spread over all of them, and the bandwidth is
 probed in every round beside them. Prints a table with decode tok/s as a
-fraction of the bound: median bandwidth / (weight bytes read per token).
+fraction of the bound: median bandwidth / (weight bytes read per token), and
+beside it the KV cache bytes a decode step reads and the fraction of the bound
+that counts them too (bandwidth / (weights + KV cache read per token)).
 --baseline-simd passes the same option to `sphere_aae bench` (AVX2 on an
 AVX-512 machine, NEON without dot product on aarch64), --no-avx512 likewise
 (the kernels of an x86-64 CPU without AVX-512: AVX2, with AVX-VNNI where
@@ -106,9 +108,9 @@ def main():
         print("read bandwidth, %d thread(s): median %.2f GB/s of %s" % (
             t, bw[str(t)], " ".join("%.1f" % x for x in probes[t])))
     print("\nkernel path: %s" % ", ".join(sorted({x["kernels"] for v in results.values() for x in v})))
-    print("%-5s %-8s %3s %10s %10s %8s %8s %8s %10s %9s %8s %5s" % ("model", "quant", "thr", "prefill/s",
-                                                                     "decode/s", "ttft s", "RSS MB", "2MiB MB",
-                                                                     "MB/token", "bound/s", "of bound", "cpu"))
+    print("%-5s %-8s %3s %10s %10s %8s %8s %8s %10s %9s %8s %7s %8s %5s" % (
+        "model", "quant", "thr", "prefill/s", "decode/s", "ttft s", "RSS MB", "2MiB MB", "MB/token", "bound/s",
+        "of bound", "KV MB", "+KV", "cpu"))
     for (d, q, t), runs in results.items():
         pf = statistics.median(x["prefill_tokens_per_s"] for x in runs)
         dc = statistics.median(x["decode_tokens_per_s"] for x in runs)
@@ -118,10 +120,16 @@ def main():
         huge = "-" if None in huge else "%.0f" % min(huge)
         per_tok = runs[0]["weight_bytes_per_token"]
         bound = bw[str(t)] * 1e9 / per_tok
+        kv = runs[0].get("kv_bytes_per_token", 0)
+        bound_kv = bw[str(t)] * 1e9 / (per_tok + kv)
         cpu = statistics.median(x.get("cpu_utilization", 0) for x in runs)
-        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %8s %10.1f %9.1f %7.0f%% %5.2f" %
-              (d, q, t, pf, dc, ttft, rss, huge, per_tok / 1e6, bound, 100 * dc / bound, cpu))
-    print("\n2MiB MB = weights mapped in 2 MiB pages (least of the runs; docs/runtime.md, loader)")
+        print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %8s %10.1f %9.1f %7.0f%% %7.1f %7.0f%% %5.2f" %
+              (d, q, t, pf, dc, ttft, rss, huge, per_tok / 1e6, bound, 100 * dc / bound, kv / 1e6,
+               100 * dc / bound_kv, cpu))
+    print("\nbound = bandwidth / weight bytes read per token (MB/token); KV MB = KV cache bytes a decode "
+          "step reads (mean over the steps), which the bound leaves out; +KV = decode as a fraction of "
+          "bandwidth / (weights + KV) read per token")
+    print("2MiB MB = weights mapped in 2 MiB pages (least of the runs; docs/runtime.md, loader)")
     print("cpu = CPU seconds per wall second of a bench run (below the thread count when other "
           "processes share the cores)")
     return 0

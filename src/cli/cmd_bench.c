@@ -18,9 +18,10 @@ static const char *USAGE =
     "\n"
     "Runs a synthetic prompt of N token ids (deterministic, BOS-free) through the model,\n"
     "then decodes --gen-len tokens greedily (end-of-sequence ignored), and prints:\n"
-    "prefill tok/s, decode tok/s, time to first token, peak RSS, and the weight bytes\n"
-    "one decode step reads (for a memory-bandwidth bound). On Linux it also prints how\n"
-    "much of the process's file maps (the weights) is mapped in 2 MiB pages.\n"
+    "prefill tok/s, decode tok/s, time to first token, peak RSS, the weight bytes one\n"
+    "decode step reads (for a memory-bandwidth bound) and the KV cache bytes it reads\n"
+    "(mean over the measured steps). On Linux it also prints how much of the process's\n"
+    "file maps (the weights) is mapped in 2 MiB pages.\n"
     "\n"
     "Speeds are of a warm run: first --warmup runs of the same prompt (and one decode\n"
     "step) map the weights in and fill the caches, then the model is reset and\n"
@@ -219,6 +220,18 @@ int aae_cmd_bench(int argc, char **argv)
     }
     aae_model_info info;
     aae_model_get_info(m, &info);
+    /* KV cache a decode step reads: the K and V rows of every position it
+     * sees (a ring of sink + window slots with a sliding window), the mean
+     * over the measured steps. The bandwidth bound of docs/runtime.md counts
+     * weights only; this is the rest of the traffic. */
+    long kv_slots = info.sliding_window_size > 0 ? (long)info.sliding_window_size + info.attention_sink_size
+                                                 : (long)info.context_window_size;
+    double kv_seen = 0;
+    for (long i = 0; i < o.gen_len; i++) {
+        long seen = o.prompt_len + i + 1;
+        kv_seen += (double)(seen < kv_slots ? seen : kv_slots);
+    }
+    double kv_per_tok = o.gen_len ? kv_seen / (double)o.gen_len * (double)info.kv_bytes_per_position : 0.0;
     double huge_mb = file_huge_mapped_mb();
     char huge_json[32] = "null", huge_text[96] = "";
     if (huge_mb >= 0) {
@@ -236,19 +249,21 @@ int aae_cmd_bench(int argc, char **argv)
                "\"kernels\": \"%s\", \"prompt_len\": %ld, \"gen_len\": %ld, \"prefill_tokens_per_s\": %.3f, "
                "\"decode_tokens_per_s\": %.3f, \"time_to_first_token_s\": %.6f, \"peak_rss_mb\": %.1f, "
                "\"weight_bytes\": %llu, \"weight_bytes_per_token\": %llu, \"kv_cache_bytes\": %llu, "
+               "\"kv_bytes_per_token\": %.0f, "
                "\"cpu_utilization\": %.3f, \"warmup_runs\": %ld, \"load_s\": %.6f, "
                "\"cold_time_to_first_token_s\": %.6f, \"huge_mapped_mb\": %s}\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, o.gen_len,
                pf, dc, t_first, rss_mb, (unsigned long long)info.weight_bytes,
-               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes, util,
+               (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes, kv_per_tok, util,
                o.warmup, t_load, t_cold, huge_json);
     else
         printf("%s (%s %s, %d threads, %s kernels)\n  prefill %ld tokens: %.1f tok/s (time to first token %.3f s)\n"
                "  decode %ld tokens: %.2f tok/s\n  peak RSS %.1f MB; weights %.1f MB%s, read per token %.1f MB\n"
+               "  KV cache read per decode step %.1f MB (mean over the %ld steps)\n"
                "  CPU utilization %.2f (CPU seconds per second; below the thread count when the cores are shared)\n"
                "  load %.3f s; cold time to first token %.3f s (%ld warm-up run%s before the measured one)\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, pf, t_first,
-               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, huge_text, (double)info.weight_bytes_per_token / 1e6, util,
+               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, huge_text, (double)info.weight_bytes_per_token / 1e6, kv_per_tok / 1e6, o.gen_len, util,
                t_load, t_cold, o.warmup, o.warmup == 1 ? "" : "s");
     aae_model_free(m);
     return AAE_EXIT_OK;

@@ -175,6 +175,8 @@ AAE_TEST(bad_calls)
     aae_model_info info;
     AAE_CHECK_EQ_INT(aae_model_get_info(m, &info), AAE_OK);
     AAE_CHECK(info.weight_bytes > 0 && info.kv_cache_bytes > 0);
+    /* K and V rows of n_layers layers, float16 or float32 */
+    AAE_CHECK(info.kv_bytes_per_position > 0 && info.kv_bytes_per_position % (4 * (uint64_t)info.n_layers) == 0);
     if (info.sliding_window_size > 0) { /* a ring buffer: runs past any length */
         for (int i = 0; i < 4; i++)
             AAE_CHECK_EQ_INT(aae_model_prefill(m, ids, 9), AAE_OK);

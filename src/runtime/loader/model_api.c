@@ -340,6 +340,10 @@ aae_status aae_model_get_info(const aae_model *m, aae_model_info *out)
     out->kv_cache_bytes = m->plan.kv_bytes;
     out->activation_bytes = m->plan.act_bytes;
     out->kernel_path = aae_cpu_path_name(m->cpu);
+    /* kv_bytes = kcache + vcache + the slot table (kv_cap int32) */
+    if (m->desc.kv_cap > 0)
+        out->kv_bytes_per_position =
+            (m->plan.kv_bytes - (uint64_t)m->desc.kv_cap * sizeof(int32_t)) / (uint64_t)m->desc.kv_cap;
     return AAE_OK;
 }
 
