@@ -1,8 +1,8 @@
 /*
  * k_attention.c - causal multi-head attention with grouped KV heads over the KV
  * cache plus the current chunk, with an optional sliding window and attention
- * sink (see aae_attn_args in kernels.h). Work is split over (token, head)
- * pairs; a single decoding token on AVX-512 is split over key ranges instead
+ * sink (see aae_attn_args in kernels.h). Work is split over (block of
+ * AAE_ATTN_TOKENS tokens, head) units; a single decoding token on AVX-512 is split over key ranges instead
  * (each task reads its part of the cache front to back for every head) and
  * the ranges' partial sums are merged.
  */
@@ -30,9 +30,10 @@ static int32_t decode_keys_max(int32_t n_keys, int32_t n_threads)
 
 static size_t al64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-/* Per task: the scores (one or two heads' n_keys for a prompt chunk, n_heads x
- * a key range's for a decoding token), then one row of head_dim floats (a float16
- * key or value row converted), then a decode range's partial sums
+/* Per task: the scores (for a prompt chunk up to 2 heads x AAE_ATTN_TOKENS
+ * tokens' n_keys and output sums, aae_k_attn_head_x86; n_heads x a key range's
+ * for a decoding token), then one row of head_dim floats (a float16 key or
+ * value row converted), then a decode range's partial sums
  * (aae_k_attn_keys_x86). */
 typedef struct task_layout {
     size_t row_at, part_at, bytes;
@@ -40,7 +41,8 @@ typedef struct task_layout {
 
 static task_layout layout_of(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads)
 {
-    size_t dec = (size_t)n_heads * (size_t)decode_keys_max(n_keys, n_threads), one = 2 * (size_t)n_keys;
+    size_t dec = (size_t)n_heads * (size_t)decode_keys_max(n_keys, n_threads);
+    size_t one = 2 * (size_t)AAE_ATTN_TOKENS * ((size_t)n_keys + (size_t)head_dim);
     task_layout l;
     l.row_at = al64((dec > one ? dec : one) * 4);
     l.part_at = l.row_at + al64((size_t)head_dim * 4);
@@ -217,17 +219,21 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
         aae_k_attn_keys_x86(a, 0, s0, s1, (float *)mine, (float *)(mine + c->lay.part_at), c->cpu);
         return;
     }
-    int32_t total = a->m * a->n_heads, p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
+    /* units (block of AAE_ATTN_TOKENS tokens, head), block-major */
+    int32_t nb = (a->m + AAE_ATTN_TOKENS - 1) / AAE_ATTN_TOKENS, total = nb * a->n_heads;
+    int32_t p0 = task * c->per, p1 = p0 + c->per < total ? p0 + c->per : total;
     uint8_t *mine = c->scratch + (size_t)thread * c->lay.bytes;
     float *sc = (float *)mine, *row = (float *)(mine + c->lay.row_at);
     for (int32_t p = p0; p < p1; p++) {
-        int32_t i = p / a->n_heads, h = p % a->n_heads;
-        if (p + 1 < p1 && aae_k_attn_head_x86(a, i, h, 2, sc, c->cpu)) { /* h, h + 1 */
+        int32_t b = p / a->n_heads, h = p % a->n_heads, i0 = b * AAE_ATTN_TOKENS;
+        int32_t nt = a->m - i0 < AAE_ATTN_TOKENS ? a->m - i0 : AAE_ATTN_TOKENS;
+        if (p + 1 < p1 && aae_k_attn_head_x86(a, i0, nt, h, 2, sc, c->cpu)) { /* h, h + 1 */
             p++;
             continue;
         }
-        if (!aae_k_attn_head_x86(a, i, h, 1, sc, c->cpu))
-            one_head(a, &c->ops, i, h, sc, row);
+        for (int32_t i = i0; i < i0 + nt; i++)
+            if (!aae_k_attn_head_x86(a, i, 1, h, 1, sc, c->cpu))
+                one_head(a, &c->ops, i, h, sc, row);
     }
 }
 
@@ -283,7 +289,7 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
         merge_parts(a, &c, n);
         return;
     }
-    int32_t total = a->m * a->n_heads;
+    int32_t total = (a->m + AAE_ATTN_TOKENS - 1) / AAE_ATTN_TOKENS * a->n_heads;
     int32_t parts = n_threads > 1 ? 4 * n_threads : 1;
     c.per = (total + parts - 1) / parts;
     int32_t n_tasks = (total + c.per - 1) / c.per;

@@ -10,9 +10,10 @@
 #include "kernels/kernels.h"
 
 #if !defined(__x86_64__)
-int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, int32_t n_h, float *sc, uint32_t cpu)
+int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t h, int32_t n_h, float *sc,
+                        uint32_t cpu)
 {
-    (void)a, (void)i, (void)h, (void)n_h, (void)sc, (void)cpu;
+    (void)a, (void)i, (void)n_t, (void)h, (void)n_h, (void)sc, (void)cpu;
     return 0;
 }
 
@@ -275,101 +276,151 @@ T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, 
     }
 }
 
-/* Heads h and h + 1 of token i, which share a KV head (nd <= 8): the same
- * results as head_nd for each, with every key and value row read once for both
- * (keys 8 at a time through dots8x2, the two outputs' FMA chains interleaved).
- * sc holds 2 (n_cached + i + 1) floats. */
-T512 AI static inline void head_pair_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd,
-                                        const int f16)
+/* Value rows of a token block's outputs go ATTN_VKEYS at a time: the rows stay
+ * in L1 while every token of the block adds them. */
+#define ATTN_VKEYS 32
+
+/* Heads h and h + 1, which share a KV head (nd <= 8), of tokens i0 .. i0 + nt
+ * - 1 (nt <= AAE_ATTN_TOKENS): for each token the same results as head_nd for
+ * each head, with every key and value row read from memory once for the whole
+ * block. Keys go 8 at a time through dots8x2 for both heads, token by token
+ * while the 8 rows are in L1 (a token's blocks and key-by-key tail as when it
+ * runs alone); values ATTN_VKEYS rows at a time, each token's two outputs in
+ * registers over them (FMA chains interleaved) and kept in sc between groups.
+ * One token at a time, a long chunk's keys and values (a KV head's 1900 rows
+ * are 1 MB of float32) came from L3 again for every token: at 1900 tokens
+ * attention was 29% of a 1.1B prefill. sc: 2 nt rows of n_cached + i0 + nt
+ * scores, then 2 nt head_dim output sums. */
+T512 AI static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int32_t nt, int32_t h, float *sc,
+                                         const int nd, const int f16)
 {
     size_t esz = f16 ? 2 : 4;
-    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), qp = a->qpos0 + i;
-    int32_t nk = a->n_cached + i + 1, nc = a->n_cached;
-    const float *qa = a->q + (size_t)i * a->ldq + (size_t)h * d, *qb = qa + d;
-    float *sa = sc, *sb = sc + nk;
+    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), nc = a->n_cached;
+    int32_t nkmax = nc + i0 + nt, nk[AAE_ATTN_TOKENS], qp[AAE_ATTN_TOKENS];
+    const float *qa[AAE_ATTN_TOKENS], *qb[AAE_ATTN_TOKENS];
+    float *sa[AAE_ATTN_TOKENS], *sb[AAE_ATTN_TOKENS], mxa[AAE_ATTN_TOKENS], mxb[AAE_ATTN_TOKENS];
+    float inva[AAE_ATTN_TOKENS], invb[AAE_ATTN_TOKENS], *osum = sc + 2 * (size_t)nt * nkmax;
     const float ninf = -__builtin_inff();
     const __m512 scale = _mm512_set1_ps(a->scale), minf = _mm512_set1_ps(ninf);
-    __m512 vmax = minf; /* lanes 0..7 head h, 8..15 head h + 1 */
-    float mxa = ninf, mxb = ninf;
+    __m512 vmax[AAE_ATTN_TOKENS]; /* lanes 0..7 head h, 8..15 head h + 1 */
+    for (int32_t t = 0; t < nt; t++) {
+        nk[t] = nc + i0 + t + 1, qp[t] = a->qpos0 + i0 + t;
+        qa[t] = a->q + (size_t)(i0 + t) * a->ldq + (size_t)h * d, qb[t] = qa[t] + d;
+        sa[t] = sc + 2 * (size_t)t * nkmax, sb[t] = sa[t] + nkmax;
+        mxa[t] = mxb[t] = ninf;
+        vmax[t] = minf;
+    }
     for (int chunk = 0; chunk < 2; chunk++) {
-        int32_t b0 = chunk ? nc : 0, b1 = chunk ? nk : nc, s = b0;
+        int32_t b0 = chunk ? nc : 0, bend = chunk ? nkmax : nc;
         size_t stride;
         const uint8_t *base = key_rows(a, chunk, kvh, esz, &stride);
-        for (; s + 8 <= b1; s += 8) {
-            uint32_t vis = visible_bits(a, qp, s, 8, chunk);
-            __m512 v = minf;
-            if (vis) {
-                const uint8_t *k = base + (size_t)(s - b0) * stride;
-                v = _mm512_mul_ps(chunk ? dots8x2(qa, qb, k, stride, nd, 0) : dots8x2(qa, qb, k, stride, nd, f16),
-                                  scale);
-                v = _mm512_mask_mov_ps(minf, (__mmask16)(vis | vis << 8), v);
-                vmax = _mm512_max_ps(v, vmax);
-            }
-            _mm256_storeu_ps(sa + s, _mm512_castps512_ps256(v));
-            _mm256_storeu_ps(sb + s, _mm512_extractf32x8_ps(v, 1));
-        }
-        for (; s < b1; s++) {
-            int32_t kp = chunk ? a->qpos0 + (s - nc) : a->cpos[s];
-            int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
-            if (!vis) {
-                sa[s] = sb[s] = ninf;
-                continue;
-            }
-            const void *k = base + (size_t)(s - b0) * stride;
-            __m512 x = chunk ? ld16(k, 0, 0) : ld16(k, 0, f16);
-            __m512 acca = _mm512_mul_ps(_mm512_loadu_ps(qa), x), accb = _mm512_mul_ps(_mm512_loadu_ps(qb), x);
+        for (int32_t s = b0; s < bend; s += 8) {
+            const uint8_t *k8 = base + (size_t)(s - b0) * stride;
+            for (int32_t t = 0; t < nt; t++) {
+                int32_t b1 = chunk ? nk[t] : nc;
+                if (s + 8 <= b1) {
+                    uint32_t vis = visible_bits(a, qp[t], s, 8, chunk);
+                    __m512 v = minf;
+                    if (vis) {
+                        v = _mm512_mul_ps(chunk ? dots8x2(qa[t], qb[t], k8, stride, nd, 0)
+                                                : dots8x2(qa[t], qb[t], k8, stride, nd, f16),
+                                          scale);
+                        v = _mm512_mask_mov_ps(minf, (__mmask16)(vis | vis << 8), v);
+                        vmax[t] = _mm512_max_ps(v, vmax[t]);
+                    }
+                    _mm256_storeu_ps(sa[t] + s, _mm512_castps512_ps256(v));
+                    _mm256_storeu_ps(sb[t] + s, _mm512_extractf32x8_ps(v, 1));
+                    continue;
+                }
+                for (int32_t u = s; u < b1; u++) { /* the token's last keys, one by one */
+                    int32_t kp = chunk ? a->qpos0 + (u - nc) : a->cpos[u];
+                    int vis = kp <= qp[t] && (a->window <= 0 || qp[t] - kp < a->window || kp < a->sink);
+                    if (!vis) {
+                        sa[t][u] = sb[t][u] = ninf;
+                        continue;
+                    }
+                    const void *k = base + (size_t)(u - b0) * stride;
+                    __m512 x = chunk ? ld16(k, 0, 0) : ld16(k, 0, f16);
+                    __m512 acca = _mm512_mul_ps(_mm512_loadu_ps(qa[t]), x), accb = _mm512_mul_ps(_mm512_loadu_ps(qb[t]), x);
 #pragma GCC unroll 8
-            for (int j = 1; j < nd; j++) {
-                x = chunk ? ld16(k, j, 0) : ld16(k, j, f16);
-                acca = _mm512_fmadd_ps(_mm512_loadu_ps(qa + 16 * j), x, acca);
-                accb = _mm512_fmadd_ps(_mm512_loadu_ps(qb + 16 * j), x, accb);
+                    for (int j = 1; j < nd; j++) {
+                        x = chunk ? ld16(k, j, 0) : ld16(k, j, f16);
+                        acca = _mm512_fmadd_ps(_mm512_loadu_ps(qa[t] + 16 * j), x, acca);
+                        accb = _mm512_fmadd_ps(_mm512_loadu_ps(qb[t] + 16 * j), x, accb);
+                    }
+                    float va = _mm512_reduce_add_ps(acca) * a->scale, vb = _mm512_reduce_add_ps(accb) * a->scale;
+                    sa[t][u] = va, sb[t][u] = vb;
+                    mxa[t] = va > mxa[t] ? va : mxa[t];
+                    mxb[t] = vb > mxb[t] ? vb : mxb[t];
+                }
             }
-            float va = _mm512_reduce_add_ps(acca) * a->scale, vb = _mm512_reduce_add_ps(accb) * a->scale;
-            sa[s] = va, sb[s] = vb;
-            mxa = va > mxa ? va : mxa;
-            mxb = vb > mxb ? vb : mxb;
         }
     }
-    float bma = _mm512_reduce_max_ps(_mm512_mask_mov_ps(minf, 0x00ff, vmax));
-    float bmb = _mm512_reduce_max_ps(_mm512_mask_mov_ps(minf, 0xff00, vmax));
-    mxa = bma > mxa ? bma : mxa;
-    mxb = bmb > mxb ? bmb : mxb;
-    float inva = exp_row(sa, nk, mxa), invb = exp_row(sb, nk, mxb);
-    __m512 oa[8], ob[8];
+    for (int32_t t = 0; t < nt; t++) {
+        float bma = _mm512_reduce_max_ps(_mm512_mask_mov_ps(minf, 0x00ff, vmax[t]));
+        float bmb = _mm512_reduce_max_ps(_mm512_mask_mov_ps(minf, 0xff00, vmax[t]));
+        mxa[t] = bma > mxa[t] ? bma : mxa[t];
+        mxb[t] = bmb > mxb[t] ? bmb : mxb[t];
+        inva[t] = exp_row(sa[t], nk[t], mxa[t]);
+        invb[t] = exp_row(sb[t], nk[t], mxb[t]);
+    }
+    for (int32_t g = 0; g < nkmax; g += ATTN_VKEYS) {
+        for (int32_t t = 0; t < nt; t++) {
+            int32_t ge = g + ATTN_VKEYS < nk[t] ? g + ATTN_VKEYS : nk[t], gc = ge < nc ? ge : nc;
+            if (g >= ge)
+                continue;
+            float *oa_at = osum + 2 * (size_t)t * d, *ob_at = oa_at + d;
+            __m512 oa[8], ob[8];
 #pragma GCC unroll 8
-    for (int j = 0; j < 8; j++)
-        oa[j] = ob[j] = _mm512_setzero_ps();
-    for (int32_t s = 0; s < nc; s++)
-        add_row2(oa, ob, sa[s], sb[s], (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz, nd,
-                 f16);
-    for (int32_t s = nc; s < nk; s++)
-        add_row2(oa, ob, sa[s], sb[s], a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d, nd, 0);
-    float *out = a->out + (size_t)i * a->ldo + (size_t)h * d;
-    __m512 ia = _mm512_set1_ps(inva), ib = _mm512_set1_ps(invb);
+            for (int j = 0; j < 8; j++) {
+                oa[j] = j < nd && g ? _mm512_loadu_ps(oa_at + 16 * j) : _mm512_setzero_ps();
+                ob[j] = j < nd && g ? _mm512_loadu_ps(ob_at + 16 * j) : _mm512_setzero_ps();
+            }
+            int32_t s = g;
+            for (; s < gc; s++)
+                add_row2(oa, ob, sa[t][s], sb[t][s],
+                         (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz, nd, f16);
+            for (; s < ge; s++)
+                add_row2(oa, ob, sa[t][s], sb[t][s], a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d, nd, 0);
 #pragma GCC unroll 8
-    for (int j = 0; j < nd; j++) {
-        _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(oa[j], ia));
-        _mm512_storeu_ps(out + d + 16 * j, _mm512_mul_ps(ob[j], ib));
+            for (int j = 0; j < nd; j++) {
+                _mm512_storeu_ps(oa_at + 16 * j, oa[j]);
+                _mm512_storeu_ps(ob_at + 16 * j, ob[j]);
+            }
+        }
+    }
+    for (int32_t t = 0; t < nt; t++) {
+        const float *oa_at = osum + 2 * (size_t)t * d, *ob_at = oa_at + d;
+        float *out = a->out + (size_t)(i0 + t) * a->ldo + (size_t)h * d;
+        __m512 ia = _mm512_set1_ps(inva[t]), ib = _mm512_set1_ps(invb[t]);
+#pragma GCC unroll 8
+        for (int j = 0; j < nd; j++) {
+            _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(_mm512_loadu_ps(oa_at + 16 * j), ia));
+            _mm512_storeu_ps(out + d + 16 * j, _mm512_mul_ps(_mm512_loadu_ps(ob_at + 16 * j), ib));
+        }
     }
 }
 
-/* One instance per head_dim / 16 and cache type of head_nd or head_pair_nd. */
+/* One instance per head_dim / 16 and cache type of head_nd or pair_block_nd
+ * (tokens i .. i + nt - 1; head_nd takes nt = 1). */
 #define HEAD_FN(name, body, nd)                                                                            \
-    T512 static void name(const aae_attn_args *a, int32_t i, int32_t h, float *sc)                          \
+    T512 static void name(const aae_attn_args *a, int32_t i, int32_t nt, int32_t h, float *sc)              \
     {                                                                                                      \
         if (a->kv_f16)                                                                                     \
-            body(a, i, h, sc, nd, 1);                                                                      \
+            body(a, i, nt, h, sc, nd, 1);                                                                  \
         else                                                                                               \
-            body(a, i, h, sc, nd, 0);                                                                      \
+            body(a, i, nt, h, sc, nd, 0);                                                                  \
     }
-HEAD_FN(head_4, head_nd, 4)
-HEAD_FN(head_5, head_nd, 5)
-HEAD_FN(head_8, head_nd, 8)
-HEAD_FN(head_16, head_nd, 16)
-HEAD_FN(head_any, head_nd, a->head_dim / 16)
-HEAD_FN(pair_4, head_pair_nd, 4)
-HEAD_FN(pair_5, head_pair_nd, 5)
-HEAD_FN(pair_8, head_pair_nd, 8)
+#define HEAD1(a, i, nt, h, sc, nd, f16) ((void)(nt), head_nd(a, i, h, sc, nd, f16))
+HEAD_FN(head_4, HEAD1, 4)
+HEAD_FN(head_5, HEAD1, 5)
+HEAD_FN(head_8, HEAD1, 8)
+HEAD_FN(head_16, HEAD1, 16)
+HEAD_FN(head_any, HEAD1, a->head_dim / 16)
+HEAD_FN(pair_4, pair_block_nd, 4)
+HEAD_FN(pair_5, pair_block_nd, 5)
+HEAD_FN(pair_8, pair_block_nd, 8)
+#undef HEAD1
 #undef HEAD_FN
 
 /* For two heads sharing a KV head (nd <= 8): o0 += e0_t v_t, o1 += e1_t v_t,
@@ -660,21 +711,24 @@ int aae_k_attn_x86_ok(const aae_attn_args *a, uint32_t cpu)
     return (cpu & AAE_CPU_AVX512) && d % 16 == 0 && d <= 256 && d > 0;
 }
 
-int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t h, int32_t n_h, float *sc, uint32_t cpu)
+int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t h, int32_t n_h, float *sc,
+                        uint32_t cpu)
 {
-    if (!aae_k_attn_x86_ok(a, cpu))
+    if (!aae_k_attn_x86_ok(a, cpu) || n_t < 1 || n_t > AAE_ATTN_TOKENS || i < 0 || i > a->m - n_t)
         return 0;
-    typedef void (*fn)(const aae_attn_args *, int32_t, int32_t, float *);
+    typedef void (*fn)(const aae_attn_args *, int32_t, int32_t, int32_t, float *);
     if (n_h == 2) { /* head_dim 64, 80, 128; h and h + 1 on one KV head */
         static const fn pairs[17] = {[4] = pair_4, [5] = pair_5, [8] = pair_8};
         int32_t grp = a->n_heads / a->n_kv;
         if (!pairs[a->head_dim / 16] || h % 2 || grp % 2)
             return 0;
-        pairs[a->head_dim / 16](a, i, h, sc);
+        pairs[a->head_dim / 16](a, i, n_t, h, sc);
         return 1;
     }
+    if (n_t != 1)
+        return 0;
     static const fn by_nd[17] = {[4] = head_4, [5] = head_5, [8] = head_8, [16] = head_16};
-    (by_nd[a->head_dim / 16] ? by_nd[a->head_dim / 16] : head_any)(a, i, h, sc);
+    (by_nd[a->head_dim / 16] ? by_nd[a->head_dim / 16] : head_any)(a, i, 1, h, sc);
     return 1;
 }
 #endif
