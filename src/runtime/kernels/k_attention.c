@@ -231,8 +231,8 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
             p++;
             continue;
         }
-        for (int32_t i = i0; i < i0 + nt; i++)
-            if (!aae_k_attn_head_x86(a, i, 1, h, 1, sc, c->cpu))
+        if (!aae_k_attn_head_x86(a, i0, nt, h, 1, sc, c->cpu))
+            for (int32_t i = i0; i < i0 + nt; i++)
                 one_head(a, &c->ops, i, h, sc, row);
     }
 }

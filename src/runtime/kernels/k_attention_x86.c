@@ -1,10 +1,11 @@
 /*
  * k_attention_x86.c - AVX-512 paths of aae_k_attention (k_attention.c) for
- * head_dim a multiple of 16 up to 256. One (query token, head) of a prompt
- * chunk (head_nd): the query and the output row stay in registers (one zmm per
- * 16 elements), scores are exponentiated 16 at a time (x86_exp.h), and each
- * visible value row is added to the output with one FMA per 16 elements; no
- * per-key call and no load/store of the output per key. A decoding token's key
+ * head_dim a multiple of 16 up to 256. A prompt chunk's head (or two heads of
+ * one KV head) for a block of consecutive tokens (head_block_nd,
+ * pair_block_nd): each key and value row is read from memory once for the
+ * block, scores are exponentiated 16 at a time (x86_exp.h), and each visible
+ * value row is added to a token's output (in registers, one zmm per 16
+ * elements) with one FMA per 16 elements; no per-key call. A decoding token's key
  * range, all heads (keys_nd): see there.
  */
 #include "kernels/kernels.h"
@@ -141,92 +142,124 @@ T512 AI static inline const uint8_t *key_rows(const aae_attn_args *a, int chunk,
     return chunk ? (const uint8_t *)(a->kc + (size_t)kvh * d) : (const uint8_t *)a->kcache + (size_t)kvh * d * esz;
 }
 
-/* nd = head_dim / 16 and f16 (the cache holds float16) are constants in each
- * instance below. */
-T512 AI static inline void head_nd(const aae_attn_args *a, int32_t i, int32_t h, float *sc, const int nd, const int f16)
+/* Value rows of a token block's outputs go ATTN_VKEYS at a time: the rows stay
+ * in L1 while every token of the block adds them. */
+#define ATTN_VKEYS 32
+
+/* Head h of tokens i0 .. i0 + nt - 1 (nt <= AAE_ATTN_TOKENS), each key and
+ * value row read from memory once for the whole block: keys 16 at a time
+ * (dots16) token by token while the 16 rows are in L1 (each token's blocks
+ * and key-by-key tail as when it runs alone), values ATTN_VKEYS rows at a
+ * time, a token's output in registers over them and kept in sc between
+ * groups. nd = head_dim / 16 and f16 (the cache holds float16) are constants
+ * in each instance below. sc: nt rows of n_cached + i0 + nt scores, then nt
+ * head_dim output sums. */
+T512 AI static inline void head_block_nd(const aae_attn_args *a, int32_t i0, int32_t nt, int32_t h, float *sc,
+                                         const int nd, const int f16)
 {
     size_t esz = f16 ? 2 : 4;
-    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), qp = a->qpos0 + i;
-    int32_t nk = a->n_cached + i + 1, nc = a->n_cached;
-    const float *q = a->q + (size_t)i * a->ldq + (size_t)h * d;
+    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), nc = a->n_cached;
+    int32_t nkmax = nc + i0 + nt, nk[AAE_ATTN_TOKENS], qp[AAE_ATTN_TOKENS];
+    const float *q[AAE_ATTN_TOKENS];
+    float *sr[AAE_ATTN_TOKENS], mx[AAE_ATTN_TOKENS], inv[AAE_ATTN_TOKENS], *osum = sc + (size_t)nt * nkmax;
     const float ninf = -__builtin_inff();
-    __m512 qv[16], o[16];
-#pragma GCC unroll 16
-    for (int j = 0; j < 16; j++) /* (dead for j >= nd; keeps the compiler sure nothing is read unset) */
-        qv[j] = o[j] = _mm512_setzero_ps();
-#pragma GCC unroll 16
-    for (int j = 0; j < nd; j++)
-        qv[j] = _mm512_loadu_ps(q + 16 * j);
-    /* scores: the cached keys, then the chunk's, each in blocks of 16 (dots16)
-     * and a tail key by key */
     const __m512 scale = _mm512_set1_ps(a->scale), minf = _mm512_set1_ps(ninf);
-    __m512 vmax = minf;
-    float mx = ninf;
+    __m512 vmax[AAE_ATTN_TOKENS];
+    for (int32_t t = 0; t < nt; t++) {
+        nk[t] = nc + i0 + t + 1, qp[t] = a->qpos0 + i0 + t;
+        q[t] = a->q + (size_t)(i0 + t) * a->ldq + (size_t)h * d;
+        sr[t] = sc + (size_t)t * nkmax;
+        mx[t] = ninf;
+        vmax[t] = minf;
+    }
+    /* scores: the cached keys, then the chunk's */
     for (int chunk = 0; chunk < 2; chunk++) {
-        int32_t b0 = chunk ? nc : 0, b1 = chunk ? nk : nc, s = b0;
+        int32_t b0 = chunk ? nc : 0, bend = chunk ? nkmax : nc;
         size_t stride;
         const uint8_t *base = key_rows(a, chunk, kvh, esz, &stride);
-        for (; s + 16 <= b1; s += 16) {
-            uint32_t vis = visible_bits(a, qp, s, 16, chunk);
-            __m512 v = minf;
-            if (vis) {
-                const uint8_t *k = base + (size_t)(s - b0) * stride;
-                v = _mm512_mul_ps(chunk ? dots16(q, k, stride, nd, 0) : dots16(q, k, stride, nd, f16), scale);
-                v = _mm512_mask_mov_ps(minf, (__mmask16)vis, v);
-                vmax = _mm512_max_ps(v, vmax);
+        for (int32_t s = b0; s < bend; s += 16) {
+            const uint8_t *k16 = base + (size_t)(s - b0) * stride;
+            for (int32_t t = 0; t < nt; t++) {
+                int32_t b1 = chunk ? nk[t] : nc;
+                if (s + 16 <= b1) {
+                    uint32_t vis = visible_bits(a, qp[t], s, 16, chunk);
+                    __m512 v = minf;
+                    if (vis) {
+                        v = _mm512_mul_ps(chunk ? dots16(q[t], k16, stride, nd, 0) : dots16(q[t], k16, stride, nd, f16),
+                                          scale);
+                        v = _mm512_mask_mov_ps(minf, (__mmask16)vis, v);
+                        vmax[t] = _mm512_max_ps(v, vmax[t]);
+                    }
+                    _mm512_storeu_ps(sr[t] + s, v);
+                    continue;
+                }
+                for (int32_t u = s; u < b1; u++) { /* the token's last keys, one by one */
+                    int32_t kp = chunk ? a->qpos0 + (u - nc) : a->cpos[u];
+                    int vis = kp <= qp[t] && (a->window <= 0 || qp[t] - kp < a->window || kp < a->sink);
+                    if (!vis) {
+                        sr[t][u] = ninf;
+                        continue;
+                    }
+                    const void *k = base + (size_t)(u - b0) * stride;
+                    __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q[t]), chunk ? ld16(k, 0, 0) : ld16(k, 0, f16));
+#pragma GCC unroll 16
+                    for (int j = 1; j < nd; j++)
+                        acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[t] + 16 * j), chunk ? ld16(k, j, 0) : ld16(k, j, f16),
+                                              acc);
+                    float v = _mm512_reduce_add_ps(acc) * a->scale;
+                    sr[t][u] = v;
+                    mx[t] = v > mx[t] ? v : mx[t];
+                }
             }
-            _mm512_storeu_ps(sc + s, v);
         }
-        for (; s < b1; s++) {
-            int32_t kp = chunk ? a->qpos0 + (s - nc) : a->cpos[s];
-            int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
-            if (!vis) {
-                sc[s] = ninf;
+    }
+    for (int32_t t = 0; t < nt; t++) {
+        float bm = _mm512_reduce_max_ps(vmax[t]);
+        mx[t] = bm > mx[t] ? bm : mx[t];
+        inv[t] = exp_row(sr[t], nk[t], mx[t]);
+    }
+    for (int32_t g = 0; g < nkmax; g += ATTN_VKEYS) {
+        for (int32_t t = 0; t < nt; t++) {
+            int32_t ge = g + ATTN_VKEYS < nk[t] ? g + ATTN_VKEYS : nk[t], gc = ge < nc ? ge : nc;
+            if (g >= ge)
                 continue;
-            }
-            const void *k = base + (size_t)(s - b0) * stride;
-            __m512 acc;
-            if (!chunk) {
-                acc = _mm512_mul_ps(qv[0], ld16(k, 0, f16));
+            float *o_at = osum + (size_t)t * d;
+            __m512 o[16];
 #pragma GCC unroll 16
-                for (int j = 1; j < nd; j++)
-                    acc = _mm512_fmadd_ps(qv[j], ld16(k, j, f16), acc);
-            } else {
-                acc = _mm512_mul_ps(qv[0], ld16(k, 0, 0));
+            for (int j = 0; j < 16; j++)
+                o[j] = j < nd && g ? _mm512_loadu_ps(o_at + 16 * j) : _mm512_setzero_ps();
+            int32_t s = g;
+            for (; s < gc; s++) {
+                if (sr[t][s] == 0.0f)
+                    continue;
+                __m512 p = _mm512_set1_ps(sr[t][s]);
+                const void *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
 #pragma GCC unroll 16
-                for (int j = 1; j < nd; j++)
-                    acc = _mm512_fmadd_ps(qv[j], ld16(k, j, 0), acc);
+                for (int j = 0; j < nd; j++)
+                    o[j] = _mm512_fmadd_ps(p, ld16(v, j, f16), o[j]);
             }
-            float v = _mm512_reduce_add_ps(acc) * a->scale;
-            sc[s] = v;
-            mx = v > mx ? v : mx;
-        }
-    }
-    {
-        float bm = _mm512_reduce_max_ps(vmax);
-        mx = bm > mx ? bm : mx;
-    }
-    __m512 inv = _mm512_set1_ps(exp_row(sc, nk, mx));
-    for (int32_t s = 0; s < nk; s++) {
-        if (sc[s] == 0.0f)
-            continue;
-        __m512 p = _mm512_set1_ps(sc[s]);
-        if (s < nc) {
-            const void *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d) * esz;
+            for (; s < ge; s++) {
+                if (sr[t][s] == 0.0f)
+                    continue;
+                __m512 p = _mm512_set1_ps(sr[t][s]);
+                const float *v = a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
+#pragma GCC unroll 16
+                for (int j = 0; j < nd; j++)
+                    o[j] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * j), o[j]);
+            }
 #pragma GCC unroll 16
             for (int j = 0; j < nd; j++)
-                o[j] = _mm512_fmadd_ps(p, ld16(v, j, f16), o[j]);
-        } else {
-            const float *v = a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d;
-#pragma GCC unroll 16
-            for (int j = 0; j < nd; j++)
-                o[j] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * j), o[j]);
+                _mm512_storeu_ps(o_at + 16 * j, o[j]);
         }
     }
-    float *out = a->out + (size_t)i * a->ldo + (size_t)h * d;
+    for (int32_t t = 0; t < nt; t++) {
+        const float *o_at = osum + (size_t)t * d;
+        float *out = a->out + (size_t)(i0 + t) * a->ldo + (size_t)h * d;
+        __m512 iv = _mm512_set1_ps(inv[t]);
 #pragma GCC unroll 16
-    for (int j = 0; j < nd; j++)
-        _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
+        for (int j = 0; j < nd; j++)
+            _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(_mm512_loadu_ps(o_at + 16 * j), iv));
+    }
 }
 
 /* Scores (before the scale) of two heads sharing a KV head against 8 rows
@@ -253,7 +286,7 @@ T512 AI static inline __m512 dots8x2(const float *qa, const float *qb, const uin
 }
 
 /* o_a += e_a v, o_b += e_b v over one value row v, each only where its weight
- * is not 0 (as head_nd: 0 x an infinite value would be NaN). */
+ * is not 0 (as head_block_nd: 0 x an infinite value would be NaN). */
 T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, const void *v, const int nd,
                                     const int f16)
 {
@@ -276,12 +309,8 @@ T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, 
     }
 }
 
-/* Value rows of a token block's outputs go ATTN_VKEYS at a time: the rows stay
- * in L1 while every token of the block adds them. */
-#define ATTN_VKEYS 32
-
 /* Heads h and h + 1, which share a KV head (nd <= 8), of tokens i0 .. i0 + nt
- * - 1 (nt <= AAE_ATTN_TOKENS): for each token the same results as head_nd for
+ * - 1 (nt <= AAE_ATTN_TOKENS): for each token the same results as head_block_nd for
  * each head, with every key and value row read from memory once for the whole
  * block. Keys go 8 at a time through dots8x2 for both heads, token by token
  * while the 8 rows are in L1 (a token's blocks and key-by-key tail as when it
@@ -401,8 +430,8 @@ T512 AI static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int
     }
 }
 
-/* One instance per head_dim / 16 and cache type of head_nd or pair_block_nd
- * (tokens i .. i + nt - 1; head_nd takes nt = 1). */
+/* One instance per head_dim / 16 and cache type of head_block_nd or
+ * pair_block_nd (tokens i .. i + nt - 1). */
 #define HEAD_FN(name, body, nd)                                                                            \
     T512 static void name(const aae_attn_args *a, int32_t i, int32_t nt, int32_t h, float *sc)              \
     {                                                                                                      \
@@ -411,16 +440,14 @@ T512 AI static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int
         else                                                                                               \
             body(a, i, nt, h, sc, nd, 0);                                                                  \
     }
-#define HEAD1(a, i, nt, h, sc, nd, f16) ((void)(nt), head_nd(a, i, h, sc, nd, f16))
-HEAD_FN(head_4, HEAD1, 4)
-HEAD_FN(head_5, HEAD1, 5)
-HEAD_FN(head_8, HEAD1, 8)
-HEAD_FN(head_16, HEAD1, 16)
-HEAD_FN(head_any, HEAD1, a->head_dim / 16)
+HEAD_FN(head_4, head_block_nd, 4)
+HEAD_FN(head_5, head_block_nd, 5)
+HEAD_FN(head_8, head_block_nd, 8)
+HEAD_FN(head_16, head_block_nd, 16)
+HEAD_FN(head_any, head_block_nd, a->head_dim / 16)
 HEAD_FN(pair_4, pair_block_nd, 4)
 HEAD_FN(pair_5, pair_block_nd, 5)
 HEAD_FN(pair_8, pair_block_nd, 8)
-#undef HEAD1
 #undef HEAD_FN
 
 /* For two heads sharing a KV head (nd <= 8): o0 += e0_t v_t, o1 += e1_t v_t,
@@ -486,7 +513,7 @@ T512 AI static inline void axpy16(float *o, const float *ph, uint32_t nz, const 
 /* One decoding token i, all heads, keys s0 .. s1 - 1 only: the partial sums
  * that aae_k_attention merges over the key ranges of its tasks. Each thread
  * streams its own contiguous part of the cache front to back. (Going head by
- * head over the whole range, as head_nd does, reads each row in head_dim
+ * head over the whole range, as head_block_nd does, reads each row in head_dim
  * pieces with a stride of n_kv x head_dim: 12 GB/s from memory for a
  * 110M-sized cache, against ~36 for a plain read; cutting rows between threads
  * by heads was as slow.)
@@ -725,10 +752,8 @@ int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t 
         pairs[a->head_dim / 16](a, i, n_t, h, sc);
         return 1;
     }
-    if (n_t != 1)
-        return 0;
     static const fn by_nd[17] = {[4] = head_4, [5] = head_5, [8] = head_8, [16] = head_16};
-    (by_nd[a->head_dim / 16] ? by_nd[a->head_dim / 16] : head_any)(a, i, 1, h, sc);
+    (by_nd[a->head_dim / 16] ? by_nd[a->head_dim / 16] : head_any)(a, i, n_t, h, sc);
     return 1;
 }
 #endif

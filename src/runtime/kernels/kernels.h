@@ -159,15 +159,15 @@ typedef struct aae_attn_args {
 } aae_attn_args;
 size_t aae_k_attention_scratch(int32_t n_keys, int32_t n_heads, int32_t head_dim, int32_t n_threads);
 void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch);
-/* x86 vector path of (token i, head h) of aae_k_attention, n_h = 1, n_t = 1;
- * or of heads h and h + 1 together (n_h = 2: they share a KV head, h even)
- * for tokens i .. i + n_t - 1 (1 <= n_t <= AAE_ATTN_TOKENS), each key and
- * value row read once for all of them; the same results as one head and one
- * token at a time (k_attention_x86.c). sc holds n_h n_t (n_cached + i + n_t
- * + head_dim) floats of scratch. Returns 0 (nothing done) where it does not
- * apply: no AVX-512, head_dim not a multiple of 16 up to 256; for n_h = 2
- * also head_dim other than 64, 80, 128 or heads that do not pair; n_t > 1
- * with n_h = 1; tokens past the chunk's m. */
+/* x86 vector path of aae_k_attention for head h (n_h = 1) or heads h and h + 1
+ * together (n_h = 2: they share a KV head, h even) of tokens i .. i + n_t - 1
+ * (1 <= n_t <= AAE_ATTN_TOKENS), each key and value row read once for all of
+ * them; the same results as one head and one token at a time
+ * (k_attention_x86.c). sc holds n_h n_t (n_cached + i + n_t + head_dim)
+ * floats of scratch. Returns 0 (nothing done) where it does not apply: no
+ * AVX-512, head_dim not a multiple of 16 up to 256, tokens past the chunk's
+ * m; for n_h = 2 also head_dim other than 64, 80, 128 or heads that do not
+ * pair. */
 #define AAE_ATTN_TOKENS 4
 int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t h, int32_t n_h, float *sc,
                         uint32_t cpu);
