@@ -2,9 +2,9 @@
  * k_attention.c - causal multi-head attention with grouped KV heads over the KV
  * cache plus the current chunk, with an optional sliding window and attention
  * sink (see aae_attn_args in kernels.h). Work is split over (block of
- * AAE_ATTN_TOKENS tokens, head) units; a single decoding token on AVX-512 is split over key ranges instead
- * (each task reads its part of the cache front to back for every head) and
- * the ranges' partial sums are merged.
+ * AAE_ATTN_TOKENS tokens, head) units; a single decoding token on AVX-512 is
+ * split over key ranges instead (each task reads its part of the cache front
+ * to back for every head) and the ranges' partial sums are merged.
  */
 #include "kernels/kernels.h"
 #include "kernels/kmath.h"
