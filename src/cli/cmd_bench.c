@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "engine/sampler.h"
 
 AAE_CLI_COMMAND(bench, 45, "measure prefill and decode speed of a converted model")
 
@@ -141,15 +142,6 @@ static int parse(int argc, char **argv, bench_opts *o)
     return 1;
 }
 
-static int32_t argmax(const float *x, size_t n)
-{
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
 int aae_cmd_bench(int argc, char **argv)
 {
     if (argc >= 2 && aae_cli_is_help(argv[1])) {
@@ -193,7 +185,7 @@ int aae_cmd_bench(int argc, char **argv)
         if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK && w == 0)
             t_cold = now_s() - tw;
         if (st == AAE_OK && o.gen_len > 0 && (size_t)o.prompt_len < (size_t)p.context_window_size)
-            st = aae_model_decode(m, argmax(lg, n));
+            st = aae_model_decode(m, aae_argmax(lg, (int32_t)n));
         if (st == AAE_OK)
             st = aae_model_reset(m);
     }
@@ -202,12 +194,12 @@ int aae_cmd_bench(int argc, char **argv)
         st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
     int32_t tok = 0;
     if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
-        tok = argmax(lg, n);
+        tok = aae_argmax(lg, (int32_t)n);
     double t_first = now_s() - t0;
     double t1 = now_s();
     for (long i = 0; st == AAE_OK && i < o.gen_len; i++)
         if ((st = aae_model_decode(m, tok)) == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
-            tok = argmax(lg, n);
+            tok = aae_argmax(lg, (int32_t)n);
     double t_dec = now_s() - t1;
     /* CPU seconds per wall second of the whole run: below the thread count when
      * other processes share the cores (then the tok/s figures are pessimistic) */

@@ -55,9 +55,10 @@ LIBC_OK = {n: ALWAYS for n in (
     "__stack_chk_fail __stack_chk_guard").split()}
 LIBC_OK.update({"posix_memalign": (17, True), "localeconv": (21, True), "strtod_l": (26, False),
                 "getauxval": (18, False)})
-# Apple's C library only (the runtime calls them under __APPLE__): fine in the iOS
-# build, a problem in the Android one.
-APPLE_ONLY = {"sysctlbyname"}
+# Apple's C library only (the runtime calls them under __APPLE__, or Apple's back
+# end emits them: memset_pattern16 fills an array with a repeated 16-byte value,
+# in libSystem since iOS 3): fine in the iOS build, a problem in the Android one.
+APPLE_ONLY = {"sysctlbyname", "memset_pattern16"}
 # Spelled by glibc's headers; bionic's and Apple's headers spell them as shown.
 HEADER_ARTIFACTS = {"__errno_location": "errno (bionic: __errno, Apple: __error)",
                     "bzero": "a zero fill the Apple back end emits (libSystem has it)"}

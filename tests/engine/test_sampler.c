@@ -57,6 +57,27 @@ AAE_TEST(argmax_ties_and_nan)
     AAE_CHECK_EQ_INT(aae_argmax(l, 5), 1);
     float m[3] = {NAN, -2.0f, -1.0f};
     AAE_CHECK_EQ_INT(aae_argmax(m, 3), 2);
+    float z[2] = {NAN, NAN};
+    AAE_CHECK_EQ_INT(aae_argmax(z, 2), 0);
+    /* against the definition, one id at a time: lengths around the lanes,
+     * few distinct values (many ties), NaNs and infinities anywhere */
+    static float r[100];
+    const float vals[6] = {-INFINITY, -1.0f, 0.5f, 2.0f, INFINITY, NAN};
+    uint32_t st = 12345u;
+    int bad = 0;
+    for (int rep = 0; rep < 3000; rep++) {
+        int32_t n = 1 + rep % 100;
+        for (int32_t i = 0; i < n; i++) {
+            st = st * 1664525u + 1013904223u;
+            r[i] = vals[(st >> 24) % (rep % 3 == 0 ? 6u : rep % 3 == 1 ? 4u : 3u)];
+        }
+        int32_t want = -1;
+        for (int32_t i = 0; i < n; i++)
+            if (!isnan(r[i]) && (want < 0 || r[i] > r[want]))
+                want = i;
+        bad += aae_argmax(r, n) != (want < 0 ? 0 : want);
+    }
+    AAE_CHECK_EQ_INT(bad, 0);
 }
 
 AAE_TEST(greedy)

@@ -174,19 +174,29 @@ void aae_sampler_apply_penalties(const aae_sampler *s, float *logits)
 
 /* --------------------------------------------------------------- choice --- */
 
+/* Two passes: the largest value, in 8 lanes (lane l over the ids i = l mod
+ * 8: 8 independent chains of compares where one chain waited on each; a
+ * 32000-entry vocabulary was 1% of a 110M decode step at 1 thread), then the
+ * first id that holds it. NaN is never larger and never equal. */
+#define ARGMAX_LANES 8
 int32_t aae_argmax(const float *logits, int32_t n)
 {
-    int32_t best = -1;
-    float bv = 0.0f;
-    for (int32_t i = 0; i < n; i++) {
-        if (isnan(logits[i]))
-            continue;
-        if (best < 0 || logits[i] > bv) {
-            best = i;
-            bv = logits[i];
-        }
-    }
-    return best < 0 ? 0 : best;
+    float mx[ARGMAX_LANES];
+    for (int l = 0; l < ARGMAX_LANES; l++)
+        mx[l] = -INFINITY;
+    int32_t i = 0;
+    for (; i + ARGMAX_LANES <= n; i += ARGMAX_LANES)
+        for (int l = 0; l < ARGMAX_LANES; l++)
+            mx[l] = logits[i + l] > mx[l] ? logits[i + l] : mx[l];
+    for (; i < n; i++)
+        mx[0] = logits[i] > mx[0] ? logits[i] : mx[0];
+    float m = mx[0];
+    for (int l = 1; l < ARGMAX_LANES; l++)
+        m = mx[l] > m ? mx[l] : m;
+    for (i = 0; i < n; i++)
+        if (logits[i] == m)
+            return i;
+    return 0; /* every logit NaN */
 }
 
 /* The order of candidates: value descending, then id ascending. */
