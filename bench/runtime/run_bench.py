@@ -9,11 +9,16 @@ Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
 with `sphere_aae convert_weight` + `gen_config`, then runs RUNS rounds: each
 measures read bandwidth with aae_membw (1 and 2 threads) and runs
-`sphere_aae bench --json` once per (model, quantization, threads). Figures are
-medians over the rounds; the rounds alternate between configurations so that
-drifts of the machine's speed spread over all of them, and the bandwidth is
-probed in every round beside them. Prints a table with decode tok/s as a
-fraction of the bound: median bandwidth / (weight bytes read per token), and
+`sphere_aae bench --json` once per (model, quantization, threads), with the
+bandwidth at the same thread count probed right before and right after each
+bench run (512 MiB, 2 passes each). Figures are medians over the rounds; the
+rounds alternate between configurations so that drifts of the machine's speed
+spread over all of them. The fraction of the bound is taken per run, against
+the mean of its own two probes, and its median printed: this machine's
+bandwidth moves by half for minutes at a time (2 threads: 45 to 78 GB/s within
+one run of this script), and a decode set against probes taken minutes away
+from it reads far above or below the bound. Prints a table with decode tok/s
+as a fraction of the bound: bandwidth / (weight bytes read per token), and
 beside it the KV cache bytes a decode step reads and the fraction of the bound
 that counts them too (bandwidth / (weights + KV cache read per token)).
 --baseline-simd passes the same option to `sphere_aae bench` (AVX2 on an
@@ -89,24 +94,29 @@ def main():
     models = {(d, q): ensure_model(cli, work, d, q, tok) for d in a.dims for q in a.quant}
     for path in models.values():
         drop_from_page_cache(path)
+    def probe(t):
+        return json.loads(sh([membw, "--json", "--runs", "2", "--mib", "512", "--threads", str(t)]))[str(t)]
+
     probes = {t: [] for t in a.threads}
     results = {}
     for r in range(a.runs):
-        p = json.loads(sh([membw, "--json", "--runs", "3"] + sum([["--threads", str(t)] for t in a.threads], [])))
-        for t in a.threads:
-            probes[t].append(p[str(t)])
         for (d, q), path in models.items():
             for t in a.threads:
+                before = probe(t)
                 out = sh([cli, "bench", path, "--prompt-len", str(a.prompt_len), "--gen-len",
                           str(a.gen_len), "--threads", str(t), "--json"] +
                          (["--baseline-simd"] if a.baseline_simd else []) +
                          (["--no-avx512"] if a.no_avx512 else []))
-                results.setdefault((d, q, t), []).append(json.loads(out))
+                after = probe(t)
+                probes[t] += [before, after]
+                run = json.loads(out)
+                run["bandwidth"] = (before + after) / 2 * 1e9
+                results.setdefault((d, q, t), []).append(run)
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
-    bw = {str(t): statistics.median(v) for t, v in probes.items()}
     for t in a.threads:
-        print("read bandwidth, %d thread(s): median %.2f GB/s of %s" % (
-            t, bw[str(t)], " ".join("%.1f" % x for x in probes[t])))
+        v = probes[t]
+        print("read bandwidth, %d thread(s): median %.2f GB/s, least %.1f, most %.1f (%d probes)" % (
+            t, statistics.median(v), min(v), max(v), len(v)))
     print("\nkernel path: %s" % ", ".join(sorted({x["kernels"] for v in results.values() for x in v})))
     print("%-5s %-8s %3s %10s %10s %8s %8s %8s %10s %9s %8s %7s %8s %5s" % (
         "model", "quant", "thr", "prefill/s", "decode/s", "ttft s", "RSS MB", "2MiB MB", "MB/token", "bound/s",
@@ -119,16 +129,18 @@ def main():
         huge = [x.get("huge_mapped_mb") for x in runs]
         huge = "-" if None in huge else "%.0f" % min(huge)
         per_tok = runs[0]["weight_bytes_per_token"]
-        bound = bw[str(t)] * 1e9 / per_tok
         kv = runs[0].get("kv_bytes_per_token", 0)
-        bound_kv = bw[str(t)] * 1e9 / (per_tok + kv)
+        bound = statistics.median(x["bandwidth"] / per_tok for x in runs)
+        frac = statistics.median(x["decode_tokens_per_s"] * per_tok / x["bandwidth"] for x in runs)
+        frac_kv = statistics.median(x["decode_tokens_per_s"] * (per_tok + kv) / x["bandwidth"] for x in runs)
         cpu = statistics.median(x.get("cpu_utilization", 0) for x in runs)
         print("%-5s %-8s %3d %10.1f %10.2f %8.3f %8.0f %8s %10.1f %9.1f %7.0f%% %7.1f %7.0f%% %5.2f" %
-              (d, q, t, pf, dc, ttft, rss, huge, per_tok / 1e6, bound, 100 * dc / bound, kv / 1e6,
-               100 * dc / bound_kv, cpu))
-    print("\nbound = bandwidth / weight bytes read per token (MB/token); KV MB = KV cache bytes a decode "
-          "step reads (mean over the steps), which the bound leaves out; +KV = decode as a fraction of "
-          "bandwidth / (weights + KV) read per token")
+              (d, q, t, pf, dc, ttft, rss, huge, per_tok / 1e6, bound, 100 * frac, kv / 1e6,
+               100 * frac_kv, cpu))
+    print("\nbound = bandwidth / weight bytes read per token (MB/token), the bandwidth probed right "
+          "before and after each run; bound/s, of bound and +KV are medians over the runs of each run's "
+          "own figures; KV MB = KV cache bytes a decode step reads (mean over the steps), which the bound "
+          "leaves out; +KV = decode as a fraction of bandwidth / (weights + KV) read per token")
     print("2MiB MB = weights mapped in 2 MiB pages (least of the runs; docs/runtime.md, loader)")
     print("cpu = CPU seconds per wall second of a bench run (below the thread count when other "
           "processes share the cores)")
