@@ -220,11 +220,12 @@ AAE_TEST(matmul_all_types_all_paths)
 }
 
 /* A decoding token's row dots give each row the same bits wherever the row
- * falls: the 3-bit AVX-512 VNNI decode runs short rows (96 and 768 columns
- * here) 4 at a time and the last n % 4 one by one, so rows 8 .. 10 of 11
- * (copies of rows 0 .. 2) must come out exactly as rows 0 .. 2. Every 3- and
- * 4-bit type, on each x86 path the CPU has (elsewhere the paths are the
- * portable one, run three times). */
+ * falls: the 3-bit AVX-512 VNNI decode runs rows 4 at a time (short ones, 96
+ * and 768 columns here, on any thread count; all on one thread) and the last
+ * n % 4 one by one, so rows 8 .. 10 of 11 (copies of rows 0 .. 2) must come
+ * out exactly as rows 0 .. 2. Every 3- and 4-bit type, on each x86 path the
+ * CPU has (elsewhere the paths are the portable one, run three times), on the
+ * test's pool and on one thread. */
 AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
 {
     uint32_t have = aae_cpu_features();
@@ -234,7 +235,8 @@ AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
     int bad = 0;
     for (int p = 0; p < 3; p++)
         for (int t = 0; t < 3; t++)
-            for (int c = 0; c < 4; c++) {
+            for (int v = 0; v < 8; v++) { /* 4 widths, on the pool and on one thread */
+                int one = v / 4, c = v % 4;
                 int32_t k = ks[c], G = types[t] == AAE_W_Q3F16 ? 40 : 32, ng = (k + G - 1) / G;
                 size_t qrow = (size_t)4 * ng * 4, srow = (size_t)ng * (types[t] == AAE_W_Q4F32 ? 4 : 2);
                 tw w;
@@ -246,13 +248,14 @@ AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
                 float *x = malloc((size_t)k * sizeof(float)), y[11];
                 for (int32_t i = 0; i < k; i++)
                     x[i] = (float)urand();
-                aae_kctx kc = {.th = &g_th, .cpu = paths[p]};
+                aae_kctx kc = {.th = one ? NULL : &g_th, .cpu = paths[p]};
                 void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(1, k, g_th.n_threads) + 63) / 64 * 64);
                 aae_k_matmul(&kc, y, n, x, k, 1, &w.w, NULL, scratch);
                 for (int32_t r = 0; r < 3; r++)
                     if (memcmp(&y[r], &y[8 + r], sizeof(float)) != 0) {
-                        fprintf(stderr, "decode path %s type %d k %d: row %d %.9g, its copy %.9g\n",
-                                aae_cpu_path_name(paths[p]), types[t], k, r, y[r], y[8 + r]);
+                        fprintf(stderr, "decode path %s type %d k %d (%s): row %d %.9g, its copy %.9g\n",
+                                aae_cpu_path_name(paths[p]), types[t], k, one ? "1 thread" : "pool", r, y[r],
+                                y[8 + r]);
                         bad++;
                     }
                 free(scratch);

@@ -987,19 +987,21 @@ T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_jo
     return vnni_dot(w, r, j, 40, 96, q3_vnni_step);
 }
 
-/* Short rows (up to 32 groups, 1280 columns) 4 at a time (vnni_dot_rows),
- * the rest one by one. The 3-bit decode is bound by its arithmetic at 1
- * thread, and a row's block setups, loop and sum are a large part of it when
- * the row is short: from L2, 768 columns 29 -> 38 GB/s; 110M q3f16_1 decode
- * (768 columns but in the down projection) 487 -> 548 tok/s at 1 thread, 807
- * -> 857 at 2. Long rows are read one at a time: 4 rows 1 KiB or more apart
- * are 4 streams, which cost more from memory than the sums save (1.1B
- * q3f16_1, 2048 and 5632 columns: +2% at 1 thread, -13% at 2). The 4-bit
+/* Rows 4 at a time (vnni_dot_rows) when they are short (up to 32 groups,
+ * 1280 columns) or the matmul runs on one thread; the rest one by one. The
+ * 3-bit decode is bound by its arithmetic at 1 thread, and a row's block
+ * setups, loop and sum are a large part of it when the row is short: from L2,
+ * 768 columns 29 -> 38 GB/s, 2048 columns 36 -> 40; 110M q3f16_1 decode (768
+ * columns but in the down projection) 487 -> 548 tok/s at 1 thread, 807 ->
+ * 857 at 2; 1.1B q3f16_1 (2048 and 5632 columns) at 1 thread 68.1 -> 70.7.
+ * With more threads the decode is memory-bound, and 4 long rows (1 KiB or
+ * more apart) are 4 streams, which cost more than the sums save (1.1B
+ * q3f16_1 at 2 threads -13%): long rows one at a time there. The 4-bit
  * decode is memory-bound at 1 thread already and reads one row at a time. */
 T512VB static void run_q3_vnni(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
     int32_t r = n0;
-    if ((j->w->k + 39) / 40 <= 32)
+    if ((j->w->k + 39) / 40 <= 32 || j->n_tasks == 1)
         for (; r + 4 <= n1; r += 4)
             vnni_dot_rows(j->w, r, j, 40, 96, q3_vnni_step, 4, j->y + r);
     for (; r < n1; r++)
