@@ -992,8 +992,8 @@ T512VB static float dot_q3_i8_vnni(const aae_wmat *w, int32_t r, const aae_mm_jo
  * 3-bit decode is bound by its arithmetic at 1 thread, and a row's block
  * setups, loop and sum are a large part of it when the row is short: from L2,
  * 768 columns 29 -> 38 GB/s, 2048 columns 36 -> 40; 110M q3f16_1 decode (768
- * columns but in the down projection) 487 -> 548 tok/s at 1 thread, 807 ->
- * 857 at 2; 1.1B q3f16_1 (2048 and 5632 columns) at 1 thread 68.1 -> 70.7.
+ * columns in all but the down projection) 487 -> 548 tok/s at 1 thread, 807
+ * -> 857 at 2; 1.1B q3f16_1 (2048 and 5632 columns) at 1 thread 68.1 -> 70.7.
  * With more threads the decode is memory-bound, and 4 long rows (1 KiB or
  * more apart) are 4 streams, which cost more than the sums save (1.1B
  * q3f16_1 at 2 threads -13%): long rows one at a time there. The 4-bit
