@@ -8,14 +8,13 @@
 Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
 with `sphere_aae convert_weight` + `gen_config`, then runs RUNS rounds: each
-measures read bandwidth with aae_membw (1 and 2 threads) and runs
-`sphere_aae bench --json` once per (model, quantization, threads), with the
-bandwidth at the same thread count probed right before and right after each
-bench run (512 MiB, 2 passes each). Figures are medians over the rounds; the
-rounds alternate between configurations so that drifts of the machine's speed
-spread over all of them. The fraction of the bound is taken per run, against
+runs `sphere_aae bench --json` once per (model, quantization, threads), with
+the read bandwidth at the same thread count probed by aae_membw right before
+and right after each bench run (512 MiB, best of 2 passes each). Figures are
+medians over the rounds; the rounds alternate between configurations so that
+drifts of the machine's speed spread over all of them. The fraction of the bound is taken per run, against
 the mean of its own two probes, and its median printed: this machine's
-bandwidth moves by half for minutes at a time (2 threads: 45 to 78 GB/s within
+bandwidth moves by half for minutes at a time (2 threads: 43 to 83 GB/s within
 one run of this script), and a decode set against probes taken minutes away
 from it reads far above or below the bound. Prints a table with decode tok/s
 as a fraction of the bound: bandwidth / (weight bytes read per token), and
