@@ -68,8 +68,8 @@ void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, const flo
  * prefetch their scales as far ahead. 1.1B q4f16_1 decode at 1
  * thread, alternating runs: no prefetch 45 tok/s, 2 KiB 50, 4 KiB 54, 6-12 KiB
  * 60-61, 16 KiB 59; q0f16 14.1 -> 16.5 (AVX-512) and 12.7 -> 16.6 (AVX2). The
- * AVX2 3- and 4-bit decodes are bound by their arithmetic and do not prefetch
- * (it made the 4-bit one 12% slower). Lines past the end of W are only
+ * AVX2 3-bit decode is bound by its arithmetic and does not prefetch (the
+ * int16 4-bit decode it replaced ran 12% slower with it). Lines past the end of W are only
  * prefetched, never read. */
 #ifndef DECODE_PREFETCH_BYTES
 #define DECODE_PREFETCH_BYTES 8192
@@ -1606,42 +1606,68 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
     return _mm256_mul_ps(ws, xsv);
 }
 
-/* 4-bit decode on AVX-VNNI (AVX2 CPUs with the 256-bit vpdpbusd, e.g. those
- * without AVX-512): two-part int8 activations in the x8 layout (matmul_impl.h),
- * two groups (32 code bytes) per step, as one half of the AVX-512 VNNI step:
- * low and high nibbles (codes 0..15) meet the evens and odds of each part,
- * lanes 0-3 group g, 4-7 group g + 1. The combined scales come from
+/* 4-bit decode on AVX2: two-part int8 activations in the x8 layout
+ * (matmul_impl.h), two groups (32 code bytes) per step, as one half of the
+ * AVX-512 VNNI step: low and high nibbles (codes 0..15) meet the evens and
+ * odds of each part, lanes 0-3 group g, 4-7 group g + 1; PAIR(lo, hi, xb)
+ * gives the step's int32 lane sums 256 p1 + p2. The combined scales come from
  * i16_scales8, with xscale = x8scale and x16off = x8scale x x8gofs (the code
- * offset), as aae_k_matmul sets them for this kernel. */
-T256V static float dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+ * offset), as aae_k_matmul sets them for these kernels. */
+#define Q4_X8_256_DOT(PAIR)                                                                                         \
+    int32_t ng = (w->k + 31) / 32;                                                                                  \
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);                             \
+    const __m256i mask = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi32(2);                                        \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();                     \
+    for (int32_t g0 = 0; g0 < ng; g0 += 8) {                                                                        \
+        int32_t n = ng - g0 < 8 ? ng - g0 : 8;                                                                      \
+        __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);                                                         \
+        __m256i ix = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                                                     \
+        for (int32_t i = 0; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {                                        \
+            int32_t g = g0 + i;                                                                                     \
+            PREFETCH_AHEAD(qb + 16 * g);                                                                            \
+            __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))                             \
+                                   : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));       \
+            __asm__("" : "+x"(v)); /* one load (see q4_vnni_step) */                                                \
+            __m256i lo = _mm256_and_si256(v, mask), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);           \
+            __m256i p = PAIR(lo, hi, j->x8 + 256 * (g / 4) + 32 * ((g % 4) / 2));                                   \
+            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);              \
+            acc0 = acc1;                                                                                            \
+            acc1 = t;                                                                                               \
+        }                                                                                                           \
+    }                                                                                                               \
+    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias))
+
+/* With AVX-VNNI (AVX2 CPUs with the 256-bit vpdpbusd, e.g. those without AVX-512). */
+T256V static inline __m256i q4_pair_vnni(__m256i lo, __m256i hi, const int8_t *xb)
 {
-    int32_t ng = (w->k + 31) / 32;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m256i mask = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi32(2);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
-    for (int32_t g0 = 0; g0 < ng; g0 += 8) {
-        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
-        __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
-        __m256i ix = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-        for (int32_t i = 0; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {
-            int32_t g = g0 + i;
-            PREFETCH_AHEAD(qb + 16 * g);
-            __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))
-                                   : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
-            __asm__("" : "+x"(v)); /* one load (see q4_vnni_step) */
-            __m256i lo = _mm256_and_si256(v, mask), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-            const int8_t *xb = j->x8 + 256 * (g / 4) + 32 * ((g % 4) / 2);
-            __m256i p = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, _mm256_loadu_si256((const __m256i *)xb));
-            p = _mm256_dpbusd_avx_epi32(p, hi, _mm256_loadu_si256((const __m256i *)(xb + 64)));
-            p = _mm256_dpbusd_avx_epi32(_mm256_slli_epi32(p, 8), lo, _mm256_loadu_si256((const __m256i *)(xb + 128)));
-            p = _mm256_dpbusd_avx_epi32(p, hi, _mm256_loadu_si256((const __m256i *)(xb + 192)));
-            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);
-            acc0 = acc1;
-            acc1 = t;
-        }
-    }
-    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
+    __m256i p = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, _mm256_loadu_si256((const __m256i *)xb));
+    p = _mm256_dpbusd_avx_epi32(p, hi, _mm256_loadu_si256((const __m256i *)(xb + 64)));
+    p = _mm256_dpbusd_avx_epi32(_mm256_slli_epi32(p, 8), lo, _mm256_loadu_si256((const __m256i *)(xb + 128)));
+    return _mm256_dpbusd_avx_epi32(p, hi, _mm256_loadu_si256((const __m256i *)(xb + 192)));
 }
+
+/* Without AVX-VNNI, the same bits: vpmaddubsw gives the codes (0..15) times a
+ * part's bytes as int16 sums of two products (at most 2 x 15 x 128 = 3840, no
+ * saturation), the evens' and odds' sums of a part add in int16 (at most
+ * 7680), and vpmaddwd by 256 (part 1) or 1 (part 2) gathers each lane's four
+ * products into int32: the lane sums of the VNNI dot, exact. 9 integer
+ * operations per pair of groups; the int16-activation decode it replaced took
+ * 16 (4 vpmaddwd, 4 widenings and their masks and shifts, 2 adds): from L2 on
+ * a Zen 3 core 7.8 -> 12.4 GB/s, and 1.1B q4f16_1 decode at 1 thread 13.0 ->
+ * 18.0 tok/s (bound by this arithmetic, below the core's 18 GB/s from memory). */
+T256 static inline __m256i q4_pair_avx2(__m256i lo, __m256i hi, const int8_t *xb)
+{
+    __m256i s1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xb)),
+                                  _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xb + 64))));
+    __m256i s2 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(xb + 128))),
+                                  _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xb + 192))));
+    return _mm256_add_epi32(_mm256_madd_epi16(s1, _mm256_set1_epi16(256)), _mm256_madd_epi16(s2, _mm256_set1_epi16(1)));
+}
+
+T256V static float dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_vnni); }
+
+T256 static float dot_q4_x8_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_avx2); }
+#undef Q4_X8_256_DOT
 
 /* One pair of groups (nb = 32 code bytes, 16 for a lone group) of the batched
  * AVX-VNNI decode against T tokens' x8 at offset xo of each, the pair's
@@ -1732,41 +1758,6 @@ T256V static void run_q4_vnni_256_tokens(const aae_mm_job *j, int32_t n0, int32_
     xb_run(j, n0, n1, 32, 64, q4_vnni_256_dot_tokens);
 }
 
-/* Decode with int16 activations on AVX2, a group at a time: the 16 code
- * bytes widened to words; low nibbles (even elements) and high nibbles (odd)
- * meet the group's evens and odds (pair layout, see matmul_impl.h) in
- * vpmaddwd, exact in int32; the codes stay unsigned (0..15) and the offset 7
- * comes in per group through x16off. The combined scales of 8 groups come
- * from one vector conversion and reach each group with one permute; two
- * accumulators keep the FMA chain from setting the pace. */
-T256 static float dot_q4_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
-{
-    int32_t ng = (w->k + 31) / 32, kpg = aae_mm_kpad(w->k) / 32;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m256i lowmask = _mm256_set1_epi16(0x0f);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
-    for (int32_t g0 = 0; g0 < ng; g0 += 8) {
-        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
-        __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
-        for (int32_t i = 0; i < n; i++) {
-            int32_t g = g0 + i;
-            /* pair layout: evens at 64 (g / 2) + 16 (g % 2), odds 32 after (16 for a lone group) */
-            const int16_t *xe = j->x16 + 64 * (g / 2) + 16 * (g % 2);
-            const int16_t *xo = xe + ((g % 2) || g + 1 < kpg ? 32 : 16);
-            __m256i wd = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
-            __m256i lo = _mm256_and_si256(wd, lowmask), hi = _mm256_srli_epi16(wd, 4);
-            __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)xe)),
-                                         _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)xo)));
-            __m256 sc = _mm256_permutevar8x32_ps(cs, _mm256_set1_epi32(i));
-            if (i & 1)
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc1);
-            else
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc0);
-        }
-    }
-    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
-}
-
 /* 4 x-rows by 2 w-rows per block: 8 accumulators + 6 operands fit the 16 ymm registers. */
 T256 static void tile_256(const aae_mm_job *j, const float *wt, int32_t nr, int32_t kp, int32_t r0)
 {
@@ -1838,7 +1829,7 @@ static const uint16_t q3_mul256[5][16] __attribute__((aligned(32))) = {
  * codes widened as above and multiplied with vpmaddwd (exact in int32);
  * lanes 0-3 hold the first group's sums, 4-7 the second's. The codes stay
  * unsigned (0..7): the offset 3 comes in per group through x16off. Combined
- * scales for 8 groups at a time, as in dot_q4_i16_256. */
+ * scales for 8 groups at a time from i16_scales8. */
 T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 39) / 40;
@@ -2083,18 +2074,17 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
         run_xq_256(j, task, n0, n1);
         return 1;
     }
-    if (j->m == 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
-        for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q4_vnni_256(w, r, j);
+    if (j->m == 1 && j->x8 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+        if (cpu & AAE_CPU_AVX_VNNI)
+            for (int32_t r = n0; r < n1; r++)
+                j->y[r] = dot_q4_vnni_256(w, r, j);
+        else
+            for (int32_t r = n0; r < n1; r++)
+                j->y[r] = dot_q4_x8_256(w, r, j);
         return 1;
     }
     if (j->m > 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
         run_q4_vnni_256_tokens(j, n0, n1); /* a few tokens: the batched decode */
-        return 1;
-    }
-    if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
-        for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q4_i16_256(w, r, j);
         return 1;
     }
     if (j->m == 1 && j->x16 && w->type == AAE_W_Q3F16) {
