@@ -276,7 +276,7 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
 #endif
     int32_t nk = a->n_cached + a->m;
     c.lay = layout_of(nk, a->n_heads, a->head_dim, n_threads);
-    if (a->m == 1 && aae_k_attn_x86_ok(a, kc->cpu)) {
+    if (a->m == 1 && aae_k_attn_keys_x86_ok(a, kc->cpu)) {
         /* a decoding token: key ranges, all heads each, merged below */
         int32_t n = decode_parts(nk, n_threads);
         c.by_key = 1;

@@ -180,6 +180,9 @@ int aae_k_attn_keys_x86(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s
 /* 1 if the two functions above apply to a on this CPU (AVX-512, head_dim a
  * multiple of 16 up to 256), else 0. */
 int aae_k_attn_x86_ok(const aae_attn_args *a, uint32_t cpu);
+/* 1 if aae_k_attn_keys_x86 applies to a on this CPU: as above, or AVX2 with
+ * head_dim a multiple of 8. */
+int aae_k_attn_keys_x86_ok(const aae_attn_args *a, uint32_t cpu);
 
 /* ---- conversions -------------------------------------------------------- */
 float aae_k_f16_to_f32(uint16_t h);

@@ -42,6 +42,7 @@
 #define aae_k_attn_head_x86 AAE_SPEC_SYM(k_attn_head_x86)
 #define aae_k_attn_keys_x86 AAE_SPEC_SYM(k_attn_keys_x86)
 #define aae_k_attn_x86_ok AAE_SPEC_SYM(k_attn_x86_ok)
+#define aae_k_attn_keys_x86_ok AAE_SPEC_SYM(k_attn_keys_x86_ok)
 #define aae_k_f16_to_f32 AAE_SPEC_SYM(k_f16_to_f32)
 #define aae_k_f32_to_f16 AAE_SPEC_SYM(k_f32_to_f16)
 #define aae_k_f16_row AAE_SPEC_SYM(k_f16_row)
