@@ -6,7 +6,8 @@
  * block, scores are exponentiated 16 at a time (x86_exp.h), and each visible
  * value row is added to a token's output (in registers, one zmm per 16
  * elements) with one FMA per 16 elements; no per-key call. A decoding token's key
- * range, all heads (keys_nd): see there.
+ * range, all heads (keys_nd): see there; on AVX2 CPUs without AVX-512, the
+ * decoding token's key range only (keys_avx2, head_dim a multiple of 8).
  */
 #include "kernels/kernels.h"
 

@@ -428,8 +428,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         int sdot3 = q3 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         /* 4-bit decode on AVX2 without AVX-512 (AVX-VNNI where present) */
-        int avxvnni4 = nib && m == 1 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
-        int x16 = nib && m == 1 && !vnni4 && !avxvnni4 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
+        int x8avx2 = nib && m == 1 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
+        int x16 = nib && m == 1 && !vnni4 && !x8avx2 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
         int x16q3 = q3 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
         /* 4- and 3-bit prefill on AVX-512 VNNI or AVX-VNNI: int8 activations in
@@ -485,7 +485,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->x8gofs = gofs;
         } else if (sdot) {
             aae_k_neon_quantize_x8(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
-        } else if (avxvnni4) {
+        } else if (x8avx2) {
             aae_k_x86_quantize_x8_avx2(x8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         } else if (xq) {
             /* m4 kp / G groups (m4: m rounded up to 4, NEON's token blocks): 2 G
@@ -510,7 +510,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xp = xp;
             j->ldxp = kp;
         }
-        if (avxvnni4) { /* i16_scales8's fields: x8scale, x8scale x x8gofs */
+        if (x8avx2) { /* i16_scales8's fields: x8scale, x8scale x x8gofs */
             x8_group_offsets(gofs, off, x8_groups(w->k), x8_scales(w->k));
             for (int32_t g = 0; g < x8_scales(w->k); g++)
                 gofs[g] *= xs8[g];
