@@ -429,7 +429,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int sdot3 = q3 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
         /* 4-bit decode on AVX2 without AVX-512 (AVX-VNNI where present) */
         int x8avx2 = nib && m == 1 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
-        int x16 = nib && m == 1 && !vnni4 && !x8avx2 && (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512));
+        /* 4-bit decode on AVX-512 without VNNI: int16 activations */
+        int x16 = nib && m == 1 && x512 && !vnni4;
         /* 3-bit decode on AVX2 (AVX-512 without VBMI keeps its float kernel) */
         int x16q3 = q3 && m == 1 && !vnni3 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
         /* 4- and 3-bit prefill on AVX-512 VNNI or AVX-VNNI: int8 activations in
