@@ -1613,26 +1613,45 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
  * gives the step's int32 lane sums 256 p1 + p2. The combined scales come from
  * i16_scales8, with xscale = x8scale and x16off = x8scale x x8gofs (the code
  * offset), as aae_k_matmul sets them for these kernels. */
+/* One step: 32 code bytes at q (groups g, g + 1; lanes 0-3 and 4-7), x8 at
+ * xb, the pair's combined scales lanes ix of cs, into acc. */
+#define Q4_X8_256_STEP(PAIR, q, xb, ix, acc)                                                                       \
+    do {                                                                                                           \
+        __m256i v_ = _mm256_loadu_si256((const __m256i *)(q));                                                     \
+        __asm__("" : "+x"(v_)); /* one load (see q4_vnni_step) */                                                   \
+        __m256i lo_ = _mm256_and_si256(v_, mask), hi_ = _mm256_and_si256(_mm256_srli_epi16(v_, 4), mask);         \
+        __m256i p_ = PAIR(lo_, hi_, xb);                                                                           \
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_), _mm256_permutevar8x32_ps(cs, ix), acc);                     \
+    } while (0)
 #define Q4_X8_256_DOT(PAIR)                                                                                         \
-    int32_t ng = (w->k + 31) / 32;                                                                                  \
+    int32_t ng = (w->k + 31) / 32, g0 = 0;                                                                          \
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);                             \
     const __m256i mask = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi32(2);                                        \
+    const __m256i i0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), i1 = _mm256_add_epi32(i0, two);                   \
+    const __m256i i2 = _mm256_add_epi32(i1, two), i3 = _mm256_add_epi32(i2, two);                                   \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();                     \
-    for (int32_t g0 = 0; g0 < ng; g0 += 8) {                                                                        \
-        int32_t n = ng - g0 < 8 ? ng - g0 : 8;                                                                      \
+    for (; g0 + 8 <= ng; g0 += 8) { /* 8 groups (128 code bytes) per round, no branches */                       \
+        __m256 cs = i16_scales8(w, r, ng, g0, 8, j, &bias);                                                         \
+        const uint8_t *q = qb + 16 * g0;                                                                            \
+        const int8_t *xb = j->x8 + 64 * g0;                                                                         \
+        PREFETCH_AHEAD(q);                                                                                          \
+        PREFETCH_AHEAD(q + 64);                                                                                     \
+        Q4_X8_256_STEP(PAIR, q, xb, i0, acc0);                                                                      \
+        Q4_X8_256_STEP(PAIR, q + 32, xb + 32, i1, acc1);                                                            \
+        Q4_X8_256_STEP(PAIR, q + 64, xb + 256, i2, acc0);                                                           \
+        Q4_X8_256_STEP(PAIR, q + 96, xb + 288, i3, acc1);                                                           \
+    }                                                                                                               \
+    if (g0 < ng) { /* the last 1-7 groups: whole pairs, then a lone group from a zero-extended half load */      \
+        int32_t n = ng - g0;                                                                                        \
         __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);                                                         \
-        __m256i ix = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                                                     \
+        __m256i ix = i0;                                                                                            \
         for (int32_t i = 0; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {                                        \
             int32_t g = g0 + i;                                                                                     \
-            PREFETCH_AHEAD(qb + 16 * g);                                                                            \
             __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))                             \
                                    : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));       \
-            __asm__("" : "+x"(v)); /* one load (see q4_vnni_step) */                                                \
             __m256i lo = _mm256_and_si256(v, mask), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);           \
             __m256i p = PAIR(lo, hi, j->x8 + 256 * (g / 4) + 32 * ((g % 4) / 2));                                   \
-            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);              \
-            acc0 = acc1;                                                                                            \
-            acc1 = t;                                                                                               \
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);                  \
         }                                                                                                           \
     }                                                                                                               \
     return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias))
@@ -1668,6 +1687,7 @@ T256V static float dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_jo
 
 T256 static float dot_q4_x8_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_avx2); }
 #undef Q4_X8_256_DOT
+#undef Q4_X8_256_STEP
 
 /* One pair of groups (nb = 32 code bytes, 16 for a lone group) of the batched
  * AVX-VNNI decode against T tokens' x8 at offset xo of each, the pair's
@@ -1830,31 +1850,53 @@ static const uint16_t q3_mul256[5][16] __attribute__((aligned(32))) = {
  * lanes 0-3 hold the first group's sums, 4-7 the second's. The codes stay
  * unsigned (0..7): the offset 3 comes in per group through x16off. Combined
  * scales for 8 groups at a time from i16_scales8. */
+/* One pair of groups (32 code bytes at q, v loaded by the caller) against
+ * x16 at x: int32 lane sums, lanes 0-3 the first group's, 4-7 the second's. */
+T256 static inline __m256i q3_i16_pair_256(__m256i v, const int16_t *x)
+{
+    __m256i p = _mm256_setzero_si256();
+    for (int t = 0; t < 5; t++) {
+        __m256i c = _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)q3_ctl256[t]));
+        c = _mm256_srli_epi16(_mm256_mullo_epi16(c, _mm256_load_si256((const __m256i *)q3_mul256[t])), 13);
+        p = _mm256_add_epi32(p, _mm256_madd_epi16(c, _mm256_loadu_si256((const __m256i *)(x + 16 * t))));
+    }
+    return p;
+}
+
 T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
-    int32_t ng = (w->k + 39) / 40;
+    int32_t ng = (w->k + 39) / 40, g0 = 0;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const __m256i half = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i two = _mm256_set1_epi32(2), i0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i i1 = _mm256_add_epi32(i0, two), i2 = _mm256_add_epi32(i1, two), i3 = _mm256_add_epi32(i2, two);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
-    for (int32_t g0 = 0; g0 < ng; g0 += 8) {
-        int32_t n = ng - g0 < 8 ? ng - g0 : 8;
+    /* 8 groups (128 code bytes) per round with fixed offsets and no branches:
+     * the loop's bookkeeping otherwise costs as much as the arithmetic */
+    for (; g0 + 8 <= ng; g0 += 8) {
+        __m256 cs = i16_scales8(w, r, ng, g0, 8, j, &bias);
+        const uint8_t *q = qb + 16 * g0;
+        const int16_t *x = j->x16 + 40 * g0; /* pair g / 2 at 80 (g / 2) */
+        PREFETCH_AHEAD(q);
+        PREFETCH_AHEAD(q + 64);
+        __m256i p0 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)q), x);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(cs, i0), acc0);
+        __m256i p1 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 32)), x + 80);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(cs, i1), acc1);
+        __m256i p2 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 64)), x + 160);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), _mm256_permutevar8x32_ps(cs, i2), acc0);
+        __m256i p3 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 96)), x + 240);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p3), _mm256_permutevar8x32_ps(cs, i3), acc1);
+    }
+    if (g0 < ng) { /* the last 1-7 groups: whole pairs, then a lone group from a zero-extended half load */
+        int32_t n = ng - g0;
         __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
-        for (int32_t i = 0; i < n; i += 2) {
+        __m256i ix = i0;
+        for (int32_t i = 0; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {
             int32_t g = g0 + i;
             __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))
                                    : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
-            const int16_t *x = j->x16 + 40 * g; /* g even: pair g / 2 at 80 (g / 2) */
-            __m256i p = _mm256_setzero_si256();
-            for (int t = 0; t < 5; t++) {
-                __m256i c = _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)q3_ctl256[t]));
-                c = _mm256_srli_epi16(_mm256_mullo_epi16(c, _mm256_load_si256((const __m256i *)q3_mul256[t])), 13);
-                p = _mm256_add_epi32(p, _mm256_madd_epi16(c, _mm256_loadu_si256((const __m256i *)(x + 16 * t))));
-            }
-            __m256 sc = _mm256_permutevar8x32_ps(cs, _mm256_add_epi32(half, _mm256_set1_epi32(i)));
-            if (i & 2)
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc1);
-            else
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc0);
+            __m256i p = q3_i16_pair_256(v, j->x16 + 40 * g);
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);
         }
     }
     return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
