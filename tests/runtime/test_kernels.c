@@ -221,14 +221,15 @@ AAE_TEST(matmul_all_types_all_paths)
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
                 int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
                 /* int16 / two-part int8 activations (4- and 3-bit decodes; 4- and
-                 * 3-bit prefill on AVX-512 VNNI, AVX-VNNI and NEON sdot) */
+                 * 3-bit prefill on AVX-512 VNNI, AVX2 (int16 without AVX-VNNI)
+                 * and NEON sdot) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
                 int int_act = (m <= AAE_MM_TOK_MAX_M && paths[p] &&
                                ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
                                 (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
                               (m > AAE_MM_TOK_MAX_M && (q4 || types[t] == AAE_W_Q3F16) &&
                                ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
-                                                            : (paths[p] & (AAE_CPU_AVX_VNNI | AAE_CPU_NEON_DOT)) != 0));
+                                                            : (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT)) != 0));
                 double err = check_matmul(types[t], m, n, k, paths[p], (int)(s & 1), int_act);
                 double tol = int_act ? 1.0 : 1e-5;
                 if (!(err <= tol)) {
@@ -420,7 +421,9 @@ AAE_TEST(quantize_neon_equals_scalar)
 
 /* The int8 prefill's AVX-512 and AVX2 quantizers give exactly the scalar
  * definition's bytes, scales and offsets, for both group sizes, several
- * tokens, a row stride past k, groups past k, all-zero groups and ties. */
+ * tokens, a row stride past k, groups past k, all-zero groups and ties; the
+ * int16 prefill's activations are its two parts joined (256 q1 + q2), the
+ * AVX2 quantizer's exactly. */
 AAE_TEST(quantize_xq_vector_equals_scalar)
 {
     uint32_t have = aae_cpu_features();
@@ -455,6 +458,26 @@ AAE_TEST(quantize_xq_vector_equals_scalar)
                 AAE_CHECK(memcmp(q1, q2, (size_t)m * kp * 2) == 0);
                 AAE_CHECK(memcmp(s1, s2, (size_t)m * ng * 4) == 0);
                 AAE_CHECK(memcmp(o1, o2, (size_t)m * ng * 4) == 0);
+            }
+            if (v256) { /* the int16 prefill's activations: the same parts joined, the same scales */
+                int16_t *w1 = malloc((size_t)m * kp * 2), *w2 = malloc((size_t)m * kp * 2);
+                memset(w2, 0x35, (size_t)m * kp * 2), memset(s2, 0x35, (size_t)m * ng * 4);
+                aae_k_quantize_xw_ref(w1, s2, x, ld, m, k, G);
+                AAE_CHECK(memcmp(s1, s2, (size_t)m * ng * 4) == 0);
+                int bad = 0;
+                for (int32_t i = 0; i < m; i++)
+                    for (int32_t e = 0; e < kp; e++) {
+                        /* xq: 4-bit groups in nibble order (evens, then odds), 3-bit natural */
+                        int32_t g = e / G, el = e % G, at = G == 32 ? (el % 2) * 16 + el / 2 : el;
+                        const int8_t *b = q1 + (size_t)2 * G * ((size_t)i * ng + g);
+                        bad += w1[(size_t)i * kp + e] != 256 * b[at] + b[G + at];
+                    }
+                AAE_CHECK_EQ_INT(bad, 0);
+                memset(s2, 0x35, (size_t)m * ng * 4);
+                aae_k_x86_quantize_xw_avx2(w2, s2, x, ld, m, k, G);
+                AAE_CHECK(memcmp(w1, w2, (size_t)m * kp * 2) == 0);
+                AAE_CHECK(memcmp(s1, s2, (size_t)m * ng * 4) == 0);
+                free(w1), free(w2);
             }
             free(x), free(q1), free(q2), free(s1), free(s2), free(o1), free(o2);
         }

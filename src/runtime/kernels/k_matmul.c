@@ -17,6 +17,9 @@ static size_t task_bytes(int32_t m, int32_t k)
     size_t xt = (size_t)AAE_MM_TILE * AAE_MM_KBLOCK * 4 + (size_t)AAE_MM_XT_ROWS * (size_t)xt_cols(m) * 4;
     /* int8 prefill: codes and scales of 16 rows (65 groups of 32, 52 of 40) */
     size_t xq = (size_t)(AAE_MM_KBLOCK / 32) * 16 * (8 * 4 + 4);
+    /* int16 prefill: int16 weights and scales of 16 rows (groups of up to 40) */
+    size_t xw = (size_t)AAE_MM_XW_KGROUPS * 16 * (40 * 2 + 4);
+    xq = xq > xw ? xq : xw;
     size_t most = rows > xt ? rows : xt;
     return align64((most > xq ? most : xq) + 256);
 }
@@ -241,6 +244,22 @@ void aae_k_quantize_xq_ref(int8_t *q, float *scale, int32_t *off, const float *x
         }
 }
 
+/* The int16 prefill's activations (xw, xws of matmul_impl.h), the scalar
+ * definition: per group of gsize, the int8 prefill's two parts as one value,
+ * 256 q1 + q2 (|v| <= 256 x 127 + 127: int16), scale u / 256; natural order,
+ * rows of kp. */
+void aae_k_quantize_xw_ref(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k, int32_t gsize)
+{
+    int32_t kp = aae_mm_kpad(k), ngp = kp / gsize;
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t g = 0; g < ngp; g++) {
+            int8_t q1[40], q2[40];
+            scale[(size_t)i * ngp + g] = split_group(x + (size_t)i * ldx, k, g, gsize, q1, q2);
+            for (int32_t e = 0; e < gsize; e++)
+                q[(size_t)i * kp + (size_t)g * gsize + e] = (int16_t)(256 * q1[e] + q2[e]);
+        }
+}
+
 /* x (k values, its own order) as two int8 parts in the x3 layout of
  * matmul_impl.h: groups of 40, rounded as in aae_k_quantize_x8_ref. */
 void aae_k_quantize_x3_ref(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k)
@@ -438,6 +457,9 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         int xq = (nib || q3) && m >= AAE_MM_XQ_MIN_M && !xb &&
                  (x512 ? aae_k_x86_has_vnni()
                        : ((kc->cpu & AAE_CPU_AVX2_FMA) && (kc->cpu & AAE_CPU_AVX_VNNI)) || (kc->cpu & AAE_CPU_NEON_DOT));
+        /* the same on AVX2 without AVX-VNNI: int16 activations (vpmaddwd) */
+        int xw = (nib || q3) && m >= AAE_MM_XQ_MIN_M && !xb && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA) &&
+                 !(kc->cpu & AAE_CPU_AVX_VNNI);
         uint8_t *q = s + xp_bytes(m, w->k); /* x16, its scales, then x8 */
         uint8_t *q8 = q + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int8_t *x8 = (int8_t *)q8;
@@ -505,6 +527,14 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xqs = xqs;
             j->xqo = xqo;
             j->ldxq = ngp;
+        } else if (xw) { /* m rows of kp int16, then m kp / G scales (xp_bytes) */
+            int32_t G = nib ? 32 : 40;
+            int16_t *xwb = (int16_t *)xp;
+            float *xws = (float *)(xwb + (size_t)m * kp);
+            aae_k_x86_quantize_xw_avx2(xwb, xws, x, ldx, m, w->k, G);
+            j->xw = xwb;
+            j->xws = xws;
+            j->ldxw = kp;
         } else {
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
@@ -540,7 +570,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         }
         /* float16 weights, a few tokens on x86: the batched decode on xp */
         int xbf = w->type == AAE_W_F16 && x86 && m <= (x512 ? AAE_MM_XB_MAX_F16 : AAE_MM_XB_MAX_F16_256);
-        if (m >= AAE_MM_XT_MIN_M && !xq && !xb && !xbf && x86) {
+        if (m >= AAE_MM_XT_MIN_M && !xq && !xw && !xb && !xbf && x86) {
             float *xt = (float *)(s + xp_bytes(m, w->k) + x16_bytes(w->k));
             int32_t ld = xt_cols(m);
             for (int32_t t = 0; t < kp; t++) {

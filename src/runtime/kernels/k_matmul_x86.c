@@ -50,6 +50,12 @@ void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, const flo
 {
     (void)q, (void)scale, (void)off, (void)x, (void)ldx, (void)m, (void)k, (void)gsize;
 }
+
+void aae_k_x86_quantize_xw_avx2(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k,
+                                int32_t gsize)
+{
+    (void)q, (void)scale, (void)x, (void)ldx, (void)m, (void)k, (void)gsize;
+}
 #else
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -639,6 +645,44 @@ T256 void aae_k_x86_quantize_xq_avx2(int8_t *q, float *scale, int32_t *off, cons
                 s2 = _mm256_add_epi32(s2, q2[v]);
             }
             off[at] = (gsize == 32 ? -7 : -3) * (256 * hsum_epi32_256(s1) + hsum_epi32_256(s2));
+        }
+}
+
+/* One group of nv vectors (4: 32 values, 5: 40) of the int16 prefill's
+ * activations: both parts as in aae_k_x86_quantize_xq_avx2, joined as 256 q1
+ * + q2 and packed to int16 (vpackssdw works per 128-bit lane: vpermq restores
+ * the order); returns the scale. */
+__attribute__((always_inline)) T256 static inline float xw_group256(int16_t *d, const float *x, int32_t k,
+                                                                   int32_t base, int nv)
+{
+    __m256 v[5];
+    __m256i q1[5], q2[5], c[6];
+    load8s(x, k, base, nv, v);
+    float mx = absmax256(v, nv), u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+    split256(v, nv, u, inv, q1, q2);
+    for (int e = 0; e < nv; e++)
+        c[e] = _mm256_add_epi32(_mm256_slli_epi32(q1[e], 8), q2[e]);
+    c[nv] = _mm256_setzero_si256();
+    for (int e = 0; e < nv; e += 2) {
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(c[e], c[e + 1]), 0xd8);
+        if (e + 1 < nv)
+            _mm256_storeu_si256((__m256i *)(d + 8 * e), p);
+        else
+            _mm_storeu_si128((__m128i *)(d + 8 * e), _mm256_castsi256_si128(p));
+    }
+    return u / 256.0f;
+}
+
+/* aae_k_quantize_xw_ref on AVX2 (the same values). */
+T256 void aae_k_x86_quantize_xw_avx2(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k,
+                                     int32_t gsize)
+{
+    int32_t kp = aae_mm_kpad(k), ngp = kp / gsize;
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t g = 0; g < ngp; g++) {
+            int16_t *d = q + (size_t)i * kp + (size_t)g * gsize;
+            const float *xi = x + (size_t)i * ldx;
+            scale[(size_t)i * ngp + g] = gsize == 32 ? xw_group256(d, xi, k, 32 * g, 4) : xw_group256(d, xi, k, 40 * g, 5);
         }
 }
 
@@ -1673,7 +1717,8 @@ T256V static inline __m256i q4_pair_vnni(__m256i lo, __m256i hi, const int8_t *x
  * operations per pair of groups; the int16-activation decode it replaced took
  * 16 (4 vpmaddwd, 4 widenings and their masks and shifts, 2 adds): from L2 on
  * a Zen 3 core 7.8 -> 12.4 GB/s, and 1.1B q4f16_1 decode at 1 thread 13.0 ->
- * 18.0 tok/s (bound by this arithmetic, below the core's 18 GB/s from memory). */
+ * 18.0 tok/s; with the loop's bookkeeping gone (8 groups per round) the
+ * kernel reads 26 GB/s from L3, past the core's 18 GB/s from memory. */
 T256 static inline __m256i q4_pair_avx2(__m256i lo, __m256i hi, const int8_t *xb)
 {
     __m256i s1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xb)),
@@ -2109,9 +2154,170 @@ T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int3
     }
 }
 
+/* The int16 prefill on AVX2 without AVX-VNNI (4- and 3-bit weights): the
+ * int8 prefill's activations as one int16 each (xw), against the weights
+ * widened to int16 (code - 7 or code - 3) in vpmaddwd order, 16 rows at a time
+ * over k-blocks of AAE_MM_XW_KGROUPS groups (in L1): for group g and pair p
+ * (elements 2p, 2p + 1 of the group), rows 0-7 then 8-15, 16 int16 (the
+ * pair of each row), then the 16 rows' scales. Per pair, two weight loads and
+ * per token one broadcast of its pair of x and two vpmaddwd into int32 lane
+ * sums (at most 2 x 8 x 32639 per product pair, 20 pairs: exact); per group
+ * and token, the sums times weight scale x x scale into float32 accumulators.
+ * vpmaddwd multiplies 16 pairs where an FMA takes 8, and the repack is paid
+ * once per k-block for all the tokens. */
+#define XW_TOKENS 3
+/* Token t's pair p: its two int16 of x broadcast, times both row vectors. */
+#define XW_TOKEN_PAIR(t, p)                                                                                        \
+    do {                                                                                                           \
+        int32_t d_;                                                                                                \
+        __builtin_memcpy(&d_, x##t + 2 * (p), 4);                                                                  \
+        __m256i xb_ = _mm256_set1_epi32(d_);                                                                       \
+        a##t##0 = _mm256_add_epi32(a##t##0, _mm256_madd_epi16(w0, xb_));                                           \
+        a##t##1 = _mm256_add_epi32(a##t##1, _mm256_madd_epi16(w1, xb_));                                           \
+    } while (0)
+/* Token t's group sums times weight scale x x scale, added into its 16 results. */
+#define XW_TOKEN_SCALE(t)                                                                                          \
+    do {                                                                                                           \
+        __m256 sx_ = _mm256_broadcast_ss(j->xws + (size_t)(t0 + t) * ngp + g);                                     \
+        float *o_ = out[t];                                                                                        \
+        __m256 f0_ = _mm256_mul_ps(_mm256_cvtepi32_ps(a##t##0), _mm256_mul_ps(s0, sx_));                            \
+        __m256 f1_ = _mm256_mul_ps(_mm256_cvtepi32_ps(a##t##1), _mm256_mul_ps(s1, sx_));                            \
+        _mm256_storeu_ps(o_, add ? _mm256_add_ps(f0_, _mm256_loadu_ps(o_)) : f0_);                                 \
+        _mm256_storeu_ps(o_ + 8, add ? _mm256_add_ps(f1_, _mm256_loadu_ps(o_ + 8)) : f1_);                         \
+    } while (0)
+/* T tokens from t0 against the k-block's groups gb .. gb + nbg - 1 of rows r0
+ * .. r0 + nr - 1: int32 sums in 2 T registers per group, added into the
+ * results (y itself for 16 rows, else a local block copied out at the end). */
+__attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_mm_job *j, const int16_t *wr,
+                                                                    const float *wsc, int32_t gb, int32_t nbg,
+                                                                    int32_t t0, int T, int32_t r0, int32_t nr,
+                                                                    int G)
+{
+    int P = G / 2;
+    int32_t ngp = j->ldxw / G;
+    float part[XW_TOKENS][16], *out[XW_TOKENS];
+    for (int t = 0; t < T; t++)
+        out[t] = nr == 16 ? j->y + (size_t)(t0 + t) * j->ldy + r0 : part[t];
+    for (int32_t gi = 0; gi < nbg; gi++) {
+        int32_t g = gb + gi;
+        const int16_t *wg = wr + (size_t)gi * G * 16;
+        const int16_t *x0 = j->xw + (size_t)t0 * j->ldxw + (size_t)g * G;
+        const int16_t *x1 = x0 + (T > 1 ? j->ldxw : 0), *x2 = x0 + (T > 2 ? 2 * (size_t)j->ldxw : 0);
+        __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+#pragma GCC unroll 4
+        for (int p = 0; p < P; p++) {
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(wg + 32 * p));
+            __m256i w1 = _mm256_loadu_si256((const __m256i *)(wg + 32 * p + 16));
+            XW_TOKEN_PAIR(0, p);
+            if (T > 1)
+                XW_TOKEN_PAIR(1, p);
+            if (T > 2)
+                XW_TOKEN_PAIR(2, p);
+        }
+        __m256 s0 = _mm256_loadu_ps(wsc + 16 * gi), s1 = _mm256_loadu_ps(wsc + 16 * gi + 8);
+        int add = gi > 0 || (gb > 0 && nr == 16);
+        XW_TOKEN_SCALE(0);
+        if (T > 1)
+            XW_TOKEN_SCALE(1);
+        if (T > 2)
+            XW_TOKEN_SCALE(2);
+    }
+    if (nr < 16)
+        for (int t = 0; t < T; t++) {
+            float *y = j->y + (size_t)(t0 + t) * j->ldy + r0;
+            for (int32_t r = 0; r < nr; r++)
+                y[r] = gb == 0 ? part[t][r] : y[r] + part[t][r];
+        }
+}
+#undef XW_TOKEN_PAIR
+#undef XW_TOKEN_SCALE
+
+__attribute__((always_inline)) T256 static inline void xw_all_tokens_256(const aae_mm_job *j, const int16_t *wr,
+                                                                        const float *wsc, int32_t gb, int32_t nbg,
+                                                                        int32_t r0, int32_t nr, int G)
+{
+    int32_t t0 = 0;
+    for (; t0 + XW_TOKENS <= j->m; t0 += XW_TOKENS)
+        xw_tokens_256(j, wr, wsc, gb, nbg, t0, XW_TOKENS, r0, nr, G);
+    if (j->m - t0 == 2)
+        xw_tokens_256(j, wr, wsc, gb, nbg, t0, 2, r0, nr, G);
+    else if (j->m - t0 == 1)
+        xw_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, G);
+}
+
+/* Groups gb .. gb + nbg - 1 of rows r0 .. r0 + nr - 1 (q0: row r0's codes,
+ * rs bytes per row) as the int16 prefill's weights (wr) and scales (wsc,
+ * zeros for rows past nr), G constant after inlining (32: 4-bit, 40: 3-bit);
+ * the next k-block's codes are prefetched meanwhile. */
+__attribute__((always_inline)) T256 static inline void xw_repack_256(const aae_wmat *w, const uint8_t *q0, size_t rs,
+                                                                    int32_t ng, int32_t r0, int32_t nr, int32_t gb,
+                                                                    int32_t nbg, int16_t *wr, float *wsc, int G)
+{
+    const __m256i m4 = _mm256_set1_epi32(0x0f), h4 = _mm256_set1_epi32(0xf0);
+    const __m256i m3 = _mm256_set1_epi32(7), h3 = _mm256_set1_epi32(0x38);
+    const __m256i z4 = _mm256_set1_epi16(7), z3 = _mm256_set1_epi16(3);
+    int32_t next = gb + AAE_MM_XW_KGROUPS, nn = ng - next < AAE_MM_XW_KGROUPS ? ng - next : AAE_MM_XW_KGROUPS;
+    for (int32_t r = 0; r < nr && nn > 0; r++)
+        for (int32_t b = 0; b < 16 * nn; b += 64)
+            _mm_prefetch((const char *)(q0 + (size_t)r * rs + 16 * (size_t)next + b), _MM_HINT_T0);
+    const int P = G / 2; /* not in the loop's condition: UBSan's check there drops the unroll pragma */
+    for (int32_t gi = 0; gi < nbg; gi++) {
+        int16_t *dst = wr + (size_t)gi * G * 16;
+        for (int h = 0; h < 2; h++) { /* rows 8h .. 8h + 7: dword d of each in lanes */
+            __m256i o[4];
+            xq_rows8(q0 + (size_t)8 * h * rs + 16 * (size_t)(gb + gi), rs, nr - 8 * h, o);
+#pragma GCC unroll 20
+            for (int p = 0; p < P; p++) {
+                __m256i t, v;
+                if (G == 40) { /* pair p: codes 2p, 2p + 1 of word p / 5, from bit 6 (p % 5) */
+                    t = _mm256_srli_epi32(o[p / 5], 6 * (p % 5));
+                    v = _mm256_or_si256(_mm256_and_si256(t, m3), _mm256_slli_epi32(_mm256_and_si256(t, h3), 13));
+                    v = _mm256_sub_epi16(v, z3);
+                } else { /* pair p: the nibbles of byte p */
+                    t = _mm256_srli_epi32(o[p / 4], 8 * (p % 4));
+                    v = _mm256_or_si256(_mm256_and_si256(t, m4), _mm256_slli_epi32(_mm256_and_si256(t, h4), 12));
+                    v = _mm256_sub_epi16(v, z4);
+                }
+                _mm256_storeu_si256((__m256i *)(dst + 32 * p + 16 * h), v);
+            }
+        }
+    }
+    for (int32_t t = 0; t < 16; t++)
+        for (int32_t gi = 0; gi < nbg; gi++)
+            wsc[gi * 16 + t] = t < nr ? scale_of(w, (size_t)(r0 + t) * ng + gb + gi) : 0.0f;
+}
+
+T256 static void run_xw_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
+{
+    const aae_wmat *w = j->w;
+    int q3 = w->type == AAE_W_Q3F16;
+    int32_t G = q3 ? 40 : 32, ng = (w->k + G - 1) / G;
+    size_t rs = 16 * (size_t)ng;
+    int16_t *wr = (int16_t *)(j->task_scratch + (size_t)task * j->task_bytes);
+    float *wsc = (float *)(wr + (size_t)AAE_MM_XW_KGROUPS * G * 16);
+    for (int32_t r0 = n0; r0 < n1; r0 += 16) {
+        int32_t nr = n1 - r0 < 16 ? n1 - r0 : 16;
+        const uint8_t *q0 = (const uint8_t *)w->q + (size_t)r0 * rs;
+        for (int32_t gb = 0; gb < ng; gb += AAE_MM_XW_KGROUPS) {
+            int32_t nbg = ng - gb < AAE_MM_XW_KGROUPS ? ng - gb : AAE_MM_XW_KGROUPS;
+            if (q3) {
+                xw_repack_256(w, q0, rs, ng, r0, nr, gb, nbg, wr, wsc, 40);
+                xw_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 40);
+            } else {
+                xw_repack_256(w, q0, rs, ng, r0, nr, gb, nbg, wr, wsc, 32);
+                xw_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 32);
+            }
+        }
+    }
+}
+
 T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
     const aae_wmat *w = j->w;
+    if (j->xw) { /* 3- or 4-bit weights without AVX-VNNI: the int16 prefill */
+        run_xw_256(j, task, n0, n1);
+        return 1;
+    }
     if (j->xq) { /* 3- or 4-bit weights with AVX-VNNI: the int8 prefill */
         run_xq_256(j, task, n0, n1);
         return 1;

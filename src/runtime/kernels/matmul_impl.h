@@ -24,8 +24,9 @@
  * weights on AVX-512 VNNI (3-bit with VBMI: .._M3; 4-bit on AVX-VNNI without
  * AVX-512: .._M256), past that the int8 prefill, whose repack pays from there
  * (1.1B, 2 threads: 24 tokens 105 ms against 107, 64 tokens 231 against
- * 300); NEON with sdot 2 .. AAE_MM_TOK_MAX_M. Elsewhere the int8 prefill from
- * AAE_MM_XQ_MIN_M tokens and 2 .. AAE_MM_TOK_MAX_M tokens one decode each.
+ * 300); NEON with sdot 2 .. AAE_MM_TOK_MAX_M. Elsewhere the int8 prefill
+ * (AVX2 without AVX-VNNI: the int16 prefill) from AAE_MM_XQ_MIN_M tokens and
+ * 2 .. AAE_MM_TOK_MAX_M tokens one decode each.
  * AAE_MM_XB_MAX_M: the most tokens whose x8 blocks the scratch holds. */
 #define AAE_MM_XB_MAX_M4 16
 #define AAE_MM_XB_MAX_M3 12
@@ -41,6 +42,9 @@
 #define AAE_MM_XB_MAX_F16_256 32
 #define AAE_MM_XT_ROWS 16 /* weight rows whose results are gathered before writing y */
 #define AAE_MM_KBLOCK 2080 /* k-block of the transposed prefill kernel: 65 groups of 32, 52 of 40 */
+/* k-block of the int16 prefill, in groups: 16 rows of its int16 weights (16
+ * KiB of 4-bit, 20 of 3-bit) stay in L1 across the tokens */
+#define AAE_MM_XW_KGROUPS 16
 
 typedef struct aae_mm_job {
     float *y;
@@ -119,6 +123,14 @@ typedef struct aae_mm_job {
     const float *xqs;
     const int32_t *xqo;
     int32_t ldxq;
+    /* m >= AAE_MM_XQ_MIN_M with 4- or 3-bit weights on AVX2 without AVX-VNNI
+     * (or AVX-512): the int16 prefill's activations, the int8 prefill's two
+     * parts as one int16 each (256 q1 + q2, natural order, aae_k_quantize_xw_ref):
+     * token i's element c at xw[i ldxw + c] (ldxw = kp), its group g's scale
+     * (u / 256) at xws[i (kp / G) + g]. Or NULL */
+    const int16_t *xw;
+    const float *xws;
+    int32_t ldxw;
     /* m >= AAE_MM_XT_MIN_M on AVX-512 and AVX2: xp transposed, [kp][ldxt] with ldxt = m
      * rounded up to 64 (zero columns past m), or NULL */
     const float *xt;
@@ -159,6 +171,12 @@ void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const flo
 /* The int8 prefill's activations (xq, xqs, xqo above): the scalar definition. */
 void aae_k_quantize_xq_ref(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
                            int32_t gsize);
+/* The int16 prefill's activations (xw, xws above; ldxw = kp): the scalar
+ * definition, the int8 prefill's two parts joined. */
+void aae_k_quantize_xw_ref(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k, int32_t gsize);
+/* aae_k_quantize_xw_ref on AVX2 (the same values). */
+void aae_k_x86_quantize_xw_avx2(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k,
+                                int32_t gsize);
 /* The int8 prefill's activations (xq, xqs, xqo above) of the m rows of x
  * (row stride ldx, k values each) on AVX-512 VNNI, groups of gsize (32: 4-bit
  * weights, 40: 3-bit). */
