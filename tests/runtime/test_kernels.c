@@ -205,11 +205,12 @@ AAE_TEST(matmul_all_types_all_paths)
     /* m >= 16 with k past one k-block and more than 16 rows: the transposed prefill kernels' blocks and edges;
      * 2 .. 16 tokens: the batched decode's token passes, row blocks (32) and k chunks (4 tokens: 128 groups
      * of 32, 80 of 40; 3 tokens: 160, 112), one decode per token for 2 .. 4 elsewhere; 600 rows: tasks of 48 rows;
-     * 70, 90, 100 tokens: a last block of 6, 26, 36 tokens in the transposed float kernel */
+     * 70, 90, 100 tokens: a last block of 6, 26, 36 tokens in the transposed float kernel; 200
+     * tokens: two token chunks of the AVX2 int16 prefill (192 + 8) */
     const int32_t shapes[][3] = {{1, 37, 64}, {1, 13, 100}, {5, 9, 200}, {7, 33, 96}, {1, 70, 2048}, {9, 6, 45},
                                  {20, 11, 700}, {70, 5, 1300}, {1, 19, 96}, {1, 5, 520}, {1, 3, 150}, {1, 4, 1000},
                                  {17, 21, 2300}, {2, 3, 64}, {3, 5, 4500}, {6, 40, 5000}, {16, 35, 300},
-                                 {13, 7, 200}, {5, 600, 130}, {100, 6, 330}, {90, 4, 170}};
+                                 {13, 7, 200}, {5, 600, 130}, {100, 6, 330}, {90, 4, 170}, {200, 19, 170}};
     if (have & AAE_CPU_NEON)
         printf("  (aarch64: dot-product extension %s)\n", (have & AAE_CPU_NEON_DOT) ? "present, tested" : "absent");
     if (have & AAE_CPU_AVX2_FMA)

@@ -2165,6 +2165,9 @@ T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int3
  * vpmaddwd multiplies 16 pairs where an FMA takes 8, and the repack is paid
  * once per k-block for all the tokens. */
 #define XW_TOKENS 3
+#ifndef XW_CHUNK
+#define XW_CHUNK 192
+#endif
 /* Token t's pair p: its two int16 of x broadcast, times both row vectors. */
 #define XW_TOKEN_PAIR(t, p)                                                                                        \
     do {                                                                                                           \
@@ -2233,14 +2236,15 @@ __attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_m
 
 __attribute__((always_inline)) T256 static inline void xw_all_tokens_256(const aae_mm_job *j, const int16_t *wr,
                                                                         const float *wsc, int32_t gb, int32_t nbg,
-                                                                        int32_t r0, int32_t nr, int G)
+                                                                        int32_t r0, int32_t nr, int G, int32_t ta,
+                                                                        int32_t tb)
 {
-    int32_t t0 = 0;
-    for (; t0 + XW_TOKENS <= j->m; t0 += XW_TOKENS)
+    int32_t t0 = ta;
+    for (; t0 + XW_TOKENS <= tb; t0 += XW_TOKENS)
         xw_tokens_256(j, wr, wsc, gb, nbg, t0, XW_TOKENS, r0, nr, G);
-    if (j->m - t0 == 2)
+    if (tb - t0 == 2)
         xw_tokens_256(j, wr, wsc, gb, nbg, t0, 2, r0, nr, G);
-    else if (j->m - t0 == 1)
+    else if (tb - t0 == 1)
         xw_tokens_256(j, wr, wsc, gb, nbg, t0, 1, r0, nr, G);
 }
 
@@ -2294,17 +2298,24 @@ T256 static void run_xw_256(const aae_mm_job *j, int32_t task, int32_t n0, int32
     size_t rs = 16 * (size_t)ng;
     int16_t *wr = (int16_t *)(j->task_scratch + (size_t)task * j->task_bytes);
     float *wsc = (float *)(wr + (size_t)AAE_MM_XW_KGROUPS * G * 16);
-    for (int32_t r0 = n0; r0 < n1; r0 += 16) {
-        int32_t nr = n1 - r0 < 16 ? n1 - r0 : 16;
-        const uint8_t *q0 = (const uint8_t *)w->q + (size_t)r0 * rs;
-        for (int32_t gb = 0; gb < ng; gb += AAE_MM_XW_KGROUPS) {
-            int32_t nbg = ng - gb < AAE_MM_XW_KGROUPS ? ng - gb : AAE_MM_XW_KGROUPS;
-            if (q3) {
-                xw_repack_256(w, q0, rs, ng, r0, nr, gb, nbg, wr, wsc, 40);
-                xw_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 40);
-            } else {
-                xw_repack_256(w, q0, rs, ng, r0, nr, gb, nbg, wr, wsc, 32);
-                xw_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 32);
+    /* Tokens XW_CHUNK at a time: a k-block's slice of their x (1 KiB each)
+     * stays in L2 while the block's rows run over it; the weights are
+     * repacked again for every chunk (Zen 3, 1 thread, m = 1024, k 5632 x
+     * 2048: 34 -> 46 GMAC/s). */
+    for (int32_t ta = 0; ta < j->m; ta += XW_CHUNK) {
+        int32_t tb = j->m - ta < XW_CHUNK ? j->m : ta + XW_CHUNK;
+        for (int32_t r0 = n0; r0 < n1; r0 += 16) {
+            int32_t nr = n1 - r0 < 16 ? n1 - r0 : 16;
+            const uint8_t *q0 = (const uint8_t *)w->q + (size_t)r0 * rs;
+            for (int32_t gb = 0; gb < ng; gb += AAE_MM_XW_KGROUPS) {
+                int32_t nbg = ng - gb < AAE_MM_XW_KGROUPS ? ng - gb : AAE_MM_XW_KGROUPS;
+                if (q3) {
+                    xw_repack_256(w, q0, rs, ng, r0, nr, gb, nbg, wr, wsc, 40);
+                    xw_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 40, ta, tb);
+                } else {
+                    xw_repack_256(w, q0, rs, ng, r0, nr, gb, nbg, wr, wsc, 32);
+                    xw_all_tokens_256(j, wr, wsc, gb, nbg, r0, nr, 32, ta, tb);
+                }
             }
         }
     }
