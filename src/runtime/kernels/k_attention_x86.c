@@ -6,8 +6,10 @@
  * block, scores are exponentiated 16 at a time (x86_exp.h), and each visible
  * value row is added to a token's output (in registers, one zmm per 16
  * elements) with one FMA per 16 elements; no per-key call. A decoding token's key
- * range, all heads (keys_nd): see there; on AVX2 CPUs without AVX-512, the
- * decoding token's key range only (keys_avx2, head_dim a multiple of 8).
+ * range, all heads (keys_nd): see there. On AVX2 CPUs without AVX-512
+ * (head_dim a multiple of 8 up to 256): a prompt chunk's head for a block of
+ * tokens (head_block_avx2, keys 8 at a time) and a decoding token's key range
+ * (keys_avx2).
  */
 #include "kernels/kernels.h"
 
@@ -129,7 +131,7 @@ T512 AI static inline float exp_row(float *r, int32_t n, float mx)
 /* Bit t set where key s + t (t < n) is visible to query position qp: cached
  * slots (chunk = 0) by their positions, the chunk's own keys (chunk = 1) by
  * theirs (kernels.h: window and sink). */
-T512 AI static inline uint32_t visible_bits(const aae_attn_args *a, int32_t qp, int32_t s, int32_t n, int chunk)
+AI static inline uint32_t visible_bits(const aae_attn_args *a, int32_t qp, int32_t s, int32_t n, int chunk)
 {
     uint32_t vis = 0;
     for (int32_t t = 0; t < n; t++) {
@@ -141,7 +143,7 @@ T512 AI static inline uint32_t visible_bits(const aae_attn_args *a, int32_t qp, 
 
 /* Key rows of KV head kvh: the cache's (chunk = 0, elements of esz bytes) or
  * the chunk's (1, float32); *stride gets the bytes from one row to the next. */
-T512 AI static inline const uint8_t *key_rows(const aae_attn_args *a, int chunk, int32_t kvh, size_t esz,
+AI static inline const uint8_t *key_rows(const aae_attn_args *a, int chunk, int32_t kvh, size_t esz,
                                               size_t *stride)
 {
     size_t d = (size_t)a->head_dim;
@@ -821,6 +823,194 @@ T256A static void keys_avx2(const aae_attn_args *a, int32_t i, int32_t s0, int32
         }
 }
 
+/* A prompt chunk's head h for tokens i0 .. i0 + nt - 1 on AVX2 (CPUs
+ * without AVX-512; head_dim a multiple of 8 up to 256), as head_block_nd: each
+ * key and value row read from memory once for the block, keys 8 at a time
+ * token by token while the 8 rows are in L1 (the 8 dot products reduced
+ * together by sums8), a token's own key-by-key tail as when it runs alone;
+ * exponentials 8 at a time; values ATTN_VKEYS rows at a time, a token's
+ * output 64 elements at a time in registers over them, kept in sc between
+ * groups. The generic path read every key and value row once per token and
+ * head, a float16 row through a converted copy (110M, 1024-token prompt on a
+ * Zen 3 core: 63% of the prefill). nd = head_dim / 8 is a constant in each
+ * instance below. Each token's results are the same bits in any block. */
+T256A static inline __m256 ld8v(const void *p, int32_t j, const int f16)
+{
+    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + 8 * j)))
+               : _mm256_loadu_ps((const float *)p + 8 * j);
+}
+
+/* The sums of the 8 lanes of each of a[0..7], as one vector (lane t: a[t]). */
+T256A static inline __m256 sums8(const __m256 a[8])
+{
+    __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
+    __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
+    __m256 l = _mm256_hadd_ps(h01, h23), u = _mm256_hadd_ps(h45, h67); /* 128-bit halves: keys 0-3, 4-7 */
+    return _mm256_add_ps(_mm256_permute2f128_ps(l, u, 0x20), _mm256_permute2f128_ps(l, u, 0x31));
+}
+
+/* The 8 scores (before the scale) of the query row qh against the rows
+ * base + t stride, t < 8. */
+AI T256A static inline __m256 dots8(const float *qh, const uint8_t *base, size_t stride, const int nd, const int f16)
+{
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) {
+        const void *k = base + (size_t)t * stride;
+        acc[t] = _mm256_mul_ps(_mm256_loadu_ps(qh), ld8v(k, 0, f16));
+#pragma GCC unroll 32
+        for (int j = 1; j < nd; j++)
+            acc[t] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j), ld8v(k, j, f16), acc[t]);
+    }
+    return sums8(acc);
+}
+
+AI T256A static inline void head_block_avx2(const aae_attn_args *a, int32_t i0, int32_t nt, int32_t h, float *sc,
+                                            const int nd, const int f16)
+{
+    size_t esz = f16 ? 2 : 4;
+    int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), nc = a->n_cached;
+    int32_t nkmax = nc + i0 + nt, nk[AAE_ATTN_TOKENS], qp[AAE_ATTN_TOKENS];
+    const float *q[AAE_ATTN_TOKENS];
+    float *sr[AAE_ATTN_TOKENS], mx[AAE_ATTN_TOKENS], inv[AAE_ATTN_TOKENS], *osum = sc + (size_t)nt * nkmax;
+    const float ninf = -__builtin_inff();
+    const __m256 scale = _mm256_set1_ps(a->scale), minf = _mm256_set1_ps(ninf);
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    __m256 vmax[AAE_ATTN_TOKENS];
+    for (int32_t t = 0; t < nt; t++) {
+        nk[t] = nc + i0 + t + 1, qp[t] = a->qpos0 + i0 + t;
+        q[t] = a->q + (size_t)(i0 + t) * a->ldq + (size_t)h * d;
+        sr[t] = sc + (size_t)t * nkmax;
+        mx[t] = ninf;
+        vmax[t] = minf;
+    }
+    /* scores: the cached keys, then the chunk's */
+    for (int chunk = 0; chunk < 2; chunk++) {
+        int32_t b0 = chunk ? nc : 0, bend = chunk ? nkmax : nc;
+        size_t stride;
+        const uint8_t *base = key_rows(a, chunk, kvh, esz, &stride);
+        for (int32_t s = b0; s < bend; s += 8) {
+            const uint8_t *k8 = base + (size_t)(s - b0) * stride;
+            for (int32_t t = 0; t < nt; t++) {
+                int32_t b1 = chunk ? nk[t] : nc;
+                if (s + 8 <= b1) {
+                    uint32_t vis = visible_bits(a, qp[t], s, 8, chunk);
+                    __m256 v = minf;
+                    if (vis) {
+                        v = _mm256_mul_ps(chunk ? dots8(q[t], k8, stride, nd, 0) : dots8(q[t], k8, stride, nd, f16),
+                                          scale);
+                        __m256i vb = _mm256_and_si256(_mm256_set1_epi32((int32_t)vis), bit);
+                        v = _mm256_blendv_ps(minf, v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(vb, bit)));
+                        vmax[t] = _mm256_max_ps(v, vmax[t]);
+                    }
+                    _mm256_storeu_ps(sr[t] + s, v);
+                    continue;
+                }
+                for (int32_t u = s; u < b1; u++) { /* the token's last keys, one by one */
+                    int32_t kp = chunk ? a->qpos0 + (u - nc) : a->cpos[u];
+                    int vis = kp <= qp[t] && (a->window <= 0 || qp[t] - kp < a->window || kp < a->sink);
+                    if (!vis) {
+                        sr[t][u] = ninf;
+                        continue;
+                    }
+                    const void *k = base + (size_t)(u - b0) * stride;
+                    __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(q[t]), chunk ? ld8v(k, 0, 0) : ld8v(k, 0, f16));
+#pragma GCC unroll 32
+                    for (int j = 1; j < nd; j++)
+                        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[t] + 8 * j), chunk ? ld8v(k, j, 0) : ld8v(k, j, f16),
+                                              acc);
+                    float v = hsum8(acc) * a->scale;
+                    sr[t][u] = v;
+                    mx[t] = v > mx[t] ? v : mx[t];
+                }
+            }
+        }
+    }
+    for (int32_t t = 0; t < nt; t++) { /* e = exp(score - max) in place (masked: -inf, giving 0), 1 / sum */
+        float lanes[8], *r = sr[t];
+        _mm256_storeu_ps(lanes, vmax[t]);
+        for (int l = 0; l < 8; l++)
+            mx[t] = lanes[l] > mx[t] ? lanes[l] : mx[t];
+        __m256 vmx = _mm256_set1_ps(mx[t]), vsum = _mm256_setzero_ps();
+        int32_t s = 0;
+        for (; s + 8 <= nk[t]; s += 8) {
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(r + s), vmx));
+            _mm256_storeu_ps(r + s, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        if (s < nk[t]) {
+            float t8[8];
+            for (int l = 0; l < 8; l++)
+                t8[l] = s + l < nk[t] ? r[s + l] : ninf;
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(t8), vmx));
+            _mm256_storeu_ps(t8, e);
+            for (int l = 0; s + l < nk[t]; l++)
+                r[s + l] = t8[l];
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        inv[t] = 1.0f / hsum8(vsum);
+    }
+    for (int32_t g = 0; g < nkmax; g += ATTN_VKEYS)
+        for (int32_t t = 0; t < nt; t++) {
+            int32_t ge = g + ATTN_VKEYS < nk[t] ? g + ATTN_VKEYS : nk[t], gc = ge < nc ? ge : nc;
+            if (g >= ge)
+                continue;
+            for (int jc = 0; jc < nd; jc += 8) { /* 64 elements of the output at a time */
+                float *o_at = osum + (size_t)t * d + 8 * jc;
+                int nj = nd - jc < 8 ? nd - jc : 8;
+                __m256 o[8];
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++)
+                    o[j] = j < nj && g ? _mm256_loadu_ps(o_at + 8 * j) : _mm256_setzero_ps();
+                int32_t s = g;
+                for (; s < gc; s++) {
+                    if (sr[t][s] == 0.0f) /* masked or underflowed: 0 x an infinite value would be NaN */
+                        continue;
+                    __m256 p = _mm256_set1_ps(sr[t][s]);
+                    const uint8_t *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d + 8 * jc) * esz;
+#pragma GCC unroll 8
+                    for (int j = 0; j < nj; j++)
+                        o[j] = _mm256_fmadd_ps(p, ld8v(v, j, f16), o[j]);
+                }
+                for (; s < ge; s++) {
+                    if (sr[t][s] == 0.0f)
+                        continue;
+                    __m256 p = _mm256_set1_ps(sr[t][s]);
+                    const float *v = a->vc + (size_t)(s - nc) * a->ldkv + (size_t)kvh * d + 8 * jc;
+#pragma GCC unroll 8
+                    for (int j = 0; j < nj; j++)
+                        o[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * j), o[j]);
+                }
+#pragma GCC unroll 8
+                for (int j = 0; j < nj; j++)
+                    _mm256_storeu_ps(o_at + 8 * j, o[j]);
+            }
+        }
+    for (int32_t t = 0; t < nt; t++) {
+        const float *o_at = osum + (size_t)t * d;
+        float *out = a->out + (size_t)(i0 + t) * a->ldo + (size_t)h * d;
+        __m256 iv = _mm256_set1_ps(inv[t]);
+        for (int j = 0; j < nd; j++)
+            _mm256_storeu_ps(out + 8 * j, _mm256_mul_ps(_mm256_loadu_ps(o_at + 8 * j), iv));
+    }
+}
+
+/* One instance per head_dim / 8 and cache type (head_dim 64, 80, 128, 256, any). */
+#define HEAD256_FN(name, nd)                                                                               \
+    T256A static void name(const aae_attn_args *a, int32_t i, int32_t nt, int32_t h, float *sc)             \
+    {                                                                                                      \
+        if (a->kv_f16)                                                                                     \
+            head_block_avx2(a, i, nt, h, sc, nd, 1);                                                       \
+        else                                                                                               \
+            head_block_avx2(a, i, nt, h, sc, nd, 0);                                                       \
+    }
+HEAD256_FN(head256_8, 8)
+HEAD256_FN(head256_10, 10)
+HEAD256_FN(head256_16, 16)
+HEAD256_FN(head256_32, 32)
+HEAD256_FN(head256_any, a->head_dim / 8)
+#undef HEAD256_FN
+
 int aae_k_attn_keys_x86_ok(const aae_attn_args *a, uint32_t cpu)
 {
     return aae_k_attn_x86_ok(a, cpu) || ((cpu & AAE_CPU_AVX2_FMA) && a->head_dim % 8 == 0 && a->head_dim > 0);
@@ -872,9 +1062,17 @@ int aae_k_attn_x86_ok(const aae_attn_args *a, uint32_t cpu)
 int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t h, int32_t n_h, float *sc,
                         uint32_t cpu)
 {
-    if (!aae_k_attn_x86_ok(a, cpu) || n_t < 1 || n_t > AAE_ATTN_TOKENS || i < 0 || i > a->m - n_t)
-        return 0;
     typedef void (*fn)(const aae_attn_args *, int32_t, int32_t, int32_t, float *);
+    if (n_t < 1 || n_t > AAE_ATTN_TOKENS || i < 0 || i > a->m - n_t)
+        return 0;
+    if (!aae_k_attn_x86_ok(a, cpu)) { /* AVX2: one head at a time */
+        int32_t d = a->head_dim;
+        if (!(cpu & AAE_CPU_AVX2_FMA) || n_h != 1 || d % 8 || d <= 0 || d > 256)
+            return 0;
+        static const fn by_nd8[33] = {[8] = head256_8, [10] = head256_10, [16] = head256_16, [32] = head256_32};
+        (by_nd8[d / 8] ? by_nd8[d / 8] : head256_any)(a, i, n_t, h, sc);
+        return 1;
+    }
     if (n_h == 2) { /* head_dim 64, 80, 128; h and h + 1 on one KV head */
         static const fn pairs[17] = {[4] = pair_4, [5] = pair_5, [8] = pair_8};
         int32_t grp = a->n_heads / a->n_kv;
