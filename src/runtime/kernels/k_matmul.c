@@ -147,11 +147,14 @@ static void quantize_x16_q3(int16_t *q, float *scale, float *off, const float *x
             mx = a > mx ? a : mx;
         }
         float sc = mx / 32767.0f, inv = mx > 0 ? 32767.0f / mx : 0.0f;
+        /* q3 pair layout (matmul_impl.h): element e is code c = e % 10 of
+         * word e / 10, at vector t, lane 2 (4 (g % 2) + e / 10) + h */
         int16_t *dst = q + 80 * (g / 2) + 8 * (g % 2);
         int32_t sum = 0;
         for (int32_t e = 0; e < 40; e++) {
             int16_t qv = round_i16(xg[e] * inv);
-            dst[16 * (e / 8) + e % 8] = qv;
+            int32_t c = e % 10, t = c < 4 ? c : c < 6 ? 4 : c - 6, h = c >= 5;
+            dst[16 * t + 2 * (e / 10) + h] = qv;
             sum += qv;
         }
         scale[g] = sc;

@@ -58,9 +58,11 @@ typedef struct aae_mm_job {
      * 64p + 64) as [2p evens, 2p+1 evens, 2p odds, 2p+1 odds] (a group
      * without partner: [evens, odds]); with 3-bit weights on AVX2 (no
      * AVX-512), one scale per group of 40 in the q3 pair layout: groups 2p and
-     * 2p+1 occupy x16[80p .. 80p + 80) as 5 vectors of 16, vector v holding
-     * elements 8v .. 8v + 7 of group 2p, then the same of group 2p+1 (as the
-     * AVX2 decode widens their codes); or NULL */
+     * 2p+1 occupy x16[80p .. 80p + 80) as 5 vectors t of 16 lanes, lanes 2i
+     * and 2i + 1 for word i of the pair (0-3: group 2p's, 4-7: 2p+1's), lane
+     * 2i the word's code t (t < 4) or 4, lane 2i + 1 its code 6 + t (t < 4)
+     * or 5 (code c: the word's element c; as the AVX2 decode widens them); or
+     * NULL */
     const int16_t *x16;
     const float *xscale;
     /* with x16: x16off[g] = -7 xscale[g] (sum of group g's x16 values; -3
