@@ -125,8 +125,8 @@ typedef struct aae_mm_job {
     const float *xqs;
     const int32_t *xqo;
     int32_t ldxq;
-    /* m >= AAE_MM_XQ_MIN_M with 4- or 3-bit weights on AVX2 without AVX-VNNI
-     * (or AVX-512): the int16 prefill's activations, the int8 prefill's two
+    /* m >= AAE_MM_XQ_MIN_M with 4- or 3-bit weights on AVX2 with neither
+     * AVX-VNNI nor AVX-512: the int16 prefill's activations, the int8 prefill's two
      * parts as one int16 each (256 q1 + q2, natural order, aae_k_quantize_xw_ref):
      * token i's element c at xw[i ldxw + c] (ldxw = kp), its group g's scale
      * (u / 256) at xws[i (kp / G) + g]. Or NULL */
