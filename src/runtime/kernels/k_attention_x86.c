@@ -834,12 +834,6 @@ T256A static void keys_avx2(const aae_attn_args *a, int32_t i, int32_t s0, int32
  * head, a float16 row through a converted copy (110M, 1024-token prompt on a
  * Zen 3 core: 63% of the prefill). nd = head_dim / 8 is a constant in each
  * instance below. Each token's results are the same bits in any block. */
-T256A static inline __m256 ld8v(const void *p, int32_t j, const int f16)
-{
-    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + 8 * j)))
-               : _mm256_loadu_ps((const float *)p + 8 * j);
-}
-
 /* The sums of the 8 lanes of each of a[0..7], as one vector (lane t: a[t]). */
 T256A static inline __m256 sums8(const __m256 a[8])
 {
@@ -857,10 +851,10 @@ AI T256A static inline __m256 dots8(const float *qh, const uint8_t *base, size_t
 #pragma GCC unroll 8
     for (int t = 0; t < 8; t++) {
         const void *k = base + (size_t)t * stride;
-        acc[t] = _mm256_mul_ps(_mm256_loadu_ps(qh), ld8v(k, 0, f16));
+        acc[t] = _mm256_mul_ps(_mm256_loadu_ps(qh), ld8(k, 0, f16));
 #pragma GCC unroll 32
         for (int j = 1; j < nd; j++)
-            acc[t] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j), ld8v(k, j, f16), acc[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j), ld8(k, j, f16), acc[t]);
     }
     return sums8(acc);
 }
@@ -914,10 +908,10 @@ AI T256A static inline void head_block_avx2(const aae_attn_args *a, int32_t i0, 
                         continue;
                     }
                     const void *k = base + (size_t)(u - b0) * stride;
-                    __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(q[t]), chunk ? ld8v(k, 0, 0) : ld8v(k, 0, f16));
+                    __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(q[t]), chunk ? ld8(k, 0, 0) : ld8(k, 0, f16));
 #pragma GCC unroll 32
                     for (int j = 1; j < nd; j++)
-                        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[t] + 8 * j), chunk ? ld8v(k, j, 0) : ld8v(k, j, f16),
+                        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[t] + 8 * j), chunk ? ld8(k, j, 0) : ld8(k, j, f16),
                                               acc);
                     float v = hsum8(acc) * a->scale;
                     sr[t][u] = v;
@@ -970,7 +964,7 @@ AI T256A static inline void head_block_avx2(const aae_attn_args *a, int32_t i0, 
                     const uint8_t *v = (const uint8_t *)a->vcache + ((size_t)s * kvw + (size_t)kvh * d + 8 * jc) * esz;
 #pragma GCC unroll 8
                     for (int j = 0; j < nj; j++)
-                        o[j] = _mm256_fmadd_ps(p, ld8v(v, j, f16), o[j]);
+                        o[j] = _mm256_fmadd_ps(p, ld8(v, j, f16), o[j]);
                 }
                 for (; s < ge; s++) {
                     if (sr[t][s] == 0.0f)
