@@ -83,7 +83,7 @@ void aae_k_x86_quantize_xw_avx2(int16_t *q, float *scale, const float *x, int32_
 
 T256 static inline float scale_of(const aae_wmat *w, size_t idx)
 {
-    if (w->type == AAE_W_Q4F32)
+    if (AAE_MM_W_IS(w, AAE_W_Q4F32))
         return ((const float *)w->scale)[idx];
     return _cvtsh_ss(((const uint16_t *)w->scale)[idx]);
 }
@@ -297,12 +297,12 @@ T512 static void combined_scales(const aae_wmat *w, int32_t r, int32_t ng, int32
 {
     size_t base = (size_t)r * ng + g0;
     __mmask16 mk = (__mmask16)((1u << n) - 1u);
-    if (w->type == AAE_W_Q4F16) {
+    if (AAE_MM_W_IS(w, AAE_W_Q4F16)) {
         __m512 s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, (const uint16_t *)w->scale + base));
         _mm512_storeu_ps(cs, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(mk, xs + g0)));
         return;
     }
-    if (w->type == AAE_W_Q4F32) {
+    if (AAE_MM_W_IS(w, AAE_W_Q4F32)) {
         __m512 s = _mm512_maskz_loadu_ps(mk, (const float *)w->scale + base);
         _mm512_storeu_ps(cs, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(mk, xs + g0)));
         return;
@@ -797,7 +797,7 @@ __attribute__((always_inline)) T512V static inline __m512 vnni_wscales16(const a
                                                                         int32_t n)
 {
     __mmask16 mk = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-    if (w->type != AAE_W_Q4F32) { /* float16 scales: q4f16_1, q3f16_1 */
+    if (!AAE_MM_W_IS(w, AAE_W_Q4F32)) { /* float16 scales: q4f16_1, q3f16_1 */
         const uint16_t *p = (const uint16_t *)w->scale + sc + g0;
         _mm_prefetch((const char *)((uintptr_t)p + DECODE_PREFETCH_BYTES / 8), _MM_HINT_T0);
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p));
@@ -1114,7 +1114,7 @@ T512 static void tile_512(const aae_mm_job *j, const float *wt, int32_t nr, int3
 T512 static void deq_range_512(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out)
 {
     int32_t done = k0;
-    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+    if (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32)) {
         int32_t ng = (w->k + 31) / 32, g1 = k1 / 32 < ng ? k1 / 32 : ng;
         const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
         for (int32_t g = k0 / 32; g < g1; g++) {
@@ -1124,7 +1124,7 @@ T512 static void deq_range_512(const aae_wmat *w, int32_t r, int32_t k0, int32_t
             _mm512_storeu_ps(out + 32 * g - k0 + 16, _mm512_mul_ps(hi, s));
             done = 32 * (g + 1);
         }
-    } else if (w->type == AAE_W_Q3F16) {
+    } else if (AAE_MM_W_IS(w, AAE_W_Q3F16)) {
         int32_t ng = (w->k + 39) / 40, g1 = k1 / 40 < ng ? k1 / 40 : ng;
         const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
         for (int32_t g = k0 / 40; g < g1; g++) {
@@ -1139,18 +1139,18 @@ T512 static void deq_range_512(const aae_wmat *w, int32_t r, int32_t k0, int32_t
         int32_t e = k1 < w->k ? k1 : w->k;
         size_t base = (size_t)r * w->k;
         int32_t t0 = k0;
-        if (w->type == AAE_W_F16)
+        if (AAE_MM_W_IS(w, AAE_W_F16))
             for (; t0 + 16 <= e; t0 += 16)
                 _mm512_storeu_ps(out + t0 - k0, _mm512_cvtph_ps(_mm256_loadu_si256(
                                                     (const __m256i *)((const uint16_t *)w->q + base + t0))));
-        else if (w->type == AAE_W_F32)
+        else if (AAE_MM_W_IS(w, AAE_W_F32))
             for (; t0 + 16 <= e; t0 += 16)
                 _mm512_storeu_ps(out + t0 - k0, _mm512_loadu_ps((const float *)w->q + base + t0));
         for (int32_t t = t0; t < e; t++) {
             float v;
-            if (w->type == AAE_W_F32)
+            if (AAE_MM_W_IS(w, AAE_W_F32))
                 v = ((const float *)w->q)[base + t];
-            else if (w->type == AAE_W_F16)
+            else if (AAE_MM_W_IS(w, AAE_W_F16))
                 v = _cvtsh_ss(((const uint16_t *)w->q)[base + t]);
             else
                 v = aae_k_bf16_to_f32(((const uint16_t *)w->q)[base + t]);
@@ -1386,7 +1386,7 @@ T512V static inline void xq_repack_q3(const uint8_t *base, size_t rs, int32_t nr
 T512V static void run_xq(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
-    int q3 = w->type == AAE_W_Q3F16;
+    int q3 = AAE_MM_W_IS(w, AAE_W_Q3F16);
     int32_t G = q3 ? 40 : 32, S = G / 4, KG = AAE_MM_KBLOCK / G, ng = (w->k + G - 1) / G;
     size_t rs = 16 * (size_t)ng; /* bytes per row: 16 per group */
     uint32_t *wr = (uint32_t *)(j->task_scratch + (size_t)task * j->task_bytes);
@@ -1434,35 +1434,35 @@ T512 static int run_512(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
         return 1;
     }
     if (j->m == 1 && j->x8) { /* 3- or 4-bit weights: the VNNI decodes */
-        if (w->type == AAE_W_Q3F16)
+        if (AAE_MM_W_IS(w, AAE_W_Q3F16))
             run_q3_vnni(j, n0, n1);
         else
             run_q4_vnni(j, n0, n1);
         return 1;
     }
     if (j->x8) { /* a few tokens (k_matmul.c): the batched VNNI decodes */
-        if (w->type == AAE_W_Q3F16)
+        if (AAE_MM_W_IS(w, AAE_W_Q3F16))
             run_q3_vnni_tokens(j, n0, n1);
         else
             run_q4_vnni_tokens(j, n0, n1);
         return 1;
     }
-    if (j->m == 1 && j->x16 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+    if (j->m == 1 && j->x16 && (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_i16_512(w, r, j->x16, j->xscale, aae_mm_kpad(w->k) / 32);
         return 1;
     }
-    if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16 && w->type == AAE_W_F16) {
+    if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16 && AAE_MM_W_IS(w, AAE_W_F16)) {
         run_f16_512_tokens(j, n0, n1); /* a few tokens: the batched decode */
         return 1;
     }
     if (j->m == 1) {
         float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
-        if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
+        if (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))
             dot = dot_q4_512;
-        else if (w->type == AAE_W_Q3F16)
+        else if (AAE_MM_W_IS(w, AAE_W_Q3F16))
             dot = dot_q3_512;
-        else if (w->type == AAE_W_F16)
+        else if (AAE_MM_W_IS(w, AAE_W_F16))
             dot = dot_f16_512;
         if (dot) {
             for (int32_t r = n0; r < n1; r++)
@@ -1631,7 +1631,7 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
 {
     __m256 ws, xsv, xov;
     if (n == 8) {
-        ws = w->type != AAE_W_Q4F32
+        ws = !AAE_MM_W_IS(w, AAE_W_Q4F32)
                  ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
                  : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
         xsv = _mm256_loadu_ps(j->xscale + g0);
@@ -1785,7 +1785,7 @@ __attribute__((always_inline)) T256V static inline void q4_vnni_256_dot_tokens(c
         __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         __m256 ws, cs[XB_TOKENS];
         if (n == 8)
-            ws = w->type != AAE_W_Q4F32
+            ws = !AAE_MM_W_IS(w, AAE_W_Q4F32)
                      ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
                      : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
         else {
@@ -1944,7 +1944,7 @@ T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
 T256 static void deq_range_256(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out)
 {
     int32_t done = k0;
-    if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32) {
+    if (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32)) {
         int32_t ng = (w->k + 31) / 32, g1 = k1 / 32 < ng ? k1 / 32 : ng;
         const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
         for (int32_t g = k0 / 32; g < g1; g++) {
@@ -1954,7 +1954,7 @@ T256 static void deq_range_256(const aae_wmat *w, int32_t r, int32_t k0, int32_t
                 _mm256_storeu_ps(out + 32 * g - k0 + 8 * v, _mm256_mul_ps(c[v], sc));
             done = 32 * (g + 1);
         }
-    } else if (w->type == AAE_W_Q3F16) {
+    } else if (AAE_MM_W_IS(w, AAE_W_Q3F16)) {
         int32_t ng = (w->k + 39) / 40, g1 = k1 / 40 < ng ? k1 / 40 : ng;
         const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
         for (int32_t g = k0 / 40; g < g1; g++) {
@@ -1967,17 +1967,17 @@ T256 static void deq_range_256(const aae_wmat *w, int32_t r, int32_t k0, int32_t
     } else {
         int32_t e = k1 < w->k ? k1 : w->k, t = k0;
         size_t base = (size_t)r * w->k;
-        if (w->type == AAE_W_F16)
+        if (AAE_MM_W_IS(w, AAE_W_F16))
             for (; t + 8 <= e; t += 8)
                 _mm256_storeu_ps(out + t - k0,
                                  _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->q + base + t))));
-        else if (w->type == AAE_W_F32)
+        else if (AAE_MM_W_IS(w, AAE_W_F32))
             for (; t + 8 <= e; t += 8)
                 _mm256_storeu_ps(out + t - k0, _mm256_loadu_ps((const float *)w->q + base + t));
         for (; t < e; t++) {
-            if (w->type == AAE_W_F32)
+            if (AAE_MM_W_IS(w, AAE_W_F32))
                 out[t - k0] = ((const float *)w->q)[base + t];
-            else if (w->type == AAE_W_F16)
+            else if (AAE_MM_W_IS(w, AAE_W_F16))
                 out[t - k0] = _cvtsh_ss(((const uint16_t *)w->q)[base + t]);
             else
                 out[t - k0] = aae_k_bf16_to_f32(((const uint16_t *)w->q)[base + t]);
@@ -2103,7 +2103,7 @@ T256 static inline void xq_rows8(const uint8_t *base, size_t rs, int32_t nr, __m
 T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
-    int q3 = w->type == AAE_W_Q3F16;
+    int q3 = AAE_MM_W_IS(w, AAE_W_Q3F16);
     int32_t G = q3 ? 40 : 32, S = G / 4, KG = AAE_MM_KBLOCK / G, ng = (w->k + G - 1) / G;
     size_t rs = 16 * (size_t)ng;
     uint32_t *wr = (uint32_t *)(j->task_scratch + (size_t)task * j->task_bytes);
@@ -2286,7 +2286,7 @@ __attribute__((always_inline)) T256 static inline void xw_repack_256(const aae_w
 T256 static void run_xw_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
-    int q3 = w->type == AAE_W_Q3F16;
+    int q3 = AAE_MM_W_IS(w, AAE_W_Q3F16);
     int32_t G = q3 ? 40 : 32, ng = (w->k + G - 1) / G;
     size_t rs = 16 * (size_t)ng;
     int16_t *wr = (int16_t *)(j->task_scratch + (size_t)task * j->task_bytes);
@@ -2325,7 +2325,7 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
         run_xq_256(j, task, n0, n1);
         return 1;
     }
-    if (j->m == 1 && j->x8 && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+    if (j->m == 1 && j->x8 && (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))) {
         if (cpu & AAE_CPU_AVX_VNNI)
             for (int32_t r = n0; r < n1; r++)
                 j->y[r] = dot_q4_vnni_256(w, r, j);
@@ -2334,26 +2334,26 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
                 j->y[r] = dot_q4_x8_256(w, r, j);
         return 1;
     }
-    if (j->m > 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+    if (j->m > 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))) {
         run_q4_vnni_256_tokens(j, n0, n1); /* a few tokens: the batched decode */
         return 1;
     }
-    if (j->m == 1 && j->x16 && w->type == AAE_W_Q3F16) {
+    if (j->m == 1 && j->x16 && AAE_MM_W_IS(w, AAE_W_Q3F16)) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q3_i16_256(w, r, j);
         return 1;
     }
-    if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16_256 && w->type == AAE_W_F16) {
+    if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16_256 && AAE_MM_W_IS(w, AAE_W_F16)) {
         run_f16_256_tokens(j, n0, n1); /* a few tokens: the batched decode */
         return 1;
     }
     if (j->m == 1) {
         float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
-        if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
+        if (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))
             dot = dot_q4_256;
-        else if (w->type == AAE_W_Q3F16)
+        else if (AAE_MM_W_IS(w, AAE_W_Q3F16))
             dot = dot_q3_256;
-        else if (w->type == AAE_W_F16)
+        else if (AAE_MM_W_IS(w, AAE_W_F16))
             dot = dot_f16_256;
         if (dot) {
             for (int32_t r = n0; r < n1; r++)
@@ -2382,6 +2382,8 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
 
 int aae_k_matmul_x86(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
+    if (!AAE_MM_W_SPEC_OK(j->w))
+        return 0;
     if (cpu & AAE_CPU_AVX512)
         return run_512(j, task, n0, n1);
     if (cpu & AAE_CPU_AVX2_FMA)

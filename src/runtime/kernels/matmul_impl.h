@@ -46,6 +46,23 @@
  * KiB of 4-bit, 20 of 3-bit) stay in L1 across the tokens */
 #define AAE_MM_XW_KGROUPS 16
 
+/* W's type is t (a constant AAE_W_*). In a model library (spec.h) the
+ * quantization is known: with 3- or 4-bit weights every matrix has the
+ * library's type (so the test is a constant and the other types' kernels are
+ * not compiled in); with float weights a matrix is float32, float16 or
+ * bfloat16 (never a 3- or 4-bit type). AAE_MM_W_SPEC_OK(w): w is such a
+ * matrix (a path refuses any other). */
+#define AAE_MM_W_QUANT(t) ((t) == AAE_W_Q4F16 || (t) == AAE_W_Q4F32 || (t) == AAE_W_Q3F16)
+#if defined(AAE_SPEC)
+#define AAE_MM_W_IS(w, t)                                                                                      \
+    (AAE_MM_W_QUANT(AAE_SPEC_wtype) ? AAE_SPEC_wtype == (t) : !AAE_MM_W_QUANT(t) && (w)->type == (t))
+#define AAE_MM_W_SPEC_OK(w)                                                                                    \
+    (AAE_MM_W_QUANT(AAE_SPEC_wtype) ? (w)->type == AAE_SPEC_wtype : !AAE_MM_W_QUANT((w)->type))
+#else
+#define AAE_MM_W_IS(w, t) ((w)->type == (t))
+#define AAE_MM_W_SPEC_OK(w) 1
+#endif
+
 typedef struct aae_mm_job {
     float *y;
     int32_t ldy;
