@@ -151,15 +151,6 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* Parallel compiles: at most this many compilers at once ($SPHERE_AAE_COMPILE_JOBS, else
- * the online CPUs, at most 8). */
-static int job_limit(void)
-{
-    const char *e = getenv("SPHERE_AAE_COMPILE_JOBS");
-    long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
-
 typedef struct pending {
     aae_job job;
     size_t obj;     /* index into c->objs */
@@ -216,12 +207,12 @@ static aae_status finish_one(build_ctx *c, int s, pending *p, aae_error *err)
     return st;
 }
 
-/* Compiles srcs (absolute paths; stems name the objects) with at most job_limit()
+/* Compiles srcs (absolute paths; stems name the objects) with at most aae_compile_jobs()
  * compilers running; the first failure stops new starts and is reported. */
 static aae_status compile_all(build_ctx *c, int s, char **srcs, char **stems, size_t n, const char *config_h,
                               aae_error *err)
 {
-    int limit = job_limit();
+    int limit = aae_compile_jobs();
     pending *run = calloc((size_t)limit, sizeof *run);
     if (!run)
         return aae_error_set(err, AAE_ERR_NOMEM, "out of memory");

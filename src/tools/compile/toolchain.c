@@ -338,6 +338,13 @@ void aae_compiler_free(aae_compiler *c)
     }
 }
 
+int aae_compile_jobs(void)
+{
+    const char *e = getenv("SPHERE_AAE_COMPILE_JOBS");
+    long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 aae_status aae_compile_c_start(const aae_compiler *cc, const aae_slice *slice, int opt_level, const char *src,
                                const char *obj, const char *const *extra_args, aae_job *job, aae_error *err)
 {

@@ -105,6 +105,10 @@ void aae_job_abandon(aae_job *job);
  * could not be started. */
 aae_status aae_run_capture(const char *const *argv, aae_buf *output, int *exit_code, aae_error *err);
 
+/* Compilers to run at once ($SPHERE_AAE_COMPILE_JOBS, else the online CPUs; 1 to 8):
+ * the model library's sources (compile) and the runtime's build (package). */
+int aae_compile_jobs(void);
+
 /* Compiles src into obj for one slice. extra_args (NULL-terminated, may be NULL) go
  * before the source. On a compiler failure the compiler's own output is written in
  * full to diag (stderr when NULL) and the error names the command; warnings on success

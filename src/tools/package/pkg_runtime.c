@@ -17,6 +17,7 @@
 #include "package/pkg_copy.h"
 #include "package/pkg_proc.h"
 #include "common/fsutil.h"
+#include "compile/toolchain.h"
 #include "package/pkg_util.h"
 
 aae_status aae_pkg_check_source_dir(const char *dir, aae_error *err)
@@ -203,7 +204,9 @@ static aae_status build_runtime(const char *src, const char *device, const char 
     aae_status st = aae_pkg_run(argv, log, verbose, err);
     if (st != AAE_OK)
         return aae_error_prefix(err, "building libsphere_aae.a for %s", device);
-    const char *bargv[] = {"cmake", "--build", build, "--target", "sphere_aae", "-j", "2", NULL};
+    char jobs[16];
+    aae_pkg_sfmt(jobs, sizeof jobs, "%d", aae_compile_jobs());
+    const char *bargv[] = {"cmake", "--build", build, "--target", "sphere_aae", "-j", jobs, NULL};
     aae_pkg_sfmt(log, sizeof log, "%s/runtime-%s-build.log", log_dir, canon);
     st = aae_pkg_run(bargv, log, verbose, err);
     if (st != AAE_OK)
