@@ -355,10 +355,15 @@ void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* Decode matrices of at least this many weights split their rows unevenly
+ * (aae_k_matmul). */
+#define MM_SPLIT_TAIL_MIN ((int64_t)1 << 22)
+
 typedef struct mm_call {
     const aae_kctx *kc;
     aae_mm_job job;
-    int32_t chunk_rows;
+    int32_t n_big, big_rows; /* the first n_big chunks have big_rows rows */
+    int32_t chunk_rows;      /* the others */
 } mm_call;
 
 /* One task = one chunk of rows; scratch belongs to the thread. */
@@ -366,7 +371,8 @@ static void mm_task(void *arg, int32_t ch, int32_t thread)
 {
     const mm_call *c = arg;
     const aae_mm_job *j = &c->job;
-    int32_t n0 = ch * c->chunk_rows, n1 = n0 + c->chunk_rows;
+    int32_t n0 = ch < c->n_big ? ch * c->big_rows : c->n_big * c->big_rows + (ch - c->n_big) * c->chunk_rows;
+    int32_t n1 = n0 + (ch < c->n_big ? c->big_rows : c->chunk_rows);
     if (n1 > j->w->n)
         n1 = j->w->n;
     int done = aae_k_matmul_x86(j, thread, n0, n1, c->kc->cpu) || aae_k_matmul_neon(j, thread, n0, n1, c->kc->cpu);
@@ -595,6 +601,25 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     int32_t per = (w->n + parts - 1) / parts;
     c.chunk_rows = (per + 15) / 16 * 16;
     int32_t n_chunks = (w->n + c.chunk_rows - 1) / c.chunk_rows;
+    if (m == 1 && n_threads > 1 && (int64_t)w->n * w->k >= MM_SPLIT_TAIL_MIN) {
+        /* A large decode matrix: a chunk of 80% / T of the rows per thread (T
+         * threads), then chunks of 10% / T, so that a thread that falls behind
+         * (a busy core, its memory share) holds the others up by a short chunk
+         * at most. 1.1B,
+         * 2 threads on Zen 3, alternating runs, medians of 8 (128 tokens):
+         * q4f16_1 decode 35.9 -> 39.2 tok/s, q3f16_1 32.3 -> 33.7 (6 runs).
+         * Smaller matrices (110M: all but the head) keep equal chunks: there
+         * the extra tasks cost more than they save (282 -> 269 tok/s). */
+        int32_t big = (int32_t)((int64_t)w->n * 4 / (5 * n_threads)) / 16 * 16;
+        int32_t rest = w->n - big * n_threads, small = (rest + 2 * n_threads - 1) / (2 * n_threads);
+        small = (small + 15) / 16 * 16;
+        if (big > 0 && small > 0) {
+            c.n_big = n_threads;
+            c.big_rows = big;
+            c.chunk_rows = small;
+            n_chunks = n_threads + (rest + small - 1) / small;
+        }
+    }
     j->n_tasks = n_threads;
     if (n_chunks <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
         for (int32_t ch = 0; ch < n_chunks; ch++)
