@@ -605,11 +605,11 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
         /* A large decode matrix: a chunk of 80% / T of the rows per thread (T
          * threads), then chunks of 10% / T, so that a thread that falls behind
          * (a busy core, its memory share) holds the others up by a short chunk
-         * at most. 1.1B,
-         * 2 threads on Zen 3, alternating runs, medians of 8 (128 tokens):
-         * q4f16_1 decode 35.9 -> 39.2 tok/s, q3f16_1 32.3 -> 33.7 (6 runs).
-         * Smaller matrices (110M: all but the head) keep equal chunks: there
-         * the extra tasks cost more than they save (282 -> 269 tok/s). */
+         * at most. 1.1B, 2 threads on Zen 3, alternating runs of 128 tokens,
+         * medians: q4f16_1 decode 36.2 -> 38.3 tok/s (8 runs), q3f16_1 32.3 ->
+         * 33.7 (6), q0f16 11.9 -> 12.6 (5). Smaller matrices (110M: all but
+         * the head) keep equal chunks: with all of them split so, 110M's
+         * decode was no faster in three sets of alternating runs. */
         int32_t big = (int32_t)((int64_t)w->n * 4 / (5 * n_threads)) / 16 * 16;
         int32_t rest = w->n - big * n_threads, small = (rest + 2 * n_threads - 1) / (2 * n_threads);
         small = (small + 15) / 16 * 16;
