@@ -61,6 +61,8 @@ int32_t aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_
 #define HEAD_ND(a, w) (AAE_SPEC_head_dim / (w))
 #define KV_F16(a) SPEC_KV_F16
 #define SPEC_OK(a) ((a)->head_dim == AAE_SPEC_head_dim && !(a)->kv_f16 == !SPEC_KV_F16)
+/* the head_dims whose heads run in pairs (pair_block_nd) */
+#define SPEC_PAIRS (AAE_SPEC_head_dim == 64 || AAE_SPEC_head_dim == 80 || AAE_SPEC_head_dim == 128)
 #else
 #define HEAD_ND(a, w) ((a)->head_dim / (w))
 #define KV_F16(a) ((a)->kv_f16)
@@ -345,8 +347,9 @@ T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, 
  * One token at a time, a long chunk's keys and values (a KV head's 1900 rows
  * are 1 MB of float32) came from L3 again for every token: at 1900 tokens
  * attention was 29% of a 1.1B prefill. sc: 2 nt rows of n_cached + i0 + nt
- * scores, then 2 nt head_dim output sums. */
-T512 AI static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int32_t nt, int32_t h, float *sc,
+ * scores, then 2 nt head_dim output sums. (Unused in a model library whose
+ * heads do not pair: see SPEC_PAIRS.) */
+T512 AI __attribute__((unused)) static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int32_t nt, int32_t h, float *sc,
                                          const int nd, const int f16)
 {
     size_t esz = f16 ? 2 : 4;
@@ -474,7 +477,7 @@ HEAD_FN(head_16, head_block_nd, 16)
 HEAD_FN(pair_4, pair_block_nd, 4)
 HEAD_FN(pair_5, pair_block_nd, 5)
 HEAD_FN(pair_8, pair_block_nd, 8)
-#elif AAE_SPEC_head_dim == 64 || AAE_SPEC_head_dim == 80 || AAE_SPEC_head_dim == 128
+#elif SPEC_PAIRS
 HEAD_FN(pair_any, pair_block_nd, HEAD_ND(a, 16))
 #endif
 HEAD_FN(head_any, head_block_nd, HEAD_ND(a, 16))
@@ -1090,7 +1093,7 @@ int aae_k_attn_head_x86(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t 
         return 0;
 #if defined(AAE_SPEC)
     static const fn by_nd8[1], by_nd[1];
-#if AAE_SPEC_head_dim == 64 || AAE_SPEC_head_dim == 80 || AAE_SPEC_head_dim == 128
+#if SPEC_PAIRS
     static const fn pairs[1] = {pair_any};
 #else
     static const fn pairs[1];
