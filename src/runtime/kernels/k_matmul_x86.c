@@ -2170,19 +2170,34 @@ T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int3
         a##t##0 = _mm256_add_epi32(a##t##0, _mm256_madd_epi16(w0, xb_));                                           \
         a##t##1 = _mm256_add_epi32(a##t##1, _mm256_madd_epi16(w1, xb_));                                           \
     } while (0)
-/* Token t's group sums times weight scale x x scale, added into its 16 results. */
+/* Token t's group sums times weight scale x x scale, added into its float32
+ * accumulators f<t>0 (rows 0-7) and f<t>1 (rows 8-15). */
 #define XW_TOKEN_SCALE(t)                                                                                          \
     do {                                                                                                           \
         __m256 sx_ = _mm256_broadcast_ss(j->xws + (size_t)(t0 + t) * ngp + g);                                     \
-        float *o_ = out[t];                                                                                        \
-        __m256 f0_ = _mm256_mul_ps(_mm256_cvtepi32_ps(a##t##0), _mm256_mul_ps(s0, sx_));                            \
-        __m256 f1_ = _mm256_mul_ps(_mm256_cvtepi32_ps(a##t##1), _mm256_mul_ps(s1, sx_));                            \
-        _mm256_storeu_ps(o_, add ? _mm256_add_ps(f0_, _mm256_loadu_ps(o_)) : f0_);                                 \
-        _mm256_storeu_ps(o_ + 8, add ? _mm256_add_ps(f1_, _mm256_loadu_ps(o_ + 8)) : f1_);                         \
+        f##t##0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##t##0), _mm256_mul_ps(_mm256_loadu_ps(wsc + 16 * gi), sx_),  \
+                                  f##t##0);                                                                        \
+        f##t##1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##t##1),                                                     \
+                                  _mm256_mul_ps(_mm256_loadu_ps(wsc + 16 * gi + 8), sx_), f##t##1);                \
+    } while (0)
+/* Token t's accumulators start from its 16 results (a later k-block) or 0. */
+#define XW_TOKEN_START(t)                                                                                          \
+    do {                                                                                                           \
+        f##t##0 = add ? _mm256_loadu_ps(out[t]) : _mm256_setzero_ps();                                             \
+        f##t##1 = add ? _mm256_loadu_ps(out[t] + 8) : _mm256_setzero_ps();                                         \
+    } while (0)
+#define XW_TOKEN_END(t)                                                                                            \
+    do {                                                                                                           \
+        _mm256_storeu_ps(out[t], f##t##0);                                                                         \
+        _mm256_storeu_ps(out[t] + 8, f##t##1);                                                                     \
     } while (0)
 /* T tokens from t0 against the k-block's groups gb .. gb + nbg - 1 of rows r0
- * .. r0 + nr - 1: int32 sums in 2 T registers per group, added into the
- * results (y itself for 16 rows, else a local block copied out at the end). */
+ * .. r0 + nr - 1: int32 sums in 2 T registers per group, scaled into 2 T
+ * float32 accumulators kept over the k-block and added into the results at its
+ * end (y itself for 16 rows, else a local block copied out). Writing y at
+ * every group instead (a load, an add and a store per token and 8 rows) took
+ * about a fifth of the kernel's time (Zen 3, k 2048 x 5632, 128 tokens: 38.6
+ * -> 45.2 GMAC/s, medians of 9). */
 __attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_mm_job *j, const int16_t *wr,
                                                                     const float *wsc, int32_t gb, int32_t nbg,
                                                                     int32_t t0, int T, int32_t r0, int32_t nr,
@@ -2193,6 +2208,13 @@ __attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_m
     float part[XW_TOKENS][16], *out[XW_TOKENS];
     for (int t = 0; t < T; t++)
         out[t] = nr == 16 ? j->y + (size_t)(t0 + t) * j->ldy + r0 : part[t];
+    __m256 f00, f01, f10 = _mm256_setzero_ps(), f11 = f10, f20 = f10, f21 = f10;
+    int add = gb > 0 && nr == 16;
+    XW_TOKEN_START(0);
+    if (T > 1)
+        XW_TOKEN_START(1);
+    if (T > 2)
+        XW_TOKEN_START(2);
     for (int32_t gi = 0; gi < nbg; gi++) {
         int32_t g = gb + gi;
         const int16_t *wg = wr + (size_t)gi * G * 16;
@@ -2209,14 +2231,17 @@ __attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_m
             if (T > 2)
                 XW_TOKEN_PAIR(2, p);
         }
-        __m256 s0 = _mm256_loadu_ps(wsc + 16 * gi), s1 = _mm256_loadu_ps(wsc + 16 * gi + 8);
-        int add = gi > 0 || (gb > 0 && nr == 16);
         XW_TOKEN_SCALE(0);
         if (T > 1)
             XW_TOKEN_SCALE(1);
         if (T > 2)
             XW_TOKEN_SCALE(2);
     }
+    XW_TOKEN_END(0);
+    if (T > 1)
+        XW_TOKEN_END(1);
+    if (T > 2)
+        XW_TOKEN_END(2);
     if (nr < 16)
         for (int t = 0; t < T; t++) {
             float *y = j->y + (size_t)(t0 + t) * j->ldy + r0;
@@ -2226,6 +2251,8 @@ __attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_m
 }
 #undef XW_TOKEN_PAIR
 #undef XW_TOKEN_SCALE
+#undef XW_TOKEN_START
+#undef XW_TOKEN_END
 
 __attribute__((always_inline)) T256 static inline void xw_all_tokens_256(const aae_mm_job *j, const int16_t *wr,
                                                                         const float *wsc, int32_t gb, int32_t nbg,
