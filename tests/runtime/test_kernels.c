@@ -395,6 +395,44 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
     }
 }
 
+/* The AVX2 3-bit decode's int16 activations (x16 in the q3 pair layout) are
+ * the scalar definition's values, scales and offsets: past k, an all-zero
+ * group and rounding ties (a group whose largest value is 32767, so that
+ * halves are exact ties) included; every slot of the layout is written. */
+AAE_TEST(quantize_x16q3_vector_equals_scalar)
+{
+    if (!(aae_cpu_features() & AAE_CPU_AVX2_FMA)) {
+        printf("  (no AVX2 here: nothing to compare)\n");
+        return;
+    }
+    const int32_t ks[] = {1, 39, 40, 41, 100, 160, 161, 700, 768, 2048, 2100, 5632};
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+        int32_t k = ks[c], kp = aae_mm_kpad(k), ng = kp / 40;
+        float *x = calloc((size_t)k, sizeof *x);
+        int16_t *q1 = malloc((size_t)kp * 2), *q2 = malloc((size_t)kp * 2);
+        float *s1 = malloc((size_t)ng * 4), *s2 = malloc((size_t)ng * 4);
+        float *o1 = malloc((size_t)ng * 4), *o2 = malloc((size_t)ng * 4);
+        for (int32_t i = 0; i < k; i++) {
+            double r = urand();
+            x[i] = i / 40 == 1 ? 0.0f
+                   : i / 40 == 2 ? (i % 40 == 0 ? 32767.0f : (float)((i % 9) - 4) + 0.5f)
+                                 : (float)(r * (1 + i % 7) * 2.5);
+        }
+        memset(q1, 0x35, (size_t)kp * 2), memset(s1, 0x35, (size_t)ng * 4), memset(o1, 0x35, (size_t)ng * 4);
+        aae_k_quantize_x16q3_ref(q1, s1, o1, x, k);
+        int unset = 0; /* slots the definition left as filled */
+        for (int32_t i = 0; i < kp; i++)
+            unset += q1[i] == 0x3535;
+        AAE_CHECK_EQ_INT(unset, 0);
+        memset(q2, 0x53, (size_t)kp * 2), memset(s2, 0x53, (size_t)ng * 4), memset(o2, 0x53, (size_t)ng * 4);
+        aae_k_x86_quantize_x16q3_avx2(q2, s2, o2, x, k);
+        AAE_CHECK(memcmp(q1, q2, (size_t)kp * 2) == 0);
+        AAE_CHECK(memcmp(s1, s2, (size_t)ng * 4) == 0);
+        AAE_CHECK(memcmp(o1, o2, (size_t)ng * 4) == 0);
+        free(x), free(q1), free(q2), free(s1), free(s2), free(o1), free(o2);
+    }
+}
+
 /* The NEON activation quantizers give exactly the scalar definitions' bytes,
  * offsets and scales (x8 for 4-bit, x3n for 3-bit), past k, all-zero groups
  * and ties included. */

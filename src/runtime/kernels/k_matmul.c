@@ -133,16 +133,15 @@ static void quantize_x16(int16_t *q, float *scale, float *off, const float *x, i
     }
 }
 
-/* x (kp values, plain order) as int16 for the 3-bit decode on AVX2, one
- * scale per group of 40 (scale = max |x| / 32767, q = round(x / scale)), in
- * the q3 pair layout of matmul_impl.h; off[g] = -3 scale (sum of group g's
- * values), the code offset's share. */
-static void quantize_x16_q3(int16_t *q, float *scale, float *off, const float *x, int32_t kp)
+/* x (k values, plain order, zeros past k) as int16 for the 3-bit decode on
+ * AVX2: the scalar definition (matmul_impl.h). */
+void aae_k_quantize_x16q3_ref(int16_t *q, float *scale, float *off, const float *x, int32_t k)
 {
+    int32_t kp = aae_mm_kpad(k);
     for (int32_t g = 0; g < kp / 40; g++) {
-        const float *xg = x + 40 * g;
-        float mx = 0.0f;
+        float xg[40], mx = 0.0f;
         for (int32_t e = 0; e < 40; e++) {
+            xg[e] = 40 * g + e < k ? x[40 * g + e] : 0.0f;
             float a = xg[e] < 0 ? -xg[e] : xg[e];
             mx = a > mx ? a : mx;
         }
@@ -544,7 +543,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xw = xwb;
             j->xws = xws;
             j->ldxw = kp;
-        } else {
+        } else if (!x16q3) { /* the AVX2 3-bit decode reads x16 only (below) */
             for (int32_t i = 0; i < m; i++)
                 prep_x(xp + (size_t)i * kp, x + (size_t)i * ldx, w->k, nib);
             j->xp = xp;
@@ -571,8 +570,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             float *xs16 = (float *)(q + align64((size_t)kp * 2)), *xo16 = xs16 + align64((size_t)kp / 8) / 4;
             if (x16)
                 quantize_x16((int16_t *)q, xs16, xo16, xp, kp);
-            else
-                quantize_x16_q3((int16_t *)q, xs16, xo16, xp, kp);
+            else /* from x itself (the padded copy above is not read) */
+                aae_k_x86_quantize_x16q3_avx2((int16_t *)q, xs16, xo16, x, w->k);
             j->x16 = (const int16_t *)q;
             j->xscale = xs16;
             j->x16off = xo16;

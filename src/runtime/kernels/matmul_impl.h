@@ -193,6 +193,13 @@ void aae_k_quantize_xq_ref(int8_t *q, float *scale, int32_t *off, const float *x
 /* The int16 prefill's activations (xw, xws above; ldxw = kp): the scalar
  * definition, the int8 prefill's two parts joined. */
 void aae_k_quantize_xw_ref(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k, int32_t gsize);
+/* x (k values, plain order, zeros past k) as the 3-bit AVX2 decode's int16
+ * activations (x16, xscale, x16off above: the q3 pair layout, kp / 40
+ * groups): scale = max |x| / 32767, q = round(x / scale) (to nearest even),
+ * off = -3 scale (sum of the group's q). The scalar definition. */
+void aae_k_quantize_x16q3_ref(int16_t *q, float *scale, float *off, const float *x, int32_t k);
+/* aae_k_quantize_x16q3_ref on AVX2 (the same values). */
+void aae_k_x86_quantize_x16q3_avx2(int16_t *q, float *scale, float *off, const float *x, int32_t k);
 /* aae_k_quantize_xw_ref on AVX2 (the same values). */
 void aae_k_x86_quantize_xw_avx2(int16_t *q, float *scale, const float *x, int32_t ldx, int32_t m, int32_t k,
                                 int32_t gsize);

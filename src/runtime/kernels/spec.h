@@ -59,6 +59,8 @@
 #define aae_k_x86_quantize_xq_avx2 AAE_SPEC_SYM(k_x86_quantize_xq_avx2)
 #define aae_k_x86_quantize_xw_avx2 AAE_SPEC_SYM(k_x86_quantize_xw_avx2)
 #define aae_k_quantize_xw_ref AAE_SPEC_SYM(k_quantize_xw_ref)
+#define aae_k_x86_quantize_x16q3_avx2 AAE_SPEC_SYM(k_x86_quantize_x16q3_avx2)
+#define aae_k_quantize_x16q3_ref AAE_SPEC_SYM(k_quantize_x16q3_ref)
 #define aae_k_neon_quantize_xq AAE_SPEC_SYM(k_neon_quantize_xq)
 #define aae_k_quantize_x8_ref AAE_SPEC_SYM(k_quantize_x8_ref)
 #define aae_k_quantize_x3_ref AAE_SPEC_SYM(k_quantize_x3_ref)
