@@ -1670,21 +1670,45 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
                                       const aae_mm_job *j, __m256 *bias)
 {
     __m256 ws, xsv, xov;
+    size_t at = (size_t)r * ng + g0;
     if (n == 8) {
-        ws = !AAE_MM_W_IS(w, AAE_W_Q4F32)
-                 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + (size_t)r * ng + g0)))
-                 : _mm256_loadu_ps((const float *)w->scale + (size_t)r * ng + g0);
+        if (AAE_MM_W_IS(w, AAE_W_Q4F32))
+            ws = _mm256_loadu_ps((const float *)w->scale + at);
+        else
+            ws = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + at)));
         xsv = _mm256_loadu_ps(j->xscale + g0);
         xov = _mm256_loadu_ps(j->x16off + g0);
+        *bias = _mm256_fmadd_ps(ws, xov, *bias);
+        return _mm256_mul_ps(ws, xsv);
+    }
+    /* the row's last n groups, zeros past them */
+    __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    if (AAE_MM_W_IS(w, AAE_W_Q4F32)) {
+        ws = _mm256_maskload_ps((const float *)w->scale + at, mk);
+    } else if (g0 + n >= 8) {
+        /* the row's last 8 float16 scales, moved down 8 - n lanes by a
+         * vpshufb (bytes 2 (8 - n) + i, zeros past 2 n): in registers. Scalar
+         * stores into a buffer read back as one vector stall that load until
+         * they retire (3-bit rows of 768 end in 4 such groups: 16% of the
+         * row's time) */
+        static const int8_t down[8][16] __attribute__((aligned(16))) = {
+#define B(s, i) ((s) + (i) < 16 ? (s) + (i) : -128)
+#define D(s)                                                                                                   \
+    {B(s, 0), B(s, 1), B(s, 2),  B(s, 3),  B(s, 4),  B(s, 5),  B(s, 6),  B(s, 7),                              \
+     B(s, 8), B(s, 9), B(s, 10), B(s, 11), B(s, 12), B(s, 13), B(s, 14), B(s, 15)}
+            {0}, D(14), D(12), D(10), D(8), D(6), D(4), D(2)};
+#undef D
+#undef B
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)w->scale + at + n - 8));
+        ws = _mm256_cvtph_ps(_mm_shuffle_epi8(h, _mm_load_si128((const __m128i *)down[n])));
     } else {
         float t[8];
         for (int32_t i = 0; i < 8; i++)
-            t[i] = i < n ? scale_of(w, (size_t)r * ng + g0 + i) : 0.0f;
+            t[i] = i < n ? scale_of(w, at + i) : 0.0f;
         ws = _mm256_loadu_ps(t);
-        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        xsv = _mm256_maskload_ps(j->xscale + g0, mk);
-        xov = _mm256_maskload_ps(j->x16off + g0, mk);
     }
+    xsv = _mm256_maskload_ps(j->xscale + g0, mk);
+    xov = _mm256_maskload_ps(j->x16off + g0, mk);
     *bias = _mm256_fmadd_ps(ws, xov, *bias);
     return _mm256_mul_ps(ws, xsv);
 }
