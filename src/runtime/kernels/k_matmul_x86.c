@@ -1992,7 +1992,19 @@ T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
         int32_t n = ng - g0;
         __m256 cs = i16_scales8(w, r, ng, g0, n, j, &bias);
         __m256i ix = i0;
-        for (int32_t i = 0; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {
+        int32_t i = 0;
+        if (n >= 4) { /* two whole pairs as in a round, each on its own sum (3-bit rows of 768 and 2048 end
+                       * in 4 groups: from L2, k 768 21.5 -> 22.9 GMAC/s, 2048 27.2 -> 27.7) */
+            const uint8_t *q = qb + 16 * g0;
+            const int16_t *x = j->x16 + 40 * g0;
+            __m256i p0 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)q), x);
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(cs, i0), acc0);
+            __m256i p1 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 32)), x + 80);
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(cs, i1), acc1);
+            i = 4;
+            ix = i2;
+        }
+        for (; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {
             int32_t g = g0 + i;
             __m256i v = n - i >= 2 ? _mm256_loadu_si256((const __m256i *)(qb + 16 * g))
                                    : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(qb + 16 * g)));
