@@ -94,10 +94,13 @@ T256 static inline float scale_of(const aae_wmat *w, size_t idx)
 }
 
 /* The transposed prefill (m >= AAE_MM_XT_MIN_M): blocks of AAE_MM_XT_ROWS
- * weight rows, k-blocks of AAE_MM_KBLOCK dequantized 4 rows at a time (deq),
- * each against all the tokens of the transposed activations, cols at a time
- * (blk), which stay in the cache across the rows of the block. Inlined into
- * each path's run_xt, so deq and blk are direct calls. */
+ * weight rows, each k-block of AAE_MM_KBLOCK dequantized for all of them
+ * (deq), then the tokens of the transposed activations, cols at a time, each
+ * column block against the rows 4 at a time (blk), so that a column block is
+ * read from L3 once per block of rows, not once per 4 (1.1B q0f16, 128-token
+ * prompt, AVX2, 1 thread, alternating runs: prefill 25.0 -> 26.9 tok/s,
+ * medians of 4). Inlined into each path's run_xt, so deq and blk are direct
+ * calls. */
 typedef void (*deq_range_fn)(const aae_wmat *w, int32_t r, int32_t k0, int32_t k1, float *out);
 typedef void (*xt_block_fn)(const aae_mm_job *j, const float *wt, int32_t kn, int32_t k0, int32_t ld, int32_t ib,
                             float *res, int first);
@@ -107,21 +110,21 @@ __attribute__((always_inline)) static inline void run_xt(const aae_mm_job *j, in
     const aae_wmat *w = j->w;
     int32_t kp = aae_mm_kpad(w->k), ld = j->ldxt;
     float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);
-    float *res = wt + (size_t)AAE_MM_TILE * AAE_MM_KBLOCK;
+    float *res = wt + (size_t)AAE_MM_XT_ROWS * AAE_MM_KBLOCK;
     for (int32_t rg = n0; rg < n1; rg += AAE_MM_XT_ROWS) {
         int32_t rows = n1 - rg < AAE_MM_XT_ROWS ? n1 - rg : AAE_MM_XT_ROWS;
         for (int32_t k0 = 0; k0 < kp; k0 += AAE_MM_KBLOCK) {
             int32_t kn = k0 + AAE_MM_KBLOCK < kp ? AAE_MM_KBLOCK : kp - k0;
-            for (int32_t r0 = 0; r0 < rows; r0 += AAE_MM_TILE) {
-                for (int32_t t = 0; t < AAE_MM_TILE; t++)
-                    if (r0 + t < rows)
-                        deq(w, rg + r0 + t, k0, k0 + kn, wt + (size_t)t * kn);
-                    else
-                        for (int32_t i = 0; i < kn; i++)
-                            wt[(size_t)t * kn + i] = 0.0f;
-                for (int32_t ib = 0; ib < j->m; ib += cols)
-                    blk(j, wt, kn, k0, ld, ib, res + (size_t)r0 * ld, k0 == 0);
-            }
+            int32_t tiles = (rows + AAE_MM_TILE - 1) / AAE_MM_TILE;
+            for (int32_t t = 0; t < tiles * AAE_MM_TILE; t++)
+                if (t < rows)
+                    deq(w, rg + t, k0, k0 + kn, wt + (size_t)t * kn);
+                else
+                    for (int32_t i = 0; i < kn; i++)
+                        wt[(size_t)t * kn + i] = 0.0f;
+            for (int32_t ib = 0; ib < j->m; ib += cols)
+                for (int32_t r0 = 0; r0 < tiles * AAE_MM_TILE; r0 += AAE_MM_TILE)
+                    blk(j, wt + (size_t)r0 * kn, kn, k0, ld, ib, res + (size_t)r0 * ld, k0 == 0);
         }
         for (int32_t i = 0; i < j->m; i++) {
             float *y = j->y + (size_t)i * j->ldy + rg;
