@@ -349,8 +349,8 @@ T512 AI static inline void add_row2(__m512 *oa, __m512 *ob, float ea, float eb, 
  * attention was 29% of a 1.1B prefill. sc: 2 nt rows of n_cached + i0 + nt
  * scores, then 2 nt head_dim output sums. (Unused in a model library whose
  * heads do not pair: see SPEC_PAIRS.) */
-T512 AI __attribute__((unused)) static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int32_t nt, int32_t h, float *sc,
-                                         const int nd, const int f16)
+T512 AI __attribute__((unused)) static inline void pair_block_nd(const aae_attn_args *a, int32_t i0, int32_t nt,
+                                                                  int32_t h, float *sc, const int nd, const int f16)
 {
     size_t esz = f16 ? 2 : 4;
     int32_t d = a->head_dim, kvw = a->n_kv * d, kvh = h / (a->n_heads / a->n_kv), nc = a->n_cached;

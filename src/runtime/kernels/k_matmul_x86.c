@@ -702,11 +702,14 @@ T256 void aae_k_x86_quantize_x16q3_avx2(int16_t *q, float *scale, float *off, co
 {
     /* element e: code c = e % 10 of word e / 10, at vector t (c < 4: c; c = 4,
      * 5: 4; else c - 6), lane 2 (e / 10) + (c >= 5) of its group's 8 */
-    int16_t at[40];
-    for (int32_t e = 0; e < 40; e++) {
-        int32_t c = e % 10, t = c < 4 ? c : c < 6 ? 4 : c - 6;
-        at[e] = (int16_t)(16 * t + 2 * (e / 10) + (c >= 5));
-    }
+#define T(c) ((c) < 4 ? (c) : (c) < 6 ? 4 : (c) - 6)
+#define AT(e) (16 * T((e) % 10) + 2 * ((e) / 10) + ((e) % 10 >= 5))
+#define AT10(w) AT(10 * (w)), AT(10 * (w) + 1), AT(10 * (w) + 2), AT(10 * (w) + 3), AT(10 * (w) + 4), \
+                AT(10 * (w) + 5), AT(10 * (w) + 6), AT(10 * (w) + 7), AT(10 * (w) + 8), AT(10 * (w) + 9)
+    static const uint8_t at[40] = {AT10(0), AT10(1), AT10(2), AT10(3)};
+#undef AT10
+#undef AT
+#undef T
     int32_t ng = aae_mm_kpad(k) / 40;
     for (int32_t g = 0; g < ng; g++) {
         __m256 v[5];
@@ -1967,6 +1970,14 @@ T256 static inline __m256i q3_i16_pair_256(__m256i v, const int16_t *x)
     return p;
 }
 
+/* One pair of groups at q (32 code bytes) against x into acc, with combined
+ * scales lanes ix of cs. */
+T256 static inline __m256 q3_i16_step_256(const uint8_t *q, const int16_t *x, __m256 cs, __m256i ix, __m256 acc)
+{
+    __m256i p = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)q), x);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc);
+}
+
 T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 39) / 40, g0 = 0;
@@ -1982,14 +1993,10 @@ T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
         const int16_t *x = j->x16 + 40 * g0; /* pair g / 2 at 80 (g / 2) */
         PREFETCH_AHEAD(q);
         PREFETCH_AHEAD(q + 64);
-        __m256i p0 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)q), x);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(cs, i0), acc0);
-        __m256i p1 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 32)), x + 80);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(cs, i1), acc1);
-        __m256i p2 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 64)), x + 160);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), _mm256_permutevar8x32_ps(cs, i2), acc0);
-        __m256i p3 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 96)), x + 240);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p3), _mm256_permutevar8x32_ps(cs, i3), acc1);
+        acc0 = q3_i16_step_256(q, x, cs, i0, acc0);
+        acc1 = q3_i16_step_256(q + 32, x + 80, cs, i1, acc1);
+        acc0 = q3_i16_step_256(q + 64, x + 160, cs, i2, acc0);
+        acc1 = q3_i16_step_256(q + 96, x + 240, cs, i3, acc1);
     }
     if (g0 < ng) { /* the last 1-7 groups: whole pairs, then a lone group from a zero-extended half load */
         int32_t n = ng - g0;
@@ -1998,12 +2005,8 @@ T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
         int32_t i = 0;
         if (n >= 4) { /* two whole pairs as in a round, each on its own sum (3-bit rows of 768 and 2048 end
                        * in 4 groups: from L2, k 768 21.5 -> 22.9 GMAC/s, 2048 27.2 -> 27.7) */
-            const uint8_t *q = qb + 16 * g0;
-            const int16_t *x = j->x16 + 40 * g0;
-            __m256i p0 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)q), x);
-            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_permutevar8x32_ps(cs, i0), acc0);
-            __m256i p1 = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)(q + 32)), x + 80);
-            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(cs, i1), acc1);
+            acc0 = q3_i16_step_256(qb + 16 * g0, j->x16 + 40 * g0, cs, i0, acc0);
+            acc1 = q3_i16_step_256(qb + 16 * g0 + 32, j->x16 + 40 * g0 + 80, cs, i1, acc1);
             i = 4;
             ix = i2;
         }
@@ -2254,10 +2257,8 @@ T256V static void run_xq_256(const aae_mm_job *j, int32_t task, int32_t n0, int3
 #define XW_TOKEN_SCALE(t)                                                                                          \
     do {                                                                                                           \
         __m256 sx_ = _mm256_broadcast_ss(j->xws + (size_t)(t0 + t) * ngp + g);                                     \
-        f##t##0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##t##0), _mm256_mul_ps(_mm256_loadu_ps(wsc + 16 * gi), sx_),  \
-                                  f##t##0);                                                                        \
-        f##t##1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##t##1),                                                     \
-                                  _mm256_mul_ps(_mm256_loadu_ps(wsc + 16 * gi + 8), sx_), f##t##1);                \
+        f##t##0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##t##0), _mm256_mul_ps(s0, sx_), f##t##0);                   \
+        f##t##1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##t##1), _mm256_mul_ps(s1, sx_), f##t##1);                   \
     } while (0)
 /* Token t's accumulators start from its 16 results (a later k-block) or 0. */
 #define XW_TOKEN_START(t)                                                                                          \
@@ -2310,6 +2311,7 @@ __attribute__((always_inline)) T256 static inline void xw_tokens_256(const aae_m
             if (T > 2)
                 XW_TOKEN_PAIR(2, p);
         }
+        __m256 s0 = _mm256_loadu_ps(wsc + 16 * gi), s1 = _mm256_loadu_ps(wsc + 16 * gi + 8);
         XW_TOKEN_SCALE(0);
         if (T > 1)
             XW_TOKEN_SCALE(1);
