@@ -246,8 +246,9 @@ AAE_TEST(matmul_all_types_all_paths)
 /* A decoding token's row dots give each row the same bits wherever the row
  * falls: the 3-bit AVX-512 VNNI decode runs rows 4 at a time (short ones, 96
  * and 768 columns here, on any thread count; all on one thread) and the last
- * n % 4 one by one, so rows 8 .. 10 of 11 (copies of rows 0 .. 2) must come
- * out exactly as rows 0 .. 2. Every 3- and 4-bit type, on each x86 path the
+ * n % 4 one by one, and the AVX2 4- and 3-bit decodes sum 8 rows' lanes
+ * together (the last n % 8 with zero rows), so rows 8 .. 10 of 11 (copies of
+ * rows 0 .. 2) must come out exactly as rows 0 .. 2. Every 3- and 4-bit type, on each x86 path the
  * CPU has (elsewhere the paths are the portable one, run three times), on the
  * test's pool and on one thread. */
 AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)

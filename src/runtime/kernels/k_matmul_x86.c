@@ -1727,32 +1727,36 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
  * i16_scales8, with xscale = x8scale and x16off = x8scale x x8gofs (the code
  * offset), as aae_k_matmul sets them for these kernels. */
 /* One step: 32 code bytes at q (groups g, g + 1; lanes 0-3 and 4-7), x8 at
- * xb, the pair's combined scales lanes ix of cs, into acc. */
-#define Q4_X8_256_STEP(PAIR, q, xb, ix, acc)                                                                       \
+ * xb, into acc; the pair's combined scales are lane s of each half of ce (a
+ * round's 8 scales in the order of ev: groups 0, 2, 4, 6, then 1, 3, 5, 7), so
+ * that an in-lane vpermilps with imm (s in every 2-bit field) spreads them. A
+ * vpermps from the scales as loaded per step instead (lanes across halves)
+ * cost about 4% of the kernel's time (k 2048, from L2, Zen 3). */
+#define Q4_X8_256_STEP(PAIR, q, xb, ce, imm, acc)                                                                  \
     do {                                                                                                           \
         __m256i v_ = _mm256_loadu_si256((const __m256i *)(q));                                                     \
         __asm__("" : "+x"(v_)); /* one load (see q4_vnni_step) */                                                   \
         __m256i lo_ = _mm256_and_si256(v_, mask), hi_ = _mm256_and_si256(_mm256_srli_epi16(v_, 4), mask);         \
         __m256i p_ = PAIR(lo_, hi_, xb);                                                                           \
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_), _mm256_permutevar8x32_ps(cs, ix), acc);                     \
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_), _mm256_permute_ps(ce, imm), acc);                           \
     } while (0)
 #define Q4_X8_256_DOT(PAIR)                                                                                         \
     int32_t ng = (w->k + 31) / 32, g0 = 0;                                                                          \
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);                             \
     const __m256i mask = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi32(2);                                        \
-    const __m256i i0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), i1 = _mm256_add_epi32(i0, two);                   \
-    const __m256i i2 = _mm256_add_epi32(i1, two), i3 = _mm256_add_epi32(i2, two);                                   \
+    const __m256i i0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                                                  \
+    const __m256i ev = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);                                                  \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();                     \
     for (; g0 + 8 <= ng; g0 += 8) { /* 8 groups (128 code bytes) per round, no branches */                       \
-        __m256 cs = i16_scales8(w, r, ng, g0, 8, j, &bias);                                                         \
+        __m256 ce = _mm256_permutevar8x32_ps(i16_scales8(w, r, ng, g0, 8, j, &bias), ev);                           \
         const uint8_t *q = qb + 16 * g0;                                                                            \
         const int8_t *xb = j->x8 + 64 * g0;                                                                         \
         PREFETCH_AHEAD(q);                                                                                          \
         PREFETCH_AHEAD(q + 64);                                                                                     \
-        Q4_X8_256_STEP(PAIR, q, xb, i0, acc0);                                                                      \
-        Q4_X8_256_STEP(PAIR, q + 32, xb + 32, i1, acc1);                                                            \
-        Q4_X8_256_STEP(PAIR, q + 64, xb + 256, i2, acc0);                                                           \
-        Q4_X8_256_STEP(PAIR, q + 96, xb + 288, i3, acc1);                                                           \
+        Q4_X8_256_STEP(PAIR, q, xb, ce, 0x00, acc0);                                                                \
+        Q4_X8_256_STEP(PAIR, q + 32, xb + 32, ce, 0x55, acc1);                                                      \
+        Q4_X8_256_STEP(PAIR, q + 64, xb + 256, ce, 0xaa, acc0);                                                     \
+        Q4_X8_256_STEP(PAIR, q + 96, xb + 288, ce, 0xff, acc1);                                                     \
     }                                                                                                               \
     if (g0 < ng) { /* the last 1-7 groups: whole pairs, then a lone group from a zero-extended half load */      \
         int32_t n = ng - g0;                                                                                        \
@@ -1767,7 +1771,7 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
             acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);                  \
         }                                                                                                           \
     }                                                                                                               \
-    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias))
+    return _mm256_add_ps(_mm256_add_ps(acc0, acc1), bias)
 
 /* With AVX-VNNI (AVX2 CPUs with the 256-bit vpdpbusd, e.g. those without AVX-512). */
 T256V static inline __m256i q4_pair_vnni(__m256i lo, __m256i hi, const int8_t *xb)
@@ -1797,9 +1801,9 @@ T256 static inline __m256i q4_pair_avx2(__m256i lo, __m256i hi, const int8_t *xb
     return _mm256_add_epi32(_mm256_madd_epi16(s1, _mm256_set1_epi16(256)), _mm256_madd_epi16(s2, _mm256_set1_epi16(1)));
 }
 
-T256V static float dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_vnni); }
+T256V static __m256 dot_q4_vnni_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_vnni); }
 
-T256 static float dot_q4_x8_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_avx2); }
+T256 static __m256 dot_q4_x8_256(const aae_wmat *w, int32_t r, const aae_mm_job *j) { Q4_X8_256_DOT(q4_pair_avx2); }
 #undef Q4_X8_256_DOT
 #undef Q4_X8_256_STEP
 
@@ -1971,32 +1975,33 @@ T256 static inline __m256i q3_i16_pair_256(__m256i v, const int16_t *x)
 }
 
 /* One pair of groups at q (32 code bytes) against x into acc, with combined
- * scales lanes ix of cs. */
-T256 static inline __m256 q3_i16_step_256(const uint8_t *q, const int16_t *x, __m256 cs, __m256i ix, __m256 acc)
+ * scales sc (the first group's in lanes 0-3, the second's in 4-7). */
+T256 static inline __m256 q3_i16_step_256(const uint8_t *q, const int16_t *x, __m256 sc, __m256 acc)
 {
     __m256i p = q3_i16_pair_256(_mm256_loadu_si256((const __m256i *)q), x);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc);
 }
 
-T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+T256 static __m256 dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 39) / 40, g0 = 0;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
     const __m256i two = _mm256_set1_epi32(2), i0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const __m256i i1 = _mm256_add_epi32(i0, two), i2 = _mm256_add_epi32(i1, two), i3 = _mm256_add_epi32(i2, two);
+    const __m256i i1 = _mm256_add_epi32(i0, two), ev = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), bias = _mm256_setzero_ps();
     /* 8 groups (128 code bytes) per round with fixed offsets and no branches:
-     * the loop's bookkeeping otherwise costs as much as the arithmetic */
+     * the loop's bookkeeping otherwise costs as much as the arithmetic; the
+     * scales spread per step in-lane as in Q4_X8_256_STEP */
     for (; g0 + 8 <= ng; g0 += 8) {
-        __m256 cs = i16_scales8(w, r, ng, g0, 8, j, &bias);
+        __m256 ce = _mm256_permutevar8x32_ps(i16_scales8(w, r, ng, g0, 8, j, &bias), ev);
         const uint8_t *q = qb + 16 * g0;
         const int16_t *x = j->x16 + 40 * g0; /* pair g / 2 at 80 (g / 2) */
         PREFETCH_AHEAD(q);
         PREFETCH_AHEAD(q + 64);
-        acc0 = q3_i16_step_256(q, x, cs, i0, acc0);
-        acc1 = q3_i16_step_256(q + 32, x + 80, cs, i1, acc1);
-        acc0 = q3_i16_step_256(q + 64, x + 160, cs, i2, acc0);
-        acc1 = q3_i16_step_256(q + 96, x + 240, cs, i3, acc1);
+        acc0 = q3_i16_step_256(q, x, _mm256_permute_ps(ce, 0x00), acc0);
+        acc1 = q3_i16_step_256(q + 32, x + 80, _mm256_permute_ps(ce, 0x55), acc1);
+        acc0 = q3_i16_step_256(q + 64, x + 160, _mm256_permute_ps(ce, 0xaa), acc0);
+        acc1 = q3_i16_step_256(q + 96, x + 240, _mm256_permute_ps(ce, 0xff), acc1);
     }
     if (g0 < ng) { /* the last 1-7 groups: whole pairs, then a lone group from a zero-extended half load */
         int32_t n = ng - g0;
@@ -2005,10 +2010,10 @@ T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
         int32_t i = 0;
         if (n >= 4) { /* two whole pairs as in a round, each on its own sum (3-bit rows of 768 and 2048 end
                        * in 4 groups: from L2, k 768 21.5 -> 22.9 GMAC/s, 2048 27.2 -> 27.7) */
-            acc0 = q3_i16_step_256(qb + 16 * g0, j->x16 + 40 * g0, cs, i0, acc0);
-            acc1 = q3_i16_step_256(qb + 16 * g0 + 32, j->x16 + 40 * g0 + 80, cs, i1, acc1);
+            acc0 = q3_i16_step_256(qb + 16 * g0, j->x16 + 40 * g0, _mm256_permutevar8x32_ps(cs, i0), acc0);
+            acc1 = q3_i16_step_256(qb + 16 * g0 + 32, j->x16 + 40 * g0 + 80, _mm256_permutevar8x32_ps(cs, i1), acc1);
             i = 4;
-            ix = i2;
+            ix = _mm256_add_epi32(i1, two);
         }
         for (; i < n; i += 2, ix = _mm256_add_epi32(ix, two)) {
             int32_t g = g0 + i;
@@ -2018,7 +2023,7 @@ T256 static float dot_q3_i16_256(const aae_wmat *w, int32_t r, const aae_mm_job 
             acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(cs, ix), acc0);
         }
     }
-    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), bias));
+    return _mm256_add_ps(_mm256_add_ps(acc0, acc1), bias);
 }
 
 /* Columns k0 .. k1 - 1 of row r as float32 (k0 and k1 on group boundaries,
@@ -2422,6 +2427,37 @@ T256 static void run_xw_256(const aae_mm_job *j, int32_t task, int32_t n0, int32
     }
 }
 
+static const int32_t lane8_v[8] __attribute__((aligned(32))) = {0, 1, 2, 3, 4, 5, 6, 7};
+/* The sums of 8 rows' lane vectors as one vector (row i in lane i). */
+T256 static inline __m256 hsum8_256(const __m256 v[8])
+{
+    __m256 a = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    __m256 b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+
+/* Rows n0 .. n1 - 1 of a decode whose DOT(w, r, j) returns row r's lane
+ * vector: 8 rows' vectors summed together and stored as one (a horizontal sum
+ * and a scalar store per row took as long as a round of 8 groups: 4-bit rows
+ * of 768 from L2, Zen 3, 25.6 -> 27.3 GMAC/s); the last 1-7 rows with zero
+ * vectors for the others, so that a row's sum has the same bits wherever it
+ * falls (hadd never mixes two rows' lanes). */
+#define ROWS_256(DOT)                                                                                              \
+    do {                                                                                                           \
+        const __m256i lane8 = _mm256_load_si256((const __m256i *)lane8_v);                                         \
+        for (int32_t r_ = n0; r_ < n1; r_ += 8) {                                                                  \
+            int32_t nr_ = n1 - r_ < 8 ? n1 - r_ : 8;                                                               \
+            __m256 v_[8];                                                                                          \
+            for (int32_t i_ = 0; i_ < 8; i_++)                                                                     \
+                v_[i_] = i_ < nr_ ? DOT(w, r_ + i_, j) : _mm256_setzero_ps();                                      \
+            __m256 s_ = hsum8_256(v_);                                                                             \
+            if (nr_ == 8)                                                                                          \
+                _mm256_storeu_ps(j->y + r_, s_);                                                                   \
+            else                                                                                                   \
+                _mm256_maskstore_ps(j->y + r_, _mm256_cmpgt_epi32(_mm256_set1_epi32(nr_), lane8), s_);             \
+        }                                                                                                          \
+    } while (0)
+
 T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1, uint32_t cpu)
 {
     const aae_wmat *w = j->w;
@@ -2435,11 +2471,9 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
     }
     if (j->m == 1 && j->x8 && (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))) {
         if (cpu & AAE_CPU_AVX_VNNI)
-            for (int32_t r = n0; r < n1; r++)
-                j->y[r] = dot_q4_vnni_256(w, r, j);
+            ROWS_256(dot_q4_vnni_256);
         else
-            for (int32_t r = n0; r < n1; r++)
-                j->y[r] = dot_q4_x8_256(w, r, j);
+            ROWS_256(dot_q4_x8_256);
         return 1;
     }
     if (j->m > 1 && j->x8 && (cpu & AAE_CPU_AVX_VNNI) && (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))) {
@@ -2447,8 +2481,7 @@ T256 static int run_256(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n
         return 1;
     }
     if (j->m == 1 && j->x16 && AAE_MM_W_IS(w, AAE_W_Q3F16)) {
-        for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q3_i16_256(w, r, j);
+        ROWS_256(dot_q3_i16_256);
         return 1;
     }
     if (j->m > 1 && j->m <= AAE_MM_XB_MAX_F16_256 && AAE_MM_W_IS(w, AAE_W_F16)) {
