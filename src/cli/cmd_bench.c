@@ -24,18 +24,22 @@ static const char *USAGE =
     "(mean over the measured steps). On Linux it also prints how much of the process's\n"
     "file maps (the weights) is mapped in 2 MiB pages.\n"
     "\n"
-    "Speeds are of a warm run: first --warmup runs of the same prompt (and one decode\n"
+    "Speeds are of warm runs: first --warmup runs of the same prompt (and one decode\n"
     "step) map the weights in and fill the caches, then the model is reset and\n"
-    "measured. The warm-up's own time to first token is reported as the cold one,\n"
-    "next to the load time.\n"
+    "measured --repeat times (reset between runs); each speed and the time to first\n"
+    "token are the median over the measured runs, with their least and greatest (a\n"
+    "phone or a shared machine changes speed from run to run: compare medians). The\n"
+    "warm-up's own time to first token is reported as the cold one, next to the load\n"
+    "time.\n"
     "\n"
     "  --prompt-len N             prompt tokens (default 128)\n"
     "  --gen-len N                generated tokens (default 64)\n"
     "  --threads T                worker threads (default: one per CPU, at most 8)\n"
     "  --context-window-size N    KV cache capacity (default: prompt + gen, at least 16)\n"
     "  --prefill-chunk-size N     tokens per prefill step (default: the chat config's)\n"
-    "  --warmup N                 warm-up runs before the measured one (default 1; 0 measures\n"
+    "  --warmup N                 warm-up runs before the measured ones (default 1; 0 measures\n"
     "                             the cold first run)\n"
+    "  --repeat N                 measured runs (default 1, at most 100)\n"
     "  --model-lib NAME_OR_PATH   run a compiled model library instead of the generic code\n"
     "  --baseline-simd            the baseline SIMD kernels only (AVX2 on x86-64, NEON without\n"
     "                             dot product on aarch64), to compare with the best path\n"
@@ -76,6 +80,28 @@ static double cpu_s(void)
            (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
+/* The median of v[0 .. n) (sorted in place): the mean of the middle two for even n. */
+static double median(double *v, long n)
+{
+    for (long i = 1; i < n; i++)
+        for (long j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* "[a, b, c]" of v[0 .. n) into buf (JSON numbers, in run order). */
+static void json_list(char *buf, size_t cap, const double *v, long n)
+{
+    size_t at = 0;
+    buf[at++] = '[';
+    for (long i = 0; i < n && at + 24 < cap; i++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%.6g", i ? ", " : "", v[i]);
+    snprintf(buf + at, cap - at, "]");
+}
+
 static int num(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -89,7 +115,7 @@ static int num(const char *s, long lo, long hi, long *out)
 
 typedef struct bench_opts {
     const char *dir, *model_lib;
-    long prompt_len, gen_len, threads, ctx, chunk, warmup;
+    long prompt_len, gen_len, threads, ctx, chunk, warmup, repeat;
     int json, no_simd, baseline_simd, no_avx512;
 } bench_opts;
 
@@ -99,6 +125,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     o->prompt_len = 128;
     o->gen_len = 64;
     o->warmup = 1;
+    o->repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
@@ -114,6 +141,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             ok = num(v, 1, 1 << 20, &o->chunk), i++;
         else if (!strcmp(a, "--warmup"))
             ok = num(v, 0, 100, &o->warmup), i++;
+        else if (!strcmp(a, "--repeat"))
+            ok = num(v, 1, 100, &o->repeat), i++;
         else if (!strcmp(a, "--model-lib") && v)
             o->model_lib = v, i++;
         else if (!strcmp(a, "--json"))
@@ -189,20 +218,29 @@ int aae_cmd_bench(int argc, char **argv)
         if (st == AAE_OK)
             st = aae_model_reset(m);
     }
+    /* per measured run, in run order: prefill and decode tok/s, time to first token */
+    double runs[3][100], sorted[3][100];
     double c0 = cpu_s(), t0 = now_s();
-    if (st == AAE_OK)
+    for (long r = 0; st == AAE_OK && r < o.repeat; r++) {
+        if (r > 0 && (st = aae_model_reset(m)) != AAE_OK)
+            break;
+        double ts = now_s();
         st = aae_model_prefill(m, prompt, (size_t)o.prompt_len);
-    int32_t tok = 0;
-    if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
-        tok = aae_argmax(lg, (int32_t)n);
-    double t_first = now_s() - t0;
-    double t1 = now_s();
-    for (long i = 0; st == AAE_OK && i < o.gen_len; i++)
-        if ((st = aae_model_decode(m, tok)) == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
+        int32_t tok = 0;
+        if (st == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
             tok = aae_argmax(lg, (int32_t)n);
-    double t_dec = now_s() - t1;
-    /* CPU seconds per wall second of the whole run: below the thread count when
-     * other processes share the cores (then the tok/s figures are pessimistic) */
+        double t_first = now_s() - ts, t1 = now_s();
+        for (long i = 0; st == AAE_OK && i < o.gen_len; i++)
+            if ((st = aae_model_decode(m, tok)) == AAE_OK && (st = aae_model_logits(m, &lg, &n)) == AAE_OK)
+                tok = aae_argmax(lg, (int32_t)n);
+        double t_dec = now_s() - t1;
+        runs[0][r] = (double)o.prompt_len / t_first;
+        runs[1][r] = o.gen_len ? (double)o.gen_len / t_dec : 0.0;
+        runs[2][r] = t_first;
+    }
+    /* CPU seconds per wall second of the measured runs: below the thread count
+     * when other processes share the cores (then the tok/s figures are
+     * pessimistic) */
     double util = (cpu_s() - c0) / (now_s() - t0);
     free(prompt);
     if (st != AAE_OK) {
@@ -233,9 +271,17 @@ int aae_cmd_bench(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss_mb = (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
-    double pf = (double)o.prompt_len / t_first, dc = o.gen_len ? (double)o.gen_len / t_dec : 0.0;
-    if (t_cold < 0) /* no warm-up: the measured run was the cold one */
-        t_cold = t_first;
+    memcpy(sorted, runs, sizeof runs);
+    double pf = median(sorted[0], o.repeat), dc = median(sorted[1], o.repeat), t_first = median(sorted[2], o.repeat);
+    if (t_cold < 0) /* no warm-up: the first measured run was the cold one */
+        t_cold = runs[2][0];
+    char pf_runs[2048], dc_runs[2048], ttft_runs[2048], spread[160] = "";
+    json_list(pf_runs, sizeof pf_runs, runs[0], o.repeat);
+    json_list(dc_runs, sizeof dc_runs, runs[1], o.repeat);
+    json_list(ttft_runs, sizeof ttft_runs, runs[2], o.repeat);
+    if (o.repeat > 1)
+        snprintf(spread, sizeof spread, "  medians of %ld runs; prefill %.1f to %.1f tok/s, decode %.2f to %.2f\n",
+                 o.repeat, sorted[0][0], sorted[0][o.repeat - 1], sorted[1][0], sorted[1][o.repeat - 1]);
     if (o.json)
         printf("{\"model\": \"%s\", \"model_type\": \"%s\", \"quantization\": \"%s\", \"threads\": %d, "
                "\"kernels\": \"%s\", \"prompt_len\": %ld, \"gen_len\": %ld, \"prefill_tokens_per_s\": %.3f, "
@@ -243,19 +289,21 @@ int aae_cmd_bench(int argc, char **argv)
                "\"weight_bytes\": %llu, \"weight_bytes_per_token\": %llu, \"kv_cache_bytes\": %llu, "
                "\"kv_bytes_per_token\": %.0f, "
                "\"cpu_utilization\": %.3f, \"warmup_runs\": %ld, \"load_s\": %.6f, "
-               "\"cold_time_to_first_token_s\": %.6f, \"huge_mapped_mb\": %s}\n",
+               "\"cold_time_to_first_token_s\": %.6f, \"huge_mapped_mb\": %s, \"runs\": %ld, "
+               "\"prefill_tokens_per_s_runs\": %s, \"decode_tokens_per_s_runs\": %s, "
+               "\"time_to_first_token_s_runs\": %s}\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, o.gen_len,
                pf, dc, t_first, rss_mb, (unsigned long long)info.weight_bytes,
                (unsigned long long)info.weight_bytes_per_token, (unsigned long long)info.kv_cache_bytes, kv_per_tok, util,
-               o.warmup, t_load, t_cold, huge_json);
+               o.warmup, t_load, t_cold, huge_json, o.repeat, pf_runs, dc_runs, ttft_runs);
     else
         printf("%s (%s %s, %d threads, %s kernels)\n  prefill %ld tokens: %.1f tok/s (time to first token %.3f s)\n"
-               "  decode %ld tokens: %.2f tok/s\n  peak RSS %.1f MB; weights %.1f MB%s, read per token %.1f MB\n"
+               "  decode %ld tokens: %.2f tok/s\n%s  peak RSS %.1f MB; weights %.1f MB%s, read per token %.1f MB\n"
                "  KV cache read per decode step %.1f MB (mean over the %ld steps)\n"
                "  CPU utilization %.2f (CPU seconds per second; below the thread count when the cores are shared)\n"
                "  load %.3f s; cold time to first token %.3f s (%ld warm-up run%s before the measured one)\n",
                o.dir, info.model_type, info.quantization, info.n_threads, info.kernel_path, o.prompt_len, pf, t_first,
-               o.gen_len, dc, rss_mb, (double)info.weight_bytes / 1e6, huge_text, (double)info.weight_bytes_per_token / 1e6, kv_per_tok / 1e6, o.gen_len, util,
+               o.gen_len, dc, spread, rss_mb, (double)info.weight_bytes / 1e6, huge_text, (double)info.weight_bytes_per_token / 1e6, kv_per_tok / 1e6, o.gen_len, util,
                t_load, t_cold, o.warmup, o.warmup == 1 ? "" : "s");
     aae_model_free(m);
     return AAE_EXIT_OK;

@@ -8,13 +8,14 @@ For models with and without a sliding window and with float16 and float32 KV cac
 KV cache traffic per decode step equal to the one computed here from the model's
 config (K and V rows of every position a step sees, a ring of sink + window slots
 with a sliding window, the mean over the steps); the text output names the same
-figures; bad values of the options are usage errors (exit 2). Prints "N passed,
-N failed".
+figures; with --repeat N, N runs' figures and their medians (also the text's range);
+bad values of the options are usage errors (exit 2). Prints "N passed, N failed".
 """
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -73,7 +74,25 @@ def main():
         report(name + " text", t.returncode == 0 and m is not None and "decode %d tokens" % gl in t.stdout and
                abs(float(m.group(1)) - want / 1e6) <= 0.05 + 1e-9, "%r" % t.stdout[:600])
     model = os.path.join(a.data, "tiny-llama-q4f16_1")
-    for bad in (["--prompt-len", "0"], ["--gen-len", "-1"], ["--threads", "x"], ["--prompt-len"]):
+    for n in (3, 4):
+        r = bench(a.cli, model, "--prompt-len", "5", "--gen-len", "3", "--threads", "1", "--repeat", str(n), "--json")
+        try:
+            d = json.loads(r.stdout)
+            runs = [d["prefill_tokens_per_s_runs"], d["decode_tokens_per_s_runs"], d["time_to_first_token_s_runs"]]
+            meds = [d["prefill_tokens_per_s"], d["decode_tokens_per_s"], d["time_to_first_token_s"]]
+            ok = d["runs"] == n and all(len(v) == n and min(v) > 0 for v in runs) and all(
+                abs(m - statistics.median(v)) <= 1e-5 * statistics.median(v) + 1e-3 for m, v in zip(meds, runs))
+            report("--repeat %d medians of the runs" % n, ok, "%r" % d)
+        except (ValueError, KeyError, TypeError) as e:
+            report("--repeat %d medians of the runs" % n, False, "%s: %r" % (e, r.stdout[:400] + r.stderr[:300]))
+    t = bench(a.cli, model, "--prompt-len", "5", "--gen-len", "3", "--threads", "1", "--repeat", "3")
+    m = re.search(r"medians of 3 runs; prefill ([0-9.]+) to ([0-9.]+) tok/s, decode ([0-9.]+) to ([0-9.]+)", t.stdout)
+    p = re.search(r"prefill 5 tokens: ([0-9.]+) tok/s", t.stdout)
+    report("--repeat 3 text", t.returncode == 0 and m is not None and p is not None and
+           float(m.group(1)) <= float(p.group(1)) <= float(m.group(2)) and float(m.group(3)) <= float(m.group(4)),
+           "%r" % t.stdout[:600])
+    for bad in (["--prompt-len", "0"], ["--gen-len", "-1"], ["--threads", "x"], ["--prompt-len"],
+                ["--repeat", "0"], ["--repeat", "101"]):
         r = bench(a.cli, model, *bad)
         report("usage error " + " ".join(bad), r.returncode == 2 and r.stderr.strip() != "",
                "exit %d, stderr %r" % (r.returncode, r.stderr[:200]))
