@@ -290,45 +290,65 @@ AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
     AAE_CHECK_EQ_INT(bad, 0);
 }
 
-/* A large decode matrix is cut into uneven chunks on the pool (aae_k_matmul):
- * every row is computed once, with its bias once, and gets the same floats
- * as on one thread. y starts as NaN, so a row no chunk covers shows. */
-AAE_TEST(decode_uneven_chunks_cover_every_row_once)
+/* A decode on the pool splits its rows into segments that two threads take
+ * from both ends (aae_k_matmul): every row is computed once, with its bias
+ * once, and gets the same floats as on one thread, on pools of 2, 3 (a last
+ * segment with one thread) and 5 threads, for matrices of 17 rows (2 blocks)
+ * up to 2999 (188 blocks, the last one short). y starts as NaN, so a row no
+ * block covers shows. */
+AAE_TEST(decode_split_covers_every_row_once)
 {
     uint32_t have = aae_cpu_features();
     const uint32_t paths[3] = {have, have & AAE_CPU_AVX2_FMA, 0};
     const int32_t types[3] = {AAE_W_Q4F16, AAE_W_Q3F16, AAE_W_F16};
-    const int32_t n = 2999, k = 1400; /* 4.2 M weights: past the uneven split's threshold */
+    const int32_t ns[3] = {2999, 17, 40}, k = 1400, n_pools = 3, pool_threads[3] = {2, 3, 5};
     int bad = 0;
-    float *x = malloc((size_t)k * sizeof(float)), *bias = malloc((size_t)n * sizeof(float));
-    float *y1 = malloc((size_t)n * sizeof(float)), *yp = malloc((size_t)n * sizeof(float));
+    float *x = malloc((size_t)k * sizeof(float)), *bias = malloc((size_t)ns[0] * sizeof(float));
+    float *y1 = malloc((size_t)ns[0] * sizeof(float)), *yp = malloc((size_t)ns[0] * sizeof(float));
     for (int32_t i = 0; i < k; i++)
         x[i] = (float)urand();
-    for (int32_t i = 0; i < n; i++)
+    for (int32_t i = 0; i < ns[0]; i++)
         bias[i] = (float)urand();
-    aae_vec b = {.p = bias, .n = n, .type = AAE_W_F32};
-    for (int t = 0; t < 3; t++) {
-        tw w;
-        make_weight(&w, types[t], n, k);
-        for (int p = 0; p < 3; p++) {
-            if (p > 0 && !paths[p])
-                continue;
-            void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(1, k, g_th.n_threads) + 63) / 64 * 64);
-            aae_kctx one = {.th = NULL, .cpu = paths[p]}, pool = {.th = &g_th, .cpu = paths[p]};
-            for (int32_t i = 0; i < n; i++)
-                y1[i] = yp[i] = __builtin_nanf("");
-            aae_k_matmul(&one, y1, n, x, k, 1, &w.w, &b, scratch);
-            aae_k_matmul(&pool, yp, n, x, k, 1, &w.w, &b, scratch);
-            for (int32_t r = 0; r < n; r++)
-                if (memcmp(&y1[r], &yp[r], sizeof(float)) != 0 || y1[r] != y1[r]) {
-                    if (bad++ < 5)
-                        fprintf(stderr, "decode path %s type %d: row %d one thread %.9g, pool %.9g\n",
-                                aae_cpu_path_name(paths[p]), types[t], r, y1[r], yp[r]);
-                }
-            free(scratch);
-        }
-        free_weight(&w);
+    aae_pool *pools[3] = {NULL, NULL, NULL};
+    aae_threads ths[3];
+    aae_error err;
+    for (int q = 0; q < n_pools; q++) {
+        AAE_CHECK(aae_pool_create(pool_threads[q], &pools[q], &err) == AAE_OK);
+        aae_pool_threads(pools[q], &ths[q]);
     }
+    for (int c = 0; c < 3; c++) {
+        int32_t n = ns[c];
+        aae_vec b = {.p = bias, .n = n, .type = AAE_W_F32};
+        for (int t = 0; t < 3; t++) {
+            tw w;
+            make_weight(&w, types[t], n, k);
+            for (int p = 0; p < 3; p++) {
+                if (p > 0 && !paths[p])
+                    continue;
+                void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(1, k, 5) + 63) / 64 * 64);
+                aae_kctx one = {.th = NULL, .cpu = paths[p]};
+                for (int32_t i = 0; i < n; i++)
+                    y1[i] = __builtin_nanf("");
+                aae_k_matmul(&one, y1, n, x, k, 1, &w.w, &b, scratch);
+                for (int q = 0; q < n_pools; q++) {
+                    aae_kctx pool = {.th = &ths[q], .cpu = paths[p]};
+                    for (int32_t i = 0; i < n; i++)
+                        yp[i] = __builtin_nanf("");
+                    aae_k_matmul(&pool, yp, n, x, k, 1, &w.w, &b, scratch);
+                    for (int32_t r = 0; r < n; r++)
+                        if (memcmp(&y1[r], &yp[r], sizeof(float)) != 0 || y1[r] != y1[r]) {
+                            if (bad++ < 5)
+                                fprintf(stderr, "decode path %s type %d n %d, %d threads: row %d one thread %.9g, pool %.9g\n",
+                                        aae_cpu_path_name(paths[p]), types[t], n, pool_threads[q], r, y1[r], yp[r]);
+                        }
+                }
+                free(scratch);
+            }
+            free_weight(&w);
+        }
+    }
+    for (int q = 0; q < n_pools; q++)
+        aae_pool_free(pools[q]);
     free(x);
     free(bias);
     free(y1);

@@ -361,26 +361,98 @@ void aae_k_matmul_portable(const aae_mm_job *j, int32_t task, int32_t n0, int32_
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-/* Decode matrices of at least this many weights split their rows unevenly
- * (aae_k_matmul). */
-#define MM_SPLIT_TAIL_MIN ((int64_t)1 << 22)
+/* A decode on T threads splits its rows (in blocks of 16) into ceil(T / 2)
+ * segments, two threads' share each (one for the last when T is odd). */
+#define MM_MAX_SEGS 64
 
 typedef struct mm_call {
     const aae_kctx *kc;
     aae_mm_job job;
-    int32_t n_big, big_rows; /* the first n_big chunks have big_rows rows */
-    int32_t chunk_rows;      /* the others */
+    int32_t chunk_rows; /* prefill: rows per task */
+    /* decode: segment s is blocks seg0[s] .. seg0[s + 1] - 1; seg[s] holds the
+     * next block from its front (high 32 bits) and one past the next from its
+     * back (low 32), relative to seg0[s] (arrays of the caller's, not zeroed
+     * with the struct: a freestanding build must not call memset or bzero) */
+    int32_t n_segs;
+    int32_t *seg0;
+    uint64_t *seg;
 } mm_call;
+
+/* *p = desired if *p == expected (acquire-release); 1 if it was. aarch64 as
+ * an exclusive load / store loop: compilers call out to libgcc's
+ * __aarch64_cas8_acq_rel for the builtin (outline atomics), which a model
+ * library, linked without it, must not reference. */
+static inline int mm_cas64(uint64_t *p, uint64_t expected, uint64_t desired)
+{
+#if defined(__aarch64__)
+    uint64_t old;
+    uint32_t busy;
+    __asm__ volatile("1: ldaxr %0, [%2]\n"
+                     "   cmp %0, %3\n"
+                     "   b.ne 2f\n"
+                     "   stlxr %w1, %4, [%2]\n"
+                     "   cbnz %w1, 1b\n"
+                     "2:\n"
+                     : "=&r"(old), "=&r"(busy)
+                     : "r"(p), "r"(expected), "r"(desired)
+                     : "cc", "memory");
+    return old == expected;
+#else
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+#endif
+}
+
+static void mm_rows(const mm_call *c, int32_t thread, int32_t n0, int32_t n1);
+
+/* Blocks of segment sg from one end (back = 0: the front), a quarter of what
+ * is left at a time (at least one block), until the ends meet. */
+static void mm_segment(mm_call *c, int32_t sg, int back, int32_t thread)
+{
+    uint64_t *st = &c->seg[sg];
+    for (;;) {
+        uint64_t v = __atomic_load_n(st, __ATOMIC_ACQUIRE);
+        uint32_t f = (uint32_t)(v >> 32), b = (uint32_t)v;
+        if (f >= b)
+            return;
+        uint32_t take = (b - f + 3) / 4;
+        uint64_t nv = back ? ((uint64_t)f << 32 | (b - take)) : ((uint64_t)(f + take) << 32 | b);
+        if (!mm_cas64(st, v, nv))
+            continue;
+        int32_t b0 = c->seg0[sg] + (int32_t)(back ? b - take : f);
+        int32_t n0 = 16 * b0, n1 = 16 * (b0 + (int32_t)take);
+        mm_rows(c, thread, n0, n1 < c->job.w->n ? n1 : c->job.w->n);
+    }
+}
+
+/* A decode task: task t takes segment t / 2 from its front (t even) or back,
+ * then helps the other segments from the same end. A thread reads its rows
+ * front to back in runs of a quarter of what is left (the hardware prefetcher
+ * keeps its stream), and the two threads of a segment finish within a block
+ * of each other however their speeds differ: a core that falls behind (a busy
+ * core, its share of memory) no longer leaves the other waiting on a chunk
+ * fixed in advance. Zen 3, 2 threads, alternating runs of the same build,
+ * medians of per-round ratios: 110M q4f16_1 decode +4.5% (12 rounds, against
+ * 2 equal chunks per thread taken in turn), 1.1B +5.2% (6, against 80% / T
+ * per thread and chunks of 10% / T). */
+static void mm_task_ends(void *arg, int32_t t, int32_t thread)
+{
+    mm_call *c = arg;
+    int32_t sg = t / 2, back = t % 2;
+    for (int32_t i = 0; i < c->n_segs; i++)
+        mm_segment(c, (sg + i) % c->n_segs, back, thread);
+}
 
 /* One task = one chunk of rows; scratch belongs to the thread. */
 static void mm_task(void *arg, int32_t ch, int32_t thread)
 {
     const mm_call *c = arg;
+    int32_t n0 = ch * c->chunk_rows, n1 = n0 + c->chunk_rows;
+    mm_rows(c, thread, n0, n1 < c->job.w->n ? n1 : c->job.w->n);
+}
+
+static void mm_rows(const mm_call *c, int32_t thread, int32_t n0, int32_t n1)
+{
     const aae_mm_job *j = &c->job;
-    int32_t n0 = ch < c->n_big ? ch * c->big_rows : c->n_big * c->big_rows + (ch - c->n_big) * c->chunk_rows;
-    int32_t n1 = n0 + (ch < c->n_big ? c->big_rows : c->chunk_rows);
-    if (n1 > j->w->n)
-        n1 = j->w->n;
     int done = aae_k_matmul_x86(j, thread, n0, n1, c->kc->cpu) || aae_k_matmul_neon(j, thread, n0, n1, c->kc->cpu);
     if (!done)
         aae_k_matmul_portable(j, thread, n0, n1);
@@ -599,35 +671,31 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->ldxt = ld;
         }
     }
-    /* Chunks of a multiple of 16 rows; one when single-threaded. Decode (m == 1)
-     * streams the weights: 2 long chunks per thread (more, shorter ones measured
-     * up to 20% slower at 2 threads: every chunk restarts the hardware
-     * prefetcher). Prefill computes: about 8 chunks per thread balance it. */
-    int32_t parts = n_threads > 1 ? (m == 1 ? 2 : 8) * n_threads : 1;
+    j->n_tasks = n_threads;
+    int pool = n_threads > 1 && kc->th && kc->th->parallel_for;
+    int32_t nb = (w->n + 15) / 16;
+    if (m == 1 && pool && nb > 1) { /* decode: segments taken from both ends (mm_task_ends) */
+        int32_t seg0[MM_MAX_SEGS + 1];
+        uint64_t seg[MM_MAX_SEGS];
+        c.seg0 = seg0;
+        c.seg = seg;
+        int32_t shares = n_threads < 2 * MM_MAX_SEGS ? n_threads : 2 * MM_MAX_SEGS;
+        c.n_segs = (shares + 1) / 2;
+        for (int32_t sg = 0; sg <= c.n_segs; sg++) /* two shares per segment, one for an odd T's last */
+            c.seg0[sg] = (int32_t)((int64_t)nb * (2 * sg < shares ? 2 * sg : shares) / shares);
+        for (int32_t sg = 0; sg < c.n_segs; sg++)
+            c.seg[sg] = (uint64_t)(uint32_t)(c.seg0[sg + 1] - c.seg0[sg]);
+        kc->th->parallel_for(kc->th->pool, mm_task_ends, &c, shares);
+        return;
+    }
+    /* Prefill: chunks of a multiple of 16 rows, about 8 per thread (it
+     * computes more than it reads: short chunks balance it); one when
+     * single-threaded. */
+    int32_t parts = n_threads > 1 ? 8 * n_threads : 1;
     int32_t per = (w->n + parts - 1) / parts;
     c.chunk_rows = (per + 15) / 16 * 16;
     int32_t n_chunks = (w->n + c.chunk_rows - 1) / c.chunk_rows;
-    if (m == 1 && n_threads > 1 && (int64_t)w->n * w->k >= MM_SPLIT_TAIL_MIN) {
-        /* A large decode matrix: a chunk of 80% / T of the rows per thread (T
-         * threads), then chunks of 10% / T, so that a thread that falls behind
-         * (a busy core, its memory share) holds the others up by a short chunk
-         * at most. 1.1B, 2 threads on Zen 3, alternating runs of 128 tokens,
-         * medians: q4f16_1 decode 36.2 -> 38.3 tok/s (8 runs), q3f16_1 32.3 ->
-         * 33.7 (6), q0f16 11.9 -> 12.6 (5). Smaller matrices (110M: all but
-         * the head) keep equal chunks: with all of them split so, 110M's
-         * decode was no faster in three sets of alternating runs. */
-        int32_t big = (int32_t)((int64_t)w->n * 4 / (5 * n_threads)) / 16 * 16;
-        int32_t rest = w->n - big * n_threads, small = (rest + 2 * n_threads - 1) / (2 * n_threads);
-        small = (small + 15) / 16 * 16;
-        if (big > 0 && small > 0) {
-            c.n_big = n_threads;
-            c.big_rows = big;
-            c.chunk_rows = small;
-            n_chunks = n_threads + (rest + small - 1) / small;
-        }
-    }
-    j->n_tasks = n_threads;
-    if (n_chunks <= 1 || n_threads <= 1 || !kc->th || !kc->th->parallel_for)
+    if (n_chunks <= 1 || !pool)
         for (int32_t ch = 0; ch < n_chunks; ch++)
             mm_task(&c, ch, 0);
     else
