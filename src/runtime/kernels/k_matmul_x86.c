@@ -532,16 +532,19 @@ T256 static inline __m128i off4(__m256i e0, __m256i o0, __m256i e1, __m256i o1)
     return _mm_mullo_epi32(_mm256_castsi256_si128(h), _mm_set1_epi32(-7));
 }
 
-/* aae_k_x86_quantize_x8 on AVX2 (the same bytes as the scalar definition):
- * x in its own order (k values, zeros past k), a group as 4 vectors of 8;
- * evens and odds split with shufps + vpermq; default rounding (to nearest
- * even) and clamping as the scalar version. */
+/* All ones in lanes 0 .. n - 1 (n from 0 to 8): the mask of a row's or a
+ * vector's first n floats for vmaskmovps. */
+T256 static inline __m256i lanes_below256(int32_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* n vectors of 8 of x from base (zeros past k). */
 T256 static inline void load8s(const float *x, int32_t k, int32_t base, int n, __m256 *v)
 {
     for (int i = 0; i < n; i++) {
         int32_t left = k - base - 8 * i, c = left < 0 ? 0 : left > 8 ? 8 : left;
-        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i mk = lanes_below256(c);
         v[i] = c == 8 ? _mm256_loadu_ps(x + base + 8 * i) : _mm256_maskload_ps(x + base + 8 * i, mk);
     }
 }
@@ -596,7 +599,8 @@ T256 static inline int32_t hsum_epi32_256(__m256i v)
 
 /* aae_k_x86_quantize_x8 on AVX2 (the same bytes as the scalar definition):
  * x in its own order (k values, zeros past k), a group as 4 vectors of 8;
- * evens and odds split with shufps + vpermq. */
+ * evens and odds split with shufps + vpermq; default rounding (to nearest
+ * even) and clamping as the scalar version. */
 T256 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
                                      int32_t ngs)
 {
@@ -1688,7 +1692,7 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
         return _mm256_mul_ps(ws, xsv);
     }
     /* the row's last n groups, zeros past them */
-    __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i mk = lanes_below256(n);
     if (AAE_MM_W_IS(w, AAE_W_Q4F32)) {
         ws = _mm256_maskload_ps((const float *)w->scale + at, mk);
     } else if (g0 + n >= 8) {
@@ -1856,7 +1860,7 @@ __attribute__((always_inline)) T256V static inline void q4_vnni_256_dot_tokens(c
     }
     for (int32_t g0 = gb; g0 < ge; g0 += 8) {
         int32_t n = ng - g0 < 8 ? ng - g0 : 8;
-        __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i mk = lanes_below256(n);
         __m256 ws, cs[XB_TOKENS];
         if (n == 8)
             ws = !AAE_MM_W_IS(w, AAE_W_Q4F32)
@@ -2148,7 +2152,7 @@ __attribute__((always_inline)) T256V static inline void xq_tokens_256(const aae_
             f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(sw, _mm256_set1_ps(j->xqs[at])), f[t]);
         }
     }
-    __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i mk = lanes_below256(nr);
     for (int t = 0; t < T; t++) {
         float *y = j->y + (size_t)(t0 + t) * j->ldy + r0;
         _mm256_maskstore_ps(y, mk, gb == 0 ? f[t] : _mm256_add_ps(f[t], _mm256_maskload_ps(y, mk)));
@@ -2427,7 +2431,6 @@ T256 static void run_xw_256(const aae_mm_job *j, int32_t task, int32_t n0, int32
     }
 }
 
-static const int32_t lane8_v[8] __attribute__((aligned(32))) = {0, 1, 2, 3, 4, 5, 6, 7};
 /* The sums of 8 rows' lane vectors as one vector (row i in lane i). */
 T256 static inline __m256 hsum8_256(const __m256 v[8])
 {
@@ -2444,7 +2447,6 @@ T256 static inline __m256 hsum8_256(const __m256 v[8])
  * falls (hadd never mixes two rows' lanes). */
 #define ROWS_256(DOT)                                                                                              \
     do {                                                                                                           \
-        const __m256i lane8 = _mm256_load_si256((const __m256i *)lane8_v);                                         \
         for (int32_t r_ = n0; r_ < n1; r_ += 8) {                                                                  \
             int32_t nr_ = n1 - r_ < 8 ? n1 - r_ : 8;                                                               \
             __m256 v_[8];                                                                                          \
@@ -2454,7 +2456,7 @@ T256 static inline __m256 hsum8_256(const __m256 v[8])
             if (nr_ == 8)                                                                                          \
                 _mm256_storeu_ps(j->y + r_, s_);                                                                   \
             else                                                                                                   \
-                _mm256_maskstore_ps(j->y + r_, _mm256_cmpgt_epi32(_mm256_set1_epi32(nr_), lane8), s_);             \
+                _mm256_maskstore_ps(j->y + r_, lanes_below256(nr_), s_);                                           \
         }                                                                                                          \
     } while (0)
 
