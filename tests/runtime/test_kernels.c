@@ -811,9 +811,8 @@ AAE_TEST(rope_partial_rotate_half)
  * AVX-512 takes multiples of 16) and the vector paths' 64, 80, 128, 256 and a
  * generic multiple of 16 (48). The scratch starts as NaN. Returns the
  * largest absolute error. */
-static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S, int f16, int NKV)
+static double check_attention(uint32_t cpu, int D, int NC, int M, int W, int S, int f16, int NH, int NKV)
 {
-    enum { NH = 4 };
     float *q = malloc(sizeof(float) * M * NH * D), *kc = malloc(sizeof(float) * M * NKV * D);
     float *vc = malloc(sizeof(float) * M * NKV * D), *kcache = malloc(sizeof(float) * NC * NKV * D);
     float *vcache = malloc(sizeof(float) * NC * NKV * D), *out = malloc(sizeof(float) * M * NH * D);
@@ -915,11 +914,42 @@ AAE_TEST(attention_window_sink_gqa)
                 for (int f16 = 0; f16 < 2; f16++)
                     for (int nkv = 1; nkv <= 4; nkv *= 2) { /* 4, 2, 1 heads per KV head */
                         double e = check_attention(paths[p], dims[di], cases[c][0], cases[c][1], cases[c][2],
-                                                   cases[c][3], f16, nkv);
+                                                   cases[c][3], f16, 4, nkv);
                         if (!(e <= 1e-5)) {
                             fprintf(stderr, "attention path %s head_dim %d case %zu kv %s, %d KV heads: abs err %g > "
                                     "1e-5\n", aae_cpu_path_name(paths[p]), dims[di], c, f16 ? "float16" : "float32",
                                     nkv, e);
+                            AAE_CHECK(e <= 1e-5);
+                        }
+                    }
+    }
+}
+
+/* A decoding token with 8 or more query heads, as the vector paths take them
+ * 8 at a time (the AVX2 decode: 8 heads' scores in one vector, the last
+ * vector partial): 12 heads (110M-like) with 12, 4, 3 and 1 KV heads, 9 and
+ * 16 heads, over caches of 1 to 4 key ranges (the pool's tasks) and a tail of
+ * keys past the last block of 4, with and without a window and sink. */
+AAE_TEST(attention_decode_many_heads)
+{
+    uint32_t have = aae_cpu_features();
+    uint32_t paths[3] = {0, have & AAE_CPU_AVX2_FMA, have};
+    const int heads[][2] = {{12, 12}, {12, 4}, {12, 3}, {12, 1}, {9, 9}, {9, 3}, {16, 16}, {16, 2}};
+    const int dims[] = {8, 64, 80, 128, 256};
+    const int cases[][4] = {{0, 1, 0, 0}, {5, 1, 0, 0}, {70, 1, 0, 0}, {203, 1, 0, 0}, {150, 1, 50, 2}, {45, 1, 9, 3}};
+    for (int p = 0; p < 3; p++) {
+        if (p > 0 && !paths[p])
+            continue;
+        for (size_t hi = 0; hi < sizeof heads / sizeof heads[0]; hi++)
+            for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+                for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+                    for (int f16 = 0; f16 < 2; f16++) {
+                        double e = check_attention(paths[p], dims[di], cases[c][0], cases[c][1], cases[c][2],
+                                                   cases[c][3], f16, heads[hi][0], heads[hi][1]);
+                        if (!(e <= 1e-5)) {
+                            fprintf(stderr, "attention path %s: %d heads, %d KV heads, head_dim %d, case %zu, kv %s: "
+                                    "abs err %g > 1e-5\n", aae_cpu_path_name(paths[p]), heads[hi][0], heads[hi][1],
+                                    dims[di], c, f16 ? "float16" : "float32", e);
                             AAE_CHECK(e <= 1e-5);
                         }
                     }

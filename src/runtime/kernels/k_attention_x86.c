@@ -9,7 +9,7 @@
  * range, all heads (keys_nd): see there. On AVX2 CPUs without AVX-512
  * (head_dim a multiple of 8 up to 256): a prompt chunk's head for a block of
  * tokens (head_block_avx2, keys 8 at a time) and a decoding token's key range
- * (keys_avx2).
+ * (keys256_nd).
  */
 #include "kernels/kernels.h"
 
@@ -717,14 +717,17 @@ T512 AI static inline void keys_nd(const aae_attn_args *a, int32_t i, int32_t s0
     }
 }
 
-#define KEYS_FN(name, nd)                                                                                  \
-    T512 static void name(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc, float *part) \
+/* A decoding token's key-range function for one head_dim / w (nd) and both
+ * cache types, from impl (keys_nd, keys256_nd) under target attribute T. */
+#define KEYS_INSTANCE(T, impl, name, nd)                                                                   \
+    T static void name(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc, float *part)    \
     {                                                                                                      \
         if (KV_F16(a))                                                                                     \
-            keys_nd(a, i, s0, s1, sc, part, nd, 1);                                                        \
+            impl(a, i, s0, s1, sc, part, nd, 1);                                                           \
         else                                                                                               \
-            keys_nd(a, i, s0, s1, sc, part, nd, 0);                                                        \
+            impl(a, i, s0, s1, sc, part, nd, 0);                                                           \
     }
+#define KEYS_FN(name, nd) KEYS_INSTANCE(T512, keys_nd, name, nd)
 #if !defined(AAE_SPEC)
 KEYS_FN(keys_4, 4)
 KEYS_FN(keys_5, 5)
@@ -734,14 +737,7 @@ KEYS_FN(keys_16, 16)
 KEYS_FN(keys_any, HEAD_ND(a, 16))
 #undef KEYS_FN
 
-/* A decoding token's key range on AVX2 (CPUs without AVX-512), with the
- * outputs of keys_nd: key by key, every head against the key's row (each
- * cache row read once, front to back, float16 converted in registers); the
- * scores' maxima, exponentials and sums 8 at a time; then value by value,
- * keys with e_s = 0 left out. A float16 cache read head by head through a
- * converted copy of each row (the generic path) spent 25% of a 110M decode
- * step at 128 to 256 keys on a Zen 3 core, most of it waiting on the strided
- * rows. */
+/* The AVX2 kernels (CPUs without AVX-512). */
 #define T256A __attribute__((target("avx2,fma,f16c")))
 T256A static inline __m256 ld8(const void *p, int32_t j, int f16)
 {
@@ -754,99 +750,6 @@ T256A static inline float hsum8(__m256 v)
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-T256A static void keys_avx2(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc, float *part)
-{
-    int32_t d = a->head_dim, nd = d / 8, kvw = a->n_kv * d, grp = a->n_heads / a->n_kv, qp = a->qpos0 + i;
-    int32_t nh = a->n_heads, nc = a->n_cached, ns = s1 - s0, f16 = a->kv_f16;
-    size_t esz = f16 ? 2 : 4;
-    const float *q = a->q + (size_t)i * a->ldq;
-    const float ninf = -__builtin_inff();
-    float *mxs = part + (size_t)nh * d, *sums = mxs + nh;
-    for (int32_t s = s0; s < s1; s++) {
-        int32_t kp = s < nc ? a->cpos[s] : a->qpos0 + (s - nc);
-        int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
-        for (int32_t h = 0; h < nh; h++) {
-            if (!vis) {
-                sc[(size_t)h * ns + (s - s0)] = ninf;
-                continue;
-            }
-            const float *qh = q + (size_t)h * d;
-            const void *k = s < nc ? (const void *)((const uint8_t *)a->kcache +
-                                                    ((size_t)s * kvw + (size_t)(h / grp) * d) * esz)
-                                   : (const void *)(a->kc + (size_t)(s - nc) * a->ldkv + (size_t)(h / grp) * d);
-            int kf = s < nc && f16;
-            __m256 a0 = _mm256_mul_ps(_mm256_loadu_ps(qh), ld8(k, 0, kf)), a1 = _mm256_setzero_ps();
-            int32_t j = 1;
-            for (; j + 2 <= nd; j += 2) {
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j), ld8(k, j, kf), a1);
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j + 8), ld8(k, j + 1, kf), a0);
-            }
-            if (j < nd)
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j), ld8(k, j, kf), a1);
-            sc[(size_t)h * ns + (s - s0)] = hsum8(_mm256_add_ps(a0, a1)) * a->scale;
-        }
-    }
-    for (int32_t h = 0; h < nh; h++) {
-        /* the largest score 8 lanes at a time; a NaN score is passed over (vmaxps
-         * returns its second operand then), as by r[s] > mx */
-        float *r = sc + (size_t)h * ns;
-        __m256 vmax = _mm256_set1_ps(ninf);
-        int32_t s = 0;
-        for (; s + 8 <= ns; s += 8)
-            vmax = _mm256_max_ps(_mm256_loadu_ps(r + s), vmax);
-        float mx = ninf;
-        {
-            float lanes[8];
-            _mm256_storeu_ps(lanes, vmax);
-            for (int l = 0; l < 8; l++)
-                mx = lanes[l] > mx ? lanes[l] : mx;
-            for (int32_t t = s; t < ns; t++)
-                mx = r[t] > mx ? r[t] : mx;
-        }
-        float sum = 0.0f;
-        if (mx != ninf) {
-            __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
-            for (s = 0; s + 8 <= ns; s += 8) {
-                __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(r + s), vmx));
-                _mm256_storeu_ps(r + s, e);
-                vsum = _mm256_add_ps(vsum, e);
-            }
-            if (s < ns) {
-                float t8[8];
-                for (int l = 0; l < 8; l++)
-                    t8[l] = s + l < ns ? r[s + l] : ninf;
-                __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(t8), vmx));
-                _mm256_storeu_ps(t8, e);
-                for (int l = 0; s + l < ns; l++)
-                    r[s + l] = t8[l];
-                vsum = _mm256_add_ps(vsum, e);
-            }
-            sum = hsum8(vsum);
-        } else {
-            for (s = 0; s < ns; s++)
-                r[s] = 0.0f;
-        }
-        mxs[h] = mx;
-        sums[h] = sum;
-        for (int32_t j = 0; j < d; j++)
-            part[(size_t)h * d + j] = 0.0f;
-    }
-    for (int32_t s = s0; s < s1; s++)
-        for (int32_t h = 0; h < nh; h++) {
-            float pv = sc[(size_t)h * ns + (s - s0)];
-            if (pv == 0.0f) /* masked or underflowed: 0 x an infinite value would be NaN */
-                continue;
-            const void *v = s < nc ? (const void *)((const uint8_t *)a->vcache +
-                                                    ((size_t)s * kvw + (size_t)(h / grp) * d) * esz)
-                                   : (const void *)(a->vc + (size_t)(s - nc) * a->ldkv + (size_t)(h / grp) * d);
-            int vf = s < nc && f16;
-            __m256 p = _mm256_set1_ps(pv);
-            float *o = part + (size_t)h * d;
-            for (int32_t j = 0; j < nd; j++)
-                _mm256_storeu_ps(o + 8 * j, _mm256_fmadd_ps(p, ld8(v, j, vf), _mm256_loadu_ps(o + 8 * j)));
-        }
 }
 
 /* A prompt chunk's head h for tokens i0 .. i0 + nt - 1 on AVX2 (CPUs
@@ -1033,6 +936,180 @@ HEAD256_FN(head256_32, 32)
 HEAD256_FN(head256_any, HEAD_ND(a, 8))
 #undef HEAD256_FN
 
+/* Lanes 0 .. n - 1 set (0 <= n <= 8). */
+AI T256A static inline __m256i lanes_below8(int32_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* A decoding token's key range on AVX2, with the outputs of keys_nd: key by
+ * key, every head against the key's row (each cache row read once, front to
+ * back, float16 converted in registers, the row pf rows ahead prefetched),
+ * the scores kept key-major (sc[(s - s0) n_heads + h]) so that 8 heads' dot
+ * products reduce together (sums8) into one store, and the maxima, the
+ * exponentials and their sums 8 heads at a time down the key column; then the
+ * values 4 keys at a time (values_block), keys with e_s = 0 left out. The
+ * version this replaced (per score a division for the head's KV head, a
+ * horizontal sum and a scalar store; per key and head a load and a store of
+ * the output; nd unknown to the compiler) took half of a 110M decode step at
+ * 1,300 tokens. A 110M-sized float16 cache, Zen 3, 1 thread: from L3 9-15 ->
+ * 21-23 GB/s, from memory 8-11 -> 10-12 (memory and arithmetic overlap little
+ * on this core); without the prefetch 9-20 GB/s from L3. A head's score is
+ * the same bits wherever the head falls among the 8 (missing heads are zero
+ * vectors, sums8 never mixes lanes), so the result does not depend on the
+ * key ranges. */
+#ifndef ATTN_PF_BYTES
+#define ATTN_PF_BYTES 8192
+#endif
+/* The dot products of key row k (KV head pieces d apart; f16: float16) with
+ * the query heads h0 .. h0 + 7 (those below nh; the others 0), as sums8
+ * lanes. *g and *hh: head h0's KV head and its index in the group, advanced
+ * past the 8 heads. */
+AI T256A static inline __m256 scores8(const float *q, const uint8_t *k, int32_t h0, int32_t nh, int32_t grp,
+                                      int32_t *pg, int32_t *phh, const int nd, const int f16)
+{
+    int32_t g = *pg, hh = *phh;
+    size_t piece = (size_t)nd * 8 * (f16 ? 2 : 4);
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) {
+        if (h0 + t >= nh) {
+            acc[t] = _mm256_setzero_ps();
+            continue;
+        }
+        const float *qh = q + (size_t)(h0 + t) * 8 * nd;
+        const uint8_t *kh = k + (size_t)g * piece;
+        __m256 d = _mm256_mul_ps(_mm256_loadu_ps(qh), ld8(kh, 0, f16));
+#pragma GCC unroll 32
+        for (int j = 1; j < nd; j++)
+            d = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * j), ld8(kh, j, f16), d);
+        acc[t] = d;
+        if (++hh == grp)
+            hh = 0, g++;
+    }
+    *pg = g, *phh = hh;
+    return sums8(acc);
+}
+
+/* o_h += e_t,h v_t for the value rows v + t stride (t < nb <= 4) of a block
+ * of cached keys (e_t: key t's n_heads weights, nh apart; weights of 0 left
+ * out), in the order of t: each head's output piece stays in registers over
+ * the block (one load and one store per 4 keys, not per key; the stores
+ * bounded the key-by-key version). */
+AI T256A static inline void values_block(float *part, const float *e, int32_t nh, const uint8_t *v, size_t stride,
+                                         int nb, int32_t nkv, int32_t grp, const int nd, const int f16)
+{
+    size_t piece = (size_t)nd * 8 * (f16 ? 2 : 4);
+    for (int32_t h = 0; h < nkv * grp; h++) {
+        int used = 0;
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++)
+            used |= (t < nb && e[(size_t)t * nh + h] != 0.0f) << t;
+        if (!used) /* masked or underflowed: 0 x an infinite value would be NaN */
+            continue;
+        const uint8_t *vh = v + (size_t)(h / grp) * piece;
+        for (int jc = 0; jc < nd; jc += 8) {
+            int nj = nd - jc < 8 ? nd - jc : 8;
+            float *o = part + (size_t)h * 8 * nd + 8 * jc;
+            __m256 acc[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                acc[j] = j < nj ? _mm256_loadu_ps(o + 8 * j) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++) {
+                if (!(used >> t & 1))
+                    continue;
+                __m256 p = _mm256_set1_ps(e[(size_t)t * nh + h]);
+#pragma GCC unroll 8
+                for (int j = 0; j < nj; j++)
+                    acc[j] = _mm256_fmadd_ps(p, ld8(vh + (size_t)t * stride, jc + j, f16), acc[j]);
+            }
+#pragma GCC unroll 8
+            for (int j = 0; j < nj; j++)
+                _mm256_storeu_ps(o + 8 * j, acc[j]);
+        }
+    }
+}
+
+AI T256A static inline void keys256_nd(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc,
+                                       float *part, const int nd, const int f16)
+{
+    size_t esz = f16 ? 2 : 4;
+    int32_t d = 8 * nd, nkv = a->n_kv, grp = a->n_heads / nkv, nh = a->n_heads, nc = a->n_cached;
+    int32_t qp = a->qpos0 + i, ns = s1 - s0;
+    size_t row = (size_t)nkv * d * esz;
+    int32_t pf = (int32_t)(ATTN_PF_BYTES / row) + 1, pfe = s1 < nc ? s1 : nc;
+    const float *q = a->q + (size_t)i * a->ldq;
+    const float ninf = -__builtin_inff();
+    const __m256 scale = _mm256_set1_ps(a->scale), minf = _mm256_set1_ps(ninf), zero = _mm256_setzero_ps();
+    float *mxs = part + (size_t)nh * d, *sums = mxs + nh;
+    for (int32_t s = s0; s < s1; s++) {
+        float *r = sc + (size_t)(s - s0) * nh;
+        int32_t kp = s < nc ? a->cpos[s] : a->qpos0 + (s - nc);
+        int vis = kp <= qp && (a->window <= 0 || qp - kp < a->window || kp < a->sink);
+        if (ATTN_PF_BYTES > 0 && s + pf < pfe)
+            for (size_t o = 0; o < row; o += 64)
+                _mm_prefetch((const char *)a->kcache + (size_t)(s + pf) * row + o, _MM_HINT_T0);
+        int32_t g = 0, hh = 0;
+        for (int32_t h0 = 0; h0 < nh; h0 += 8) {
+            __m256 v = minf;
+            if (vis)
+                v = _mm256_mul_ps(s < nc ? scores8(q, (const uint8_t *)a->kcache + (size_t)s * row, h0, nh, grp, &g,
+                                                   &hh, nd, f16)
+                                         : scores8(q, (const uint8_t *)(a->kc + (size_t)(s - nc) * a->ldkv), h0, nh,
+                                                   grp, &g, &hh, nd, 0),
+                                  scale);
+            if (nh - h0 >= 8)
+                _mm256_storeu_ps(r + h0, v);
+            else
+                _mm256_maskstore_ps(r + h0, lanes_below8(nh - h0), v);
+        }
+    }
+    for (int32_t h0 = 0; h0 < nh; h0 += 8) {
+        /* heads h0 .. h0 + 7 down the key column (lanes past nh unused); the
+         * largest score (a NaN score is passed over: vmaxps returns its second
+         * operand then), e = exp(score - max) in place and its sum; a head
+         * without a visible key gets max -inf and e = 0 */
+        __m256i mk = lanes_below8(nh - h0 < 8 ? nh - h0 : 8);
+        __m256 vmax = minf, vsum = zero;
+        for (int32_t s = 0; s < ns; s++)
+            vmax = _mm256_max_ps(_mm256_maskload_ps(sc + (size_t)s * nh + h0, mk), vmax);
+        __m256 none = _mm256_cmp_ps(vmax, minf, _CMP_EQ_OQ);
+        for (int32_t s = 0; s < ns; s++) {
+            float *r = sc + (size_t)s * nh + h0;
+            __m256 e = _mm256_blendv_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(r, mk), vmax)), zero, none);
+            _mm256_maskstore_ps(r, mk, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        _mm256_maskstore_ps(mxs + h0, mk, vmax);
+        _mm256_maskstore_ps(sums + h0, mk, vsum);
+    }
+    for (size_t j = 0; j < (size_t)nh * d; j += 8)
+        _mm256_storeu_ps(part + j, zero);
+    for (int32_t s = s0; s < pfe; s += 4) {
+        int nb = pfe - s < 4 ? pfe - s : 4;
+        if (ATTN_PF_BYTES > 0 && s + pf + 4 <= pfe)
+            for (size_t o = 0; o < 4 * row; o += 64)
+                _mm_prefetch((const char *)a->vcache + (size_t)(s + pf) * row + o, _MM_HINT_T0);
+        values_block(part, sc + (size_t)(s - s0) * nh, nh, (const uint8_t *)a->vcache + (size_t)s * row, row, nb, nkv,
+                     grp, nd, f16);
+    }
+    for (int32_t s = s0 > nc ? s0 : nc; s < s1; s += 4) /* the chunk's rows (float32) */
+        values_block(part, sc + (size_t)(s - s0) * nh, nh, (const uint8_t *)(a->vc + (size_t)(s - nc) * a->ldkv),
+                     (size_t)a->ldkv * 4, s1 - s < 4 ? s1 - s : 4, nkv, grp, nd, 0);
+}
+
+#define KEYS256_FN(name, nd) KEYS_INSTANCE(T256A, keys256_nd, name, nd)
+#if !defined(AAE_SPEC)
+KEYS256_FN(keys256_8, 8)
+KEYS256_FN(keys256_10, 10)
+KEYS256_FN(keys256_16, 16)
+KEYS256_FN(keys256_32, 32)
+#endif
+KEYS256_FN(keys256_any, HEAD_ND(a, 8))
+#undef KEYS256_FN
+#undef KEYS_INSTANCE
+
 int aae_k_attn_keys_x86_ok(const aae_attn_args *a, uint32_t cpu)
 {
     return aae_k_attn_x86_ok(a, cpu) || ((cpu & AAE_CPU_AVX2_FMA) && a->head_dim % 8 == 0 && a->head_dim > 0);
@@ -1044,7 +1121,14 @@ int aae_k_attn_keys_x86(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s
     if (!aae_k_attn_x86_ok(a, cpu)) {
         if (!aae_k_attn_keys_x86_ok(a, cpu))
             return 0;
-        keys_avx2(a, i, s0, s1, sc, part);
+#if defined(AAE_SPEC)
+        keys256_any(a, i, s0, s1, sc, part);
+#else
+        typedef void (*fn256)(const aae_attn_args *, int32_t, int32_t, int32_t, float *, float *);
+        static const fn256 by_nd8[33] = {[8] = keys256_8, [10] = keys256_10, [16] = keys256_16, [32] = keys256_32};
+        int32_t nd8 = a->head_dim / 8;
+        (nd8 <= 32 && by_nd8[nd8] ? by_nd8[nd8] : keys256_any)(a, i, s0, s1, sc, part);
+#endif
         return 1;
     }
 #if defined(AAE_SPEC)
