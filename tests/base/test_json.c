@@ -137,4 +137,25 @@ AAE_TEST(writer_roundtrip)
     aae_buf_free(&b);
 }
 
+/* Numbers out of int64's range (and the largest exact integers) are written
+ * so that they read back as the same double. */
+AAE_TEST(writer_large_numbers)
+{
+    const double vals[] = {1e33, -1e33, 9.3e18, -9.3e18, 1.7e308, 9.0e15, 8999999999999999.0, -4e-320};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        aae_buf b;
+        aae_buf_init(&b);
+        aae_buf_putc(&b, '[');
+        aae_buf_json_number(&b, vals[i]);
+        aae_buf_putc(&b, ']');
+        AAE_CHECK(aae_buf_ok(&b));
+        aae_json_doc *d = parse_ok(b.data);
+        AAE_CHECK(d != NULL);
+        if (d)
+            AAE_CHECK(aae_json_at(aae_json_root(d), 0)->u.num.value == vals[i]);
+        aae_json_free(d);
+        aae_buf_free(&b);
+    }
+}
+
 int main(void) { return aae_test_run_all(); }

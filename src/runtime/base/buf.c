@@ -147,7 +147,8 @@ void aae_buf_json_number(aae_buf *b, double v)
         aae_buf_puts(b, "null");
         return;
     }
-    if (v == (double)(int64_t)v && fabs(v) < 9.0e15) {
+    /* the range first: converting a double outside int64's range is undefined */
+    if (fabs(v) < 9.0e15 && v == (double)(int64_t)v) {
         aae_buf_printf(b, "%lld", (long long)v);
         return;
     }

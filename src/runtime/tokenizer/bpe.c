@@ -351,7 +351,7 @@ static aae_status bpe_cached(const aae_tokenizer *tok, const char *w, size_t len
     }
     size_t before = *n;
     aae_status st = bpe_chunk(tok, w, len, ids, n, cap);
-    if (st == AAE_OK && len <= TOK_CACHE_WORD)
+    if (st == AAE_OK && len <= TOK_CACHE_WORD && *n > before) /* (*ids is still NULL when nothing was pushed) */
         tok_cache_put(tok->cache, w, len, *ids + before, *n - before);
     return st;
 }
