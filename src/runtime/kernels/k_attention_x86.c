@@ -47,6 +47,7 @@ int32_t aae_k_f16_row_x86(uint16_t *dst16, float *dstf, const float *src, int32_
 }
 #else
 #include "kernels/x86_exp.h"
+#include "kernels/x86_lanes.h"
 
 #define AI __attribute__((always_inline))
 
@@ -936,12 +937,6 @@ HEAD256_FN(head256_32, 32)
 HEAD256_FN(head256_any, HEAD_ND(a, 8))
 #undef HEAD256_FN
 
-/* Lanes 0 .. n - 1 set (0 <= n <= 8). */
-AI T256A static inline __m256i lanes_below8(int32_t n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* A decoding token's key range on AVX2, with the outputs of keys_nd: key by
  * key, every head against the key's row (each cache row read once, front to
  * back, float16 converted in registers, the row pf rows ahead prefetched),
@@ -1062,7 +1057,7 @@ AI T256A static inline void keys256_nd(const aae_attn_args *a, int32_t i, int32_
             if (nh - h0 >= 8)
                 _mm256_storeu_ps(r + h0, v);
             else
-                _mm256_maskstore_ps(r + h0, lanes_below8(nh - h0), v);
+                _mm256_maskstore_ps(r + h0, aae_lanes_below256(nh - h0), v);
         }
     }
     for (int32_t h0 = 0; h0 < nh; h0 += 8) {
@@ -1070,7 +1065,7 @@ AI T256A static inline void keys256_nd(const aae_attn_args *a, int32_t i, int32_
          * largest score (a NaN score is passed over: vmaxps returns its second
          * operand then), e = exp(score - max) in place and its sum; a head
          * without a visible key gets max -inf and e = 0 */
-        __m256i mk = lanes_below8(nh - h0 < 8 ? nh - h0 : 8);
+        __m256i mk = aae_lanes_below256(nh - h0 < 8 ? nh - h0 : 8);
         __m256 vmax = minf, vsum = zero;
         for (int32_t s = 0; s < ns; s++)
             vmax = _mm256_max_ps(_mm256_maskload_ps(sc + (size_t)s * nh + h0, mk), vmax);

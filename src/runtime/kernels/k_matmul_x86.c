@@ -66,6 +66,8 @@ void aae_k_x86_quantize_x16q3_avx2(int16_t *q, float *scale, float *off, const f
 #include <stdatomic.h>
 #include <immintrin.h>
 
+#include "kernels/x86_lanes.h"
+
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define T512VB __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
@@ -532,19 +534,12 @@ T256 static inline __m128i off4(__m256i e0, __m256i o0, __m256i e1, __m256i o1)
     return _mm_mullo_epi32(_mm256_castsi256_si128(h), _mm_set1_epi32(-7));
 }
 
-/* All ones in lanes 0 .. n - 1 (n from 0 to 8): the mask of a row's or a
- * vector's first n floats for vmaskmovps. */
-T256 static inline __m256i lanes_below256(int32_t n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* n vectors of 8 of x from base (zeros past k). */
 T256 static inline void load8s(const float *x, int32_t k, int32_t base, int n, __m256 *v)
 {
     for (int i = 0; i < n; i++) {
         int32_t left = k - base - 8 * i, c = left < 0 ? 0 : left > 8 ? 8 : left;
-        __m256i mk = lanes_below256(c);
+        __m256i mk = aae_lanes_below256(c);
         v[i] = c == 8 ? _mm256_loadu_ps(x + base + 8 * i) : _mm256_maskload_ps(x + base + 8 * i, mk);
     }
 }
@@ -1692,7 +1687,7 @@ T256 static inline __m256 i16_scales8(const aae_wmat *w, int32_t r, int32_t ng, 
         return _mm256_mul_ps(ws, xsv);
     }
     /* the row's last n groups, zeros past them */
-    __m256i mk = lanes_below256(n);
+    __m256i mk = aae_lanes_below256(n);
     if (AAE_MM_W_IS(w, AAE_W_Q4F32)) {
         ws = _mm256_maskload_ps((const float *)w->scale + at, mk);
     } else if (g0 + n >= 8) {
@@ -1860,7 +1855,7 @@ __attribute__((always_inline)) T256V static inline void q4_vnni_256_dot_tokens(c
     }
     for (int32_t g0 = gb; g0 < ge; g0 += 8) {
         int32_t n = ng - g0 < 8 ? ng - g0 : 8;
-        __m256i mk = lanes_below256(n);
+        __m256i mk = aae_lanes_below256(n);
         __m256 ws, cs[XB_TOKENS];
         if (n == 8)
             ws = !AAE_MM_W_IS(w, AAE_W_Q4F32)
@@ -2152,7 +2147,7 @@ __attribute__((always_inline)) T256V static inline void xq_tokens_256(const aae_
             f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(sw, _mm256_set1_ps(j->xqs[at])), f[t]);
         }
     }
-    __m256i mk = lanes_below256(nr);
+    __m256i mk = aae_lanes_below256(nr);
     for (int t = 0; t < T; t++) {
         float *y = j->y + (size_t)(t0 + t) * j->ldy + r0;
         _mm256_maskstore_ps(y, mk, gb == 0 ? f[t] : _mm256_add_ps(f[t], _mm256_maskload_ps(y, mk)));
@@ -2456,7 +2451,7 @@ T256 static inline __m256 hsum8_256(const __m256 v[8])
             if (nr_ == 8)                                                                                          \
                 _mm256_storeu_ps(j->y + r_, s_);                                                                   \
             else                                                                                                   \
-                _mm256_maskstore_ps(j->y + r_, lanes_below256(nr_), s_);                                           \
+                _mm256_maskstore_ps(j->y + r_, aae_lanes_below256(nr_), s_);                                       \
         }                                                                                                          \
     } while (0)
 
