@@ -3,7 +3,7 @@
 
     run_bench.py --build BUILD_DIR [--work DIR] [--dims 1.1b 110m] [--quant q4f16_1 q3f16_1 q0f16]
                  [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64]
-                 [--baseline-simd | --no-avx512]
+                 [--baseline-simd | --no-avx512] [--reference NODE_MODULES]
 
 Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
@@ -25,6 +25,15 @@ AVX-512 machine, NEON without dot product on aarch64), --no-avx512 likewise
 (the kernels of an x86-64 CPU without AVX-512: AVX2, with AVX-VNNI where
 present); the table names the kernel path that ran.
 
+--reference NODE_MODULES adds the reference engine, llama.cpp as the npm
+package node-llama-cpp ships it (bench/reference/setup.sh installs it into a
+folder of its own): the same checkpoints written as GGUF with every weight in
+Q4_0 (bench/reference/to_gguf.py; 4.5 bits per weight, the size of q4f16_1),
+run in the same rounds right after each q4f16_1 run at the same thread count
+(bench/reference/llama_cpp_bench.mjs: the same prompt length, a greedy decode
+of the same length), with its own bandwidth probes; a second table sets the
+two side by side.
+
 Before the first round the converted shards are dropped from the page cache
 (posix_fadvise DONTNEED: clean pages no process maps), so that every model is
 read and mapped as on an app's first start after a reboot, whatever tool
@@ -39,6 +48,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.path.join(os.path.dirname(HERE), "reference")
 
 
 def sh(cmd, **kw):
@@ -59,10 +69,21 @@ def ensure_model(cli, work, dims, quant, tokenizer_from):
     return out
 
 
-def drop_from_page_cache(model_dir):
-    for name in os.listdir(model_dir):
-        if name.startswith("params_shard_"):
-            fd = os.open(os.path.join(model_dir, name), os.O_RDONLY)
+def ensure_gguf(work, dims, tokenizer_from):
+    out = os.path.join(work, "%s-q4_0.gguf" % dims)
+    if not os.path.exists(out + ".json"):
+        print("writing %s as GGUF Q4_0 ..." % dims, flush=True)
+        sh(["/usr/bin/python3", os.path.join(REFERENCE, "to_gguf.py"), "--hf",
+            os.path.join(work, "hf-" + dims), "--tokenizer-from", tokenizer_from, "--out", out])
+    return out
+
+
+def drop_from_page_cache(paths):
+    for path in paths:
+        names = [path] if os.path.isfile(path) else [
+            os.path.join(path, n) for n in os.listdir(path) if n.startswith("params_shard_")]
+        for name in names:
+            fd = os.open(name, os.O_RDONLY)
             try:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             finally:
@@ -82,6 +103,8 @@ def main():
     path = ap.add_mutually_exclusive_group()
     path.add_argument("--baseline-simd", action="store_true", help="measure the baseline SIMD kernels")
     path.add_argument("--no-avx512", action="store_true", help="measure the kernels of a CPU without AVX-512")
+    ap.add_argument("--reference", metavar="NODE_MODULES",
+                    help="also run llama.cpp from this node_modules folder (bench/reference/setup.sh)")
     ap.add_argument("--tokenizer-from", help="a dir with a 32000-token tokenizer.json "
                     "(default BUILD/testdata/hf/tiny-llama-f32)")
     a = ap.parse_args()
@@ -91,13 +114,19 @@ def main():
     os.makedirs(work, exist_ok=True)
     tok = a.tokenizer_from or os.path.join(a.build, "testdata", "hf", "tiny-llama-f32")
     models = {(d, q): ensure_model(cli, work, d, q, tok) for d in a.dims for q in a.quant}
-    for path in models.values():
-        drop_from_page_cache(path)
+    ggufs = {}
+    if a.reference:
+        if not os.path.isdir(os.path.join(a.reference, "node-llama-cpp")):
+            sys.exit("--reference %s: no node-llama-cpp there; install it with "
+                     "bash bench/reference/setup.sh DIR and pass DIR/node_modules" % a.reference)
+        ggufs = {d: ensure_gguf(work, d, tok) for d in a.dims}
+    drop_from_page_cache(list(models.values()) + list(ggufs.values()))
     def probe(t):
         return json.loads(sh([membw, "--json", "--runs", "2", "--mib", "512", "--threads", str(t)]))[str(t)]
 
     probes = {t: [] for t in a.threads}
     results = {}
+    reference = {}
     for r in range(a.runs):
         for (d, q), path in models.items():
             for t in a.threads:
@@ -111,6 +140,16 @@ def main():
                 run = json.loads(out)
                 run["bandwidth"] = (before + after) / 2 * 1e9
                 results.setdefault((d, q, t), []).append(run)
+                if d in ggufs and q == "q4f16_1":
+                    before = probe(t)
+                    out = sh(["node", os.path.join(REFERENCE, "llama_cpp_bench.mjs"), ggufs[d],
+                              "--prompt-len", str(a.prompt_len), "--gen-len", str(a.gen_len),
+                              "--threads", str(t)], env=dict(os.environ, NODE_PATH=a.reference))
+                    after = probe(t)
+                    probes[t] += [before, after]
+                    run = json.loads(out)
+                    run["bandwidth"] = (before + after) / 2 * 1e9
+                    reference.setdefault((d, t), []).append(run)
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
     for t in a.threads:
         v = probes[t]
@@ -143,7 +182,33 @@ def main():
     print("2MiB MB = weights mapped in 2 MiB pages (least of the runs; docs/runtime.md, loader)")
     print("cpu = CPU seconds per wall second of a bench run (below the thread count when other "
           "processes share the cores)")
+    if reference:
+        print_reference(results, reference, ggufs)
     return 0
+
+
+def print_reference(results, reference, ggufs):
+    first = next(iter(reference.values()))[0]
+    print("\nreference engine: %s, weights in Q4_0; its CPU kernels: %s" % (
+        first["engine"], first["system_info"].strip(" |")))
+    print("%-5s %3s %14s %14s %7s %14s %14s %7s %9s %9s" % (
+        "model", "thr", "prefill/s AAE", "prefill/s ref", "ratio", "decode/s AAE", "decode/s ref",
+        "ratio", "AAE bound", "ref bound"))
+    for (d, t), runs in reference.items():
+        ours = results.get((d, "q4f16_1", t), [])
+        ref_per_tok = json.load(open(ggufs[d] + ".json"))["weight_bytes_per_token"]
+        med = statistics.median
+        rp = med(x["prefill_tokens_per_s"] for x in runs)
+        rd = med(x["decode_tokens_per_s"] for x in runs)
+        rf = med(x["decode_tokens_per_s"] * ref_per_tok / x["bandwidth"] for x in runs)
+        op = med(x["prefill_tokens_per_s"] for x in ours)
+        od = med(x["decode_tokens_per_s"] for x in ours)
+        of = med(x["decode_tokens_per_s"] * x["weight_bytes_per_token"] / x["bandwidth"] for x in ours)
+        print("%-5s %3d %14.1f %14.1f %7.2f %14.2f %14.2f %7.2f %8.0f%% %8.0f%%" % (
+            d, t, op, rp, op / rp, od, rd, od / rd, 100 * of, 100 * rf))
+    print("AAE = sphere_aae bench on q4f16_1, ref = the reference engine on the same weights in "
+          "Q4_0, run right after it in each round; ratio = AAE / ref (medians); bound = decode as "
+          "a fraction of bandwidth / weight bytes read per token, each run against its own probes")
 
 
 if __name__ == "__main__":
