@@ -2,9 +2,10 @@
 """Writes a Llama checkpoint of make_model.py (float16 safetensors + config.json)
 as a GGUF file with every weight matrix in Q4_0 (4.5 bits per weight, the size
 of q4f16_1), the embedding and the output head included, and the norms in
-float32: the model the reference engine runs in bench/reference.
+float32: the model the reference engine runs in bench/reference. --type f16
+keeps the matrices in float16 (the model of q0f16).
 
-    to_gguf.py --hf DIR --tokenizer-from DIR --out FILE.gguf
+    to_gguf.py --hf DIR --tokenizer-from DIR --out FILE.gguf [--type q4_0|f16]
 
 Beside it, FILE.gguf.json: the tensor bytes and the bytes a decode step reads
 (every tensor but the embedding table, and one row of that).
@@ -13,7 +14,8 @@ The vocabulary comes from the tokenizer.json of --tokenizer-from (the 32000
 pieces of the test checkpoint); the benchmark feeds token ids, so only its
 size and its byte pieces matter. The query and key rows are reordered as the
 GGUF Llama layout expects (rotary pairs (i, i + d/2) of Hugging Face become
-adjacent pairs), so that both engines compute the same function.
+adjacent pairs), so that the file holds the checkpoint's model: with --type f16
+both engines take the same greedy tokens from it.
 """
 import argparse
 import json
@@ -26,8 +28,8 @@ GGUF_MAGIC = b"GGUF"
 GGUF_VERSION = 3
 ALIGN = 32
 T_UINT32, T_INT32, T_FLOAT32, T_STRING, T_ARRAY = 4, 5, 6, 8, 9
-GGML_F32, GGML_Q4_0 = 0, 2
-FILE_TYPE_Q4_0 = 2
+GGML_F32, GGML_F16, GGML_Q4_0 = 0, 1, 2
+FILE_TYPE = {"q4_0": 2, "f16": 1}
 
 
 def read_safetensors(path):
@@ -132,6 +134,8 @@ def main():
     ap.add_argument("--hf", required=True)
     ap.add_argument("--tokenizer-from", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--type", choices=sorted(FILE_TYPE), default="q4_0",
+                    help="the weight matrices' type (f16: as the checkpoint holds them)")
     a = ap.parse_args()
     cfg = json.load(open(os.path.join(a.hf, "config.json")))
     if cfg.get("model_type") != "llama":
@@ -158,7 +162,7 @@ def main():
     w.add("general.architecture", T_STRING, "llama")
     w.add("general.name", T_STRING, os.path.basename(os.path.abspath(a.hf)))
     w.add("general.alignment", T_UINT32, ALIGN)
-    w.add("general.file_type", T_UINT32, FILE_TYPE_Q4_0)
+    w.add("general.file_type", T_UINT32, FILE_TYPE[a.type])
     w.add("llama.context_length", T_UINT32, cfg["max_position_embeddings"])
     w.add("llama.embedding_length", T_UINT32, h)
     w.add("llama.block_count", T_UINT32, cfg["num_hidden_layers"])
@@ -180,7 +184,10 @@ def main():
         t = st[hf_name]
         if permute_heads:
             t = permute_rotary(t, permute_heads)
-        w.tensor(name, t.shape, GGML_Q4_0, quantize_q4_0(t))
+        if a.type == "f16":
+            w.tensor(name, t.shape, GGML_F16, np.ascontiguousarray(t, np.float16))
+        else:
+            w.tensor(name, t.shape, GGML_Q4_0, quantize_q4_0(t))
 
     def f32(name, hf_name):
         t = np.asarray(st[hf_name], np.float32)

@@ -28,8 +28,9 @@ present); the table names the kernel path that ran.
 --reference NODE_MODULES adds the reference engine, llama.cpp as the npm
 package node-llama-cpp ships it (bench/reference/setup.sh installs it into a
 folder of its own): the same checkpoints written as GGUF with every weight in
-Q4_0 (bench/reference/to_gguf.py; 4.5 bits per weight, the size of q4f16_1),
-run in the same rounds right after each q4f16_1 run at the same thread count
+Q4_0 for q4f16_1 (bench/reference/to_gguf.py; 4.5 bits per weight, the size of
+q4f16_1) and in F16 for q0f16, run in the same rounds right after each run of
+those two quantizations at the same thread count
 (bench/reference/llama_cpp_bench.mjs: the same prompt length, a greedy decode
 of the same length), with its own bandwidth probes; a second table sets the
 two side by side.
@@ -69,12 +70,17 @@ def ensure_model(cli, work, dims, quant, tokenizer_from):
     return out
 
 
-def ensure_gguf(work, dims, tokenizer_from):
-    out = os.path.join(work, "%s-q4_0.gguf" % dims)
+# the reference engine's model for a quantization of ours: the same bits per weight
+GGUF_TYPE = {"q4f16_1": "q4_0", "q0f16": "f16"}
+
+
+def ensure_gguf(work, dims, quant, tokenizer_from):
+    out = os.path.join(work, "%s-%s.gguf" % (dims, GGUF_TYPE[quant]))
     if not os.path.exists(out + ".json"):
-        print("writing %s as GGUF Q4_0 ..." % dims, flush=True)
+        print("writing %s as GGUF %s ..." % (dims, GGUF_TYPE[quant]), flush=True)
         sh(["/usr/bin/python3", os.path.join(REFERENCE, "to_gguf.py"), "--hf",
-            os.path.join(work, "hf-" + dims), "--tokenizer-from", tokenizer_from, "--out", out])
+            os.path.join(work, "hf-" + dims), "--tokenizer-from", tokenizer_from, "--out", out,
+            "--type", GGUF_TYPE[quant]])
     return out
 
 
@@ -119,7 +125,8 @@ def main():
         if not os.path.isdir(os.path.join(a.reference, "node-llama-cpp")):
             sys.exit("--reference %s: no node-llama-cpp there; install it with "
                      "bash bench/reference/setup.sh DIR and pass DIR/node_modules" % a.reference)
-        ggufs = {d: ensure_gguf(work, d, tok) for d in a.dims}
+        ggufs = {(d, q): ensure_gguf(work, d, q, tok) for d in a.dims for q in a.quant
+                 if q in GGUF_TYPE}
     drop_from_page_cache(list(models.values()) + list(ggufs.values()))
     def probe(t):
         return json.loads(sh([membw, "--json", "--runs", "2", "--mib", "512", "--threads", str(t)]))[str(t)]
@@ -140,16 +147,16 @@ def main():
                 run = json.loads(out)
                 run["bandwidth"] = (before + after) / 2 * 1e9
                 results.setdefault((d, q, t), []).append(run)
-                if d in ggufs and q == "q4f16_1":
+                if (d, q) in ggufs:
                     before = probe(t)
-                    out = sh(["node", os.path.join(REFERENCE, "llama_cpp_bench.mjs"), ggufs[d],
+                    out = sh(["node", os.path.join(REFERENCE, "llama_cpp_bench.mjs"), ggufs[(d, q)],
                               "--prompt-len", str(a.prompt_len), "--gen-len", str(a.gen_len),
                               "--threads", str(t)], env=dict(os.environ, NODE_PATH=a.reference))
                     after = probe(t)
                     probes[t] += [before, after]
                     run = json.loads(out)
                     run["bandwidth"] = (before + after) / 2 * 1e9
-                    reference.setdefault((d, t), []).append(run)
+                    reference.setdefault((d, q, t), []).append(run)
         print("run %d of %d done" % (r + 1, a.runs), flush=True)
     for t in a.threads:
         v = probes[t]
@@ -189,14 +196,14 @@ def main():
 
 def print_reference(results, reference, ggufs):
     first = next(iter(reference.values()))[0]
-    print("\nreference engine: %s, weights in Q4_0; its CPU kernels: %s" % (
+    print("\nreference engine: %s; its CPU kernels: %s" % (
         first["engine"], first["system_info"].strip(" |")))
-    print("%-5s %3s %14s %14s %7s %14s %14s %7s %9s %9s" % (
-        "model", "thr", "prefill/s AAE", "prefill/s ref", "ratio", "decode/s AAE", "decode/s ref",
-        "ratio", "AAE bound", "ref bound"))
-    for (d, t), runs in reference.items():
-        ours = results.get((d, "q4f16_1", t), [])
-        ref_per_tok = json.load(open(ggufs[d] + ".json"))["weight_bytes_per_token"]
+    print("%-5s %-16s %3s %14s %14s %7s %14s %14s %7s %9s %9s" % (
+        "model", "quant (ref)", "thr", "prefill/s AAE", "prefill/s ref", "ratio", "decode/s AAE",
+        "decode/s ref", "ratio", "AAE bound", "ref bound"))
+    for (d, q, t), runs in reference.items():
+        ours = results[(d, q, t)]
+        ref_per_tok = json.load(open(ggufs[(d, q)] + ".json"))["weight_bytes_per_token"]
         med = statistics.median
         rp = med(x["prefill_tokens_per_s"] for x in runs)
         rd = med(x["decode_tokens_per_s"] for x in runs)
@@ -204,10 +211,10 @@ def print_reference(results, reference, ggufs):
         op = med(x["prefill_tokens_per_s"] for x in ours)
         od = med(x["decode_tokens_per_s"] for x in ours)
         of = med(x["decode_tokens_per_s"] * x["weight_bytes_per_token"] / x["bandwidth"] for x in ours)
-        print("%-5s %3d %14.1f %14.1f %7.2f %14.2f %14.2f %7.2f %8.0f%% %8.0f%%" % (
-            d, t, op, rp, op / rp, od, rd, od / rd, 100 * of, 100 * rf))
-    print("AAE = sphere_aae bench on q4f16_1, ref = the reference engine on the same weights in "
-          "Q4_0, run right after it in each round; ratio = AAE / ref (medians); bound = decode as "
+        print("%-5s %-16s %3d %14.1f %14.1f %7.2f %14.2f %14.2f %7.2f %8.0f%% %8.0f%%" % (
+            d, "%s (%s)" % (q, GGUF_TYPE[q].upper()), t, op, rp, op / rp, od, rd, od / rd, 100 * of, 100 * rf))
+    print("AAE = sphere_aae bench, ref = the reference engine on the same weights in the GGUF "
+          "type of the same size, run right after it in each round; ratio = AAE / ref (medians); bound = decode as "
           "a fraction of bandwidth / weight bytes read per token, each run against its own probes")
 
 
