@@ -5,13 +5,14 @@
 //   node llama_cpp_bench.mjs MODEL.gguf --prompt-len N --gen-len N --threads T
 //        [--flash-attention on|off|auto]
 //
-// Prints one JSON object: prefill_tokens_per_s (the prompt of N random ids
-// evaluated in one batch, the last one with its logits and a greedy pick),
+// Prints one JSON object: prefill_tokens_per_s (a prompt of N pseudo-random
+// ids: the first N - 1 evaluated in one batch, then the last one with its
+// logits and a greedy pick; time to first token = both),
 // decode_tokens_per_s (N steps after it, each one token evaluated and the next
 // picked greedily from its logits), time_to_first_token_s, the CPU features
 // of the kernels loaded. --flash-attention on|off|auto (default auto, as the
 // package sets it). Set NODE_PATH to the node_modules folder that holds
-// node-llama-cpp (bench/reference/run_reference.py does).
+// node-llama-cpp (bench/runtime/run_bench.py --reference does).
 import { createRequire } from "node:module";
 import path from "node:path";
 import process from "node:process";
