@@ -6,8 +6,8 @@
 //        [--flash-attention on|off|auto]
 //
 // Prints one JSON object: prefill_tokens_per_s (a prompt of N pseudo-random
-// ids: the first N - 1 evaluated in one batch, then the last one with its
-// logits and a greedy pick; time to first token = both),
+// ids evaluated in one batch, the last one with its logits and a greedy pick
+// of the next),
 // decode_tokens_per_s (N steps after it, each one token evaluated and the next
 // picked greedily from its logits), time_to_first_token_s, the CPU features
 // of the kernels loaded. --flash-attention on|off|auto (default auto, as the
@@ -70,14 +70,16 @@ for (let i = 0; i < promptLen; i++) {
     prompt.push(259 + (s % (model.fileInfo.metadata.tokenizer.ggml.tokens.length - 259)));
 }
 
-const next = async (token) =>
-    (await seq.controlledEvaluate([[token, { generateNext: { token: true } }]]))[0].next.token;
+// one batch: the tokens, the last one with its logits and a greedy pick of the next
+const evaluate = async (tokens) => {
+    const items = tokens.slice(0, -1);
+    items.push([tokens[tokens.length - 1], { generateNext: { token: true } }]);
+    return (await seq.controlledEvaluate(items))[tokens.length - 1].next.token;
+};
 const t0 = process.hrtime.bigint();
-await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, promptLen - 1));
-const t1 = process.hrtime.bigint();
-let token = await next(prompt[promptLen - 1]);
+let token = await evaluate(prompt);
 const tFirst = process.hrtime.bigint();
-for (let i = 0; i < genLen; i++) token = await next(token);
+for (let i = 0; i < genLen; i++) token = await evaluate([token]);
 const t2 = process.hrtime.bigint();
 const sec = (a, b) => Number(b - a) / 1e9;
 console.log(JSON.stringify({
