@@ -49,7 +49,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(os.path.dirname(HERE), "reference")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+REFERENCE = os.path.join(ROOT, "bench", "reference")
 
 
 def sh(cmd, **kw):
@@ -119,6 +120,19 @@ def main():
     work = a.work or os.path.join(a.build, "bench-models")
     os.makedirs(work, exist_ok=True)
     tok = a.tokenizer_from or os.path.join(a.build, "testdata", "hf", "tiny-llama-f32")
+    if not a.tokenizer_from and not os.path.exists(os.path.join(tok, "tokenizer.json")):
+        # the test suite writes it (ref.gen_checkpoints); a build that ran no test has none yet
+        print("writing the 32000-token llama tokenizer into %s ..." % tok, flush=True)
+        gen = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "gen_checkpoints.py"),
+                              "--out", os.path.dirname(tok), "--only", "tiny-llama-f32"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if gen.returncode != 0:
+            sys.exit("%s\ncannot write %s: run `bash scripts/setup.sh` first (it installs the "
+                     "npm tokenizers the checkpoint's tokenizer comes from), or pass --tokenizer-from"
+                     % (gen.stdout.decode(errors="replace").strip(), tok))
+    if not os.path.exists(os.path.join(tok, "tokenizer.json")):
+        sys.exit("%s: no tokenizer.json (--tokenizer-from wants a dir with a 32000-token "
+                 "tokenizer.json)" % tok)
     models = {(d, q): ensure_model(cli, work, d, q, tok) for d in a.dims for q in a.quant}
     ggufs = {}
     if a.reference:
