@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes a Llama checkpoint of make_model.py (float16 safetensors + config.json)
-as a GGUF file with every weight matrix in Q4_0 (4.5 bits per weight, the size
+"""Writes a Llama checkpoint (make_model.py's float16 safetensors + config.json, read by
+tests/ref/aae_ref) as a GGUF file with every weight matrix in Q4_0 (4.5 bits per weight, the size
 of q4f16_1), the embedding and the output head included, and the norms in
 float32: the model the reference engine runs in bench/reference. --type f16
 keeps the matrices in float16 (the model of q0f16).
@@ -21,8 +21,12 @@ import argparse
 import json
 import os
 import struct
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "ref"))
+from aae_ref import safetensors  # noqa: E402
 
 GGUF_MAGIC = b"GGUF"
 GGUF_VERSION = 3
@@ -30,23 +34,6 @@ ALIGN = 32
 T_UINT32, T_INT32, T_FLOAT32, T_STRING, T_ARRAY = 4, 5, 6, 8, 9
 GGML_F32, GGML_F16, GGML_Q4_0 = 0, 1, 2
 FILE_TYPE = {"q4_0": 2, "f16": 1}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F16":
-            raise SystemExit("%s: tensor %s is %s; this script reads float16 checkpoints "
-                             "(bench/runtime/make_model.py)" % (path, name, info["dtype"]))
-        b, e = info["data_offsets"]
-        out[name] = data[b:e].view(np.float16).reshape(info["shape"])
-    return out
 
 
 def quantize_q4_0(w):
@@ -137,11 +124,11 @@ def main():
     ap.add_argument("--type", choices=sorted(FILE_TYPE), default="q4_0",
                     help="the weight matrices' type (f16: as the checkpoint holds them)")
     a = ap.parse_args()
-    cfg = json.load(open(os.path.join(a.hf, "config.json")))
+    cfg = safetensors.read_config(a.hf)
     if cfg.get("model_type") != "llama":
         raise SystemExit("%s/config.json: model_type %r; this script writes Llama models"
                          % (a.hf, cfg.get("model_type")))
-    st = read_safetensors(os.path.join(a.hf, "model.safetensors"))
+    st = safetensors.read_checkpoint(a.hf, raw=True)  # as stored, read lazily from the map
     tok = json.load(open(os.path.join(a.tokenizer_from, "tokenizer.json")))
     vocab = sorted(tok["model"]["vocab"].items(), key=lambda kv: kv[1])
     if len(vocab) != cfg["vocab_size"] or any(i != n for n, (_, i) in enumerate(vocab)):
@@ -180,8 +167,12 @@ def main():
     w.add("tokenizer.ggml.eos_token_id", T_UINT32, cfg.get("eos_token_id", 2))
     w.add("tokenizer.ggml.unknown_token_id", T_UINT32, 0)
 
-    def q4(name, hf_name, permute_heads=0):
+    def weight(hf_name):
         t = st[hf_name]
+        return safetensors.bf16_to_f32(t) if t.dtype == np.uint16 else t  # BF16 comes as its bits
+
+    def q4(name, hf_name, permute_heads=0):
+        t = weight(hf_name)
         if permute_heads:
             t = permute_rotary(t, permute_heads)
         if a.type == "f16":
@@ -190,7 +181,7 @@ def main():
             w.tensor(name, t.shape, GGML_Q4_0, quantize_q4_0(t))
 
     def f32(name, hf_name):
-        t = np.asarray(st[hf_name], np.float32)
+        t = np.asarray(weight(hf_name), np.float32)
         w.tensor(name, t.shape, GGML_F32, t)
 
     q4("token_embd.weight", "model.embed_tokens.weight")
