@@ -227,31 +227,43 @@ void aae_k_get_row(const aae_wmat *w, int32_t r, float *out)
     case AAE_W_F16:
     case AAE_W_BF16: {
         const uint16_t *p = (const uint16_t *)w->q + row * k;
-        for (int32_t j = 0; j < k; j++)
-            out[j] = w->type == AAE_W_F16 ? aae_k_f16_to_f32(p[j]) : aae_k_bf16_to_f32(p[j]);
+        if (w->type == AAE_W_F16)
+            for (int32_t j = 0; j < k; j++)
+                out[j] = aae_f16_bits_to_f32(p[j]);
+        else
+            for (int32_t j = 0; j < k; j++)
+                out[j] = aae_bits_to_f32((uint32_t)p[j] << 16);
         break;
     }
     case AAE_W_Q4F16:
-    case AAE_W_Q4F32: {
+    case AAE_W_Q4F32: { /* a group's scale once; a whole group's 16 bytes in one loop */
         int32_t ng = (k + 31) / 32;
-        const uint32_t *q = (const uint32_t *)w->q + row * 4 * ng;
-        for (int32_t j = 0; j < k; j++) {
-            int32_t g = j / 32;
-            float s = w->type == AAE_W_Q4F16 ? aae_k_f16_to_f32(((const uint16_t *)w->scale)[row * ng + g])
+        const uint8_t *q = (const uint8_t *)((const uint32_t *)w->q + row * 4 * ng);
+        for (int32_t g = 0; g < ng; g++) {
+            float s = w->type == AAE_W_Q4F16 ? aae_f16_bits_to_f32(((const uint16_t *)w->scale)[row * ng + g])
                                              : ((const float *)w->scale)[row * ng + g];
-            int32_t code = (int32_t)((q[j / 8] >> ((j % 8) * 4)) & 15u);
-            out[j] = (float)(code - 7) * s;
+            const uint8_t *b = q + 16 * (size_t)g;
+            float *o = out + 32 * (size_t)g;
+            if (k - 32 * g >= 32) {
+                for (int32_t i = 0; i < 16; i++) {
+                    o[2 * i] = (float)((int32_t)(b[i] & 15u) - 7) * s;
+                    o[2 * i + 1] = (float)((int32_t)(b[i] >> 4) - 7) * s;
+                }
+            } else {
+                for (int32_t e = 0; e < k - 32 * g; e++)
+                    o[e] = (float)((int32_t)((b[e / 2] >> (4 * (e % 2))) & 15u) - 7) * s;
+            }
         }
         break;
     }
     case AAE_W_Q3F16: {
         int32_t ng = (k + 39) / 40;
         const uint32_t *q = (const uint32_t *)w->q + row * 4 * ng;
-        for (int32_t j = 0; j < k; j++) {
-            int32_t g = j / 40, e = j % 40;
-            float s = aae_k_f16_to_f32(((const uint16_t *)w->scale)[row * ng + g]);
-            int32_t code = (int32_t)((q[g * 4 + e / 10] >> ((e % 10) * 3)) & 7u);
-            out[j] = (float)(code - 3) * s;
+        for (int32_t g = 0; g < ng; g++) {
+            float s = aae_f16_bits_to_f32(((const uint16_t *)w->scale)[row * ng + g]);
+            int32_t n = k - 40 * g < 40 ? k - 40 * g : 40;
+            for (int32_t e = 0; e < n; e++)
+                out[40 * g + e] = (float)((int32_t)((q[g * 4 + e / 10] >> ((e % 10) * 3)) & 7u) - 3) * s;
         }
         break;
     }

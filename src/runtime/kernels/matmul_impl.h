@@ -154,6 +154,13 @@ typedef struct aae_mm_job {
      * rounded up to 64 (zero columns past m), or NULL */
     const float *xt;
     int32_t ldxt;
+    /* m == 1 on the portable path with 4- or 3-bit weights: x in the order of
+     * the portable decode (k_matmul.c), kp = aae_mm_kpad(k) values with zeros
+     * past k, each group as runs of 4, run c holding element c of the group's
+     * 4 words (4-bit: xport[32 g + 4 c + i] = x[32 g + 8 i + c], c < 8;
+     * 3-bit: xport[40 g + 4 c + i] = x[40 g + 10 i + c], c < 10), then the
+     * sum of each group's values (xport[kp + g]); or NULL */
+    const float *xport;
     int32_t m;
     const aae_wmat *w;
     const aae_vec *bias;
