@@ -290,6 +290,52 @@ AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
     AAE_CHECK_EQ_INT(bad, 0);
 }
 
+/* The portable path's prompt kernel takes rows 4 at a time and the last n % 4
+ * one by one: the same bits either way (rows 8 .. 10 of 11 copy rows 0 .. 2),
+ * for every weight type, 5 tokens. */
+AAE_TEST(portable_prompt_rows_same_bits_in_tiles_and_alone)
+{
+    const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
+    const int32_t n = 11, m = 5, k = 1000;
+    int bad = 0;
+    for (int t = 0; t < 6; t++) {
+        tw w;
+        make_weight(&w, types[t], n, k);
+        size_t qrow, srow = 0;
+        if (types[t] == AAE_W_F32)
+            qrow = (size_t)k * 4;
+        else if (types[t] == AAE_W_F16 || types[t] == AAE_W_BF16)
+            qrow = (size_t)k * 2;
+        else {
+            int32_t G = types[t] == AAE_W_Q3F16 ? 40 : 32, ng = (k + G - 1) / G;
+            qrow = (size_t)ng * 16;
+            srow = (size_t)ng * (types[t] == AAE_W_Q4F32 ? 4 : 2);
+        }
+        for (int32_t r = 0; r < 3; r++) {
+            memcpy((uint8_t *)w.q + (size_t)(8 + r) * qrow, (uint8_t *)w.q + (size_t)r * qrow, qrow);
+            if (srow)
+                memcpy((uint8_t *)w.s + (size_t)(8 + r) * srow, (uint8_t *)w.s + (size_t)r * srow, srow);
+        }
+        float *x = malloc((size_t)m * k * sizeof(float)), y[5 * 11];
+        for (int32_t i = 0; i < m * k; i++)
+            x[i] = (float)urand();
+        aae_kctx kc = {.th = NULL, .cpu = 0};
+        void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(m, k, 1) + 63) / 64 * 64);
+        aae_k_matmul(&kc, y, n, x, k, m, &w.w, NULL, scratch);
+        for (int32_t i = 0; i < m; i++)
+            for (int32_t r = 0; r < 3; r++)
+                if (memcmp(&y[i * n + r], &y[i * n + 8 + r], sizeof(float)) != 0) {
+                    fprintf(stderr, "portable prompt type %d token %d: row %d %.9g, its copy %.9g\n", types[t], i, r,
+                            y[i * n + r], y[i * n + 8 + r]);
+                    bad++;
+                }
+        free(scratch);
+        free(x);
+        free_weight(&w);
+    }
+    AAE_CHECK_EQ_INT(bad, 0);
+}
+
 /* A decode on the pool splits its rows into segments that two threads take
  * from both ends (aae_k_matmul): every row is computed once, with its bias
  * once, and gets the same floats as on one thread, on pools of 2, 3 (a last

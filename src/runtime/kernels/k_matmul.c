@@ -359,9 +359,9 @@ typedef uint32_t v4u_u __attribute__((vector_size(16), aligned(4), may_alias));
 
 static inline v4f ld4(const float *p) { return *(const v4f_u *)p; }
 
-/* y[t] = x . w[t] for t < 4, x read once for the four rows: per row two
- * vectors of partial sums, then the tail (fixed order: a row's bits do not
- * depend on its neighbours). */
+/* y[t] = dot_f32(x, w[t], n) for t < 4, x read once for the four rows: per
+ * row two vectors of partial sums (dot_f32's 8 lanes), then the tail and the
+ * same final sums, so that a row has the same bits in a tile of 4 or alone. */
 static void dot4_f32(float *y, const float *x, const float *const *w, int32_t n)
 {
     const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
@@ -383,7 +383,7 @@ static void dot4_f32(float *y, const float *x, const float *const *w, int32_t n)
         float s = 0;
         for (int32_t e = i; e < n; e++)
             s += x[e] * w[t][e];
-        y[t] = s + ((c[t][0] + c[t][2]) + (c[t][1] + c[t][3]));
+        y[t] = s + ((c[t][0] + c[t][1]) + (c[t][2] + c[t][3]));
     }
 }
 
