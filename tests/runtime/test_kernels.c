@@ -243,6 +243,28 @@ AAE_TEST(matmul_all_types_all_paths)
     }
 }
 
+/* Rows 8 .. 10 of w (at least 11 rows) made copies of rows 0 .. 2: codes
+ * and scales, or the float values. */
+static void copy_rows_0_2_to_8_10(tw *t)
+{
+    int32_t k = t->w.k, type = t->w.type;
+    size_t qrow, srow = 0;
+    if (type == AAE_W_F32)
+        qrow = (size_t)k * 4;
+    else if (type == AAE_W_F16 || type == AAE_W_BF16)
+        qrow = (size_t)k * 2;
+    else {
+        int32_t G = type == AAE_W_Q3F16 ? 40 : 32, ng = (k + G - 1) / G;
+        qrow = (size_t)ng * 16;
+        srow = (size_t)ng * (type == AAE_W_Q4F32 ? 4 : 2);
+    }
+    for (int32_t r = 0; r < 3; r++) {
+        memcpy((uint8_t *)t->q + (size_t)(8 + r) * qrow, (uint8_t *)t->q + (size_t)r * qrow, qrow);
+        if (srow)
+            memcpy((uint8_t *)t->s + (size_t)(8 + r) * srow, (uint8_t *)t->s + (size_t)r * srow, srow);
+    }
+}
+
 /* A decoding token's row dots give each row the same bits wherever the row
  * falls: the 3-bit AVX-512 VNNI decode runs rows 4 at a time (short ones, 96
  * and 768 columns here, on any thread count; all on one thread) and the last
@@ -262,14 +284,10 @@ AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
         for (int t = 0; t < 3; t++)
             for (int v = 0; v < 8; v++) { /* 4 widths, on the pool and on one thread */
                 int one = v / 4, c = v % 4;
-                int32_t k = ks[c], G = types[t] == AAE_W_Q3F16 ? 40 : 32, ng = (k + G - 1) / G;
-                size_t qrow = (size_t)4 * ng * 4, srow = (size_t)ng * (types[t] == AAE_W_Q4F32 ? 4 : 2);
+                int32_t k = ks[c];
                 tw w;
                 make_weight(&w, types[t], n, k);
-                for (int32_t r = 0; r < 3; r++) {
-                    memcpy((uint8_t *)w.q + (size_t)(8 + r) * qrow, (uint8_t *)w.q + (size_t)r * qrow, qrow);
-                    memcpy((uint8_t *)w.s + (size_t)(8 + r) * srow, (uint8_t *)w.s + (size_t)r * srow, srow);
-                }
+                copy_rows_0_2_to_8_10(&w);
                 float *x = malloc((size_t)k * sizeof(float)), y[11];
                 for (int32_t i = 0; i < k; i++)
                     x[i] = (float)urand();
@@ -301,21 +319,7 @@ AAE_TEST(portable_prompt_rows_same_bits_in_tiles_and_alone)
     for (int t = 0; t < 6; t++) {
         tw w;
         make_weight(&w, types[t], n, k);
-        size_t qrow, srow = 0;
-        if (types[t] == AAE_W_F32)
-            qrow = (size_t)k * 4;
-        else if (types[t] == AAE_W_F16 || types[t] == AAE_W_BF16)
-            qrow = (size_t)k * 2;
-        else {
-            int32_t G = types[t] == AAE_W_Q3F16 ? 40 : 32, ng = (k + G - 1) / G;
-            qrow = (size_t)ng * 16;
-            srow = (size_t)ng * (types[t] == AAE_W_Q4F32 ? 4 : 2);
-        }
-        for (int32_t r = 0; r < 3; r++) {
-            memcpy((uint8_t *)w.q + (size_t)(8 + r) * qrow, (uint8_t *)w.q + (size_t)r * qrow, qrow);
-            if (srow)
-                memcpy((uint8_t *)w.s + (size_t)(8 + r) * srow, (uint8_t *)w.s + (size_t)r * srow, srow);
-        }
+        copy_rows_0_2_to_8_10(&w);
         float *x = malloc((size_t)m * k * sizeof(float)), y[5 * 11];
         for (int32_t i = 0; i < m * k; i++)
             x[i] = (float)urand();

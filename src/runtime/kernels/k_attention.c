@@ -64,6 +64,12 @@ static int visible(const aae_attn_args *a, int32_t qp, int32_t kp)
     return qp - kp < a->window || kp < a->sink;
 }
 
+/* The position of key s: a cached slot's, or the chunk's own. */
+static int32_t key_pos(const aae_attn_args *a, int32_t s)
+{
+    return s < a->n_cached ? a->cpos[s] : a->qpos0 + (s - a->n_cached);
+}
+
 static float dot(const float *x, const float *y, int32_t n)
 {
     float acc[8] = {0};
@@ -182,9 +188,7 @@ static void one_head(const aae_attn_args *a, const vec_ops *ops, int32_t i, int3
     float mx = -3.0e38f;
     int32_t nk = a->n_cached + i + 1;
     for (int32_t s = 0; s < nk; s++) {
-        int32_t kp;
-        kp = s < a->n_cached ? a->cpos[s] : a->qpos0 + (s - a->n_cached);
-        if (!visible(a, qp, kp)) {
+        if (!visible(a, qp, key_pos(a, s))) {
             sc[s] = aae_bits_to_f32(0xff800000u);
             continue;
         }
@@ -229,8 +233,7 @@ static void keys_generic(const aae_attn_args *a, const vec_ops *ops, int32_t s0,
         mx[h] = ninf;
     for (int32_t s = s0; s < s1; s++) {
         float *ss = sc + (size_t)(s - s0) * nh;
-        int32_t kp = s < a->n_cached ? a->cpos[s] : a->qpos0 + (s - a->n_cached);
-        if (!visible(a, qp, kp)) {
+        if (!visible(a, qp, key_pos(a, s))) {
             for (int32_t h = 0; h < nh; h++)
                 ss[h] = ninf;
             continue;
