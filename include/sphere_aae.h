@@ -223,7 +223,9 @@ typedef struct aae_model_params {
                                   * without dot product); 2 = the baseline SIMD kernels only (AVX2 + FMA on
                                   * x86-64, NEON without dot product on aarch64), to compare paths;
                                   * 3 = the best kernels without AVX-512 (AVX2, with AVX-VNNI where the
-                                  * CPU has it: the path of x86-64 CPUs without AVX-512); 0 = portable C */
+                                  * CPU has it: the path of x86-64 CPUs without AVX-512); 4 = the best
+                                  * kernels without AVX2 (SSSE3 on x86-64: the path of x86-64 CPUs without
+                                  * AVX2; NEON as 1 on aarch64); 0 = portable C */
     const char *model_lib;       /* NULL = the generic built-in code; else a model library name or .so path */
 } aae_model_params;
 

@@ -3,7 +3,7 @@
 
     run_bench.py --build BUILD_DIR [--work DIR] [--dims 1.1b 110m] [--quant q4f16_1 q3f16_1 q0f16]
                  [--threads 1 2] [--runs 3] [--prompt-len 128] [--gen-len 64]
-                 [--baseline-simd | --no-avx512 | --no-simd] [--reference NODE_MODULES]
+                 [--baseline-simd | --no-avx512 | --no-avx2 | --no-simd] [--reference NODE_MODULES]
 
 Generates random-weight Llama checkpoints (make_model.py: TinyLlama-1.1B and 110M
 dimensions, float16) once under WORK (default BUILD/bench-models), converts them
@@ -23,8 +23,9 @@ that counts them too (bandwidth / (weights + KV cache read per token)).
 --baseline-simd passes the same option to `sphere_aae bench` (AVX2 on an
 AVX-512 machine, NEON without dot product on aarch64), --no-avx512 likewise
 (the kernels of an x86-64 CPU without AVX-512: AVX2, with AVX-VNNI where
-present), --no-simd likewise (the portable C kernels: what an x86-64 CPU
-without AVX2 runs); the table names the kernel path that ran.
+present), --no-avx2 likewise (the kernels of an x86-64 CPU without AVX2:
+SSSE3 for 4-bit decode, the portable C kernels elsewhere), --no-simd likewise
+(the portable C kernels only); the table names the kernel path that ran.
 
 --reference NODE_MODULES adds the reference engine, llama.cpp as the npm
 package node-llama-cpp ships it (bench/reference/setup.sh installs it into a
@@ -111,6 +112,7 @@ def main():
     path = ap.add_mutually_exclusive_group()
     path.add_argument("--baseline-simd", action="store_true", help="measure the baseline SIMD kernels")
     path.add_argument("--no-avx512", action="store_true", help="measure the kernels of a CPU without AVX-512")
+    path.add_argument("--no-avx2", action="store_true", help="measure the kernels of a CPU without AVX2")
     path.add_argument("--no-simd", action="store_true", help="measure the portable C kernels")
     ap.add_argument("--reference", metavar="NODE_MODULES",
                     help="also run llama.cpp from this node_modules folder (bench/reference/setup.sh)")
@@ -158,6 +160,7 @@ def main():
                           str(a.gen_len), "--threads", str(t), "--json"] +
                          (["--baseline-simd"] if a.baseline_simd else []) +
                          (["--no-avx512"] if a.no_avx512 else []) +
+                         (["--no-avx2"] if a.no_avx2 else []) +
                          (["--no-simd"] if a.no_simd else []))
                 after = probe(t)
                 probes[t] += [before, after]

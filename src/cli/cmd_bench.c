@@ -45,6 +45,8 @@ static const char *USAGE =
     "                             dot product on aarch64), to compare with the best path\n"
     "  --no-avx512                the best kernels without AVX-512 (AVX2, with AVX-VNNI where\n"
     "                             present): the path of x86-64 CPUs without AVX-512\n"
+    "  --no-avx2                  the best kernels without AVX2 (SSSE3 on x86-64): the path of\n"
+    "                             x86-64 CPUs without AVX2\n"
     "  --no-simd                  portable C kernels only\n"
     "  --json                     one JSON object instead of text\n";
 
@@ -116,7 +118,7 @@ static int num(const char *s, long lo, long hi, long *out)
 typedef struct bench_opts {
     const char *dir, *model_lib;
     long prompt_len, gen_len, threads, ctx, chunk, warmup, repeat;
-    int json, no_simd, baseline_simd, no_avx512;
+    int json, no_simd, baseline_simd, no_avx512, no_avx2;
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o)
@@ -153,6 +155,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->baseline_simd = 1;
         else if (!strcmp(a, "--no-avx512"))
             o->no_avx512 = 1;
+        else if (!strcmp(a, "--no-avx2"))
+            o->no_avx2 = 1;
         else if (a[0] != '-' && !o->dir)
             o->dir = a;
         else {
@@ -186,7 +190,7 @@ int aae_cmd_bench(int argc, char **argv)
     long need = o.prompt_len + o.gen_len;
     p.context_window_size = (int32_t)(o.ctx ? o.ctx : (need < 16 ? 16 : need));
     p.prefill_chunk_size = (int32_t)o.chunk;
-    p.use_simd = o.no_simd ? 0 : o.baseline_simd ? 2 : o.no_avx512 ? 3 : 1;
+    p.use_simd = o.no_simd ? 0 : o.baseline_simd ? 2 : o.no_avx512 ? 3 : o.no_avx2 ? 4 : 1;
     p.model_lib = o.model_lib;
     aae_model *m = NULL;
     double tl = now_s();

@@ -36,6 +36,8 @@ static const char *USAGE =
     "  --dump-logits FILE         write the float32 little-endian logits of the last prompt token\n"
     "  --ignore-eos               do not stop at end-of-sequence ids\n"
     "  --no-simd                  use the portable C kernels only\n"
+    "  --no-avx2                  the best kernels without AVX2 (SSSE3 on x86-64): the path of\n"
+    "                             x86-64 CPUs without AVX2\n"
     "  --verify-md5               check every shard's MD5 before running\n"
     "  --json                     print one JSON object: prompt_ids, output_ids, text, timings\n"
     "\n"
@@ -47,7 +49,7 @@ typedef struct gen_opts {
     double temperature, top_p;
     long top_k, threads, ctx, chunk;
     unsigned long long seed;
-    int json, ignore_eos, no_simd, md5;
+    int json, ignore_eos, no_simd, no_avx2, md5;
 } gen_opts;
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -114,6 +116,8 @@ static int parse_args(int argc, char **argv, gen_opts *o)
                 o->ignore_eos = 1;
             else if (!strcmp(a, "--no-simd"))
                 o->no_simd = 1;
+            else if (!strcmp(a, "--no-avx2"))
+                o->no_avx2 = 1;
             else if (!strcmp(a, "--verify-md5"))
                 o->md5 = 1;
             else if (a[0] != '-' && !o->dir)
@@ -385,7 +389,7 @@ int aae_cmd_generate(int argc, char **argv)
     p.context_window_size = (int32_t)o.ctx;
     p.prefill_chunk_size = (int32_t)o.chunk;
     p.verify_md5 = o.md5;
-    p.use_simd = !o.no_simd;
+    p.use_simd = o.no_simd ? 0 : o.no_avx2 ? 4 : 1;
     p.model_lib = o.model_lib;
     int rc;
     aae_status st = aae_model_load(o.dir, &p, &r.m);

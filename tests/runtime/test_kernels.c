@@ -195,12 +195,14 @@ AAE_TEST(matmul_all_types_all_paths)
 {
     uint32_t have = aae_cpu_features();
     /* AVX2 with AVX-VNNI (the path of x86-64 CPUs without AVX-512) where present */
-    uint32_t paths[6] = {0,
+    /* and SSSE3 alone (the path of x86-64 CPUs without AVX2) */
+    uint32_t paths[7] = {0,
                          have & AAE_CPU_AVX2_FMA,
                          have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512),
                          have & AAE_CPU_NEON,
                          (have & AAE_CPU_NEON_DOT) ? have & (AAE_CPU_NEON | AAE_CPU_NEON_DOT) : 0,
-                         (have & AAE_CPU_AVX_VNNI) ? have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX_VNNI) : 0};
+                         (have & AAE_CPU_AVX_VNNI) ? have & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX_VNNI) : 0,
+                         have & AAE_CPU_SSSE3};
     const int32_t types[6] = {AAE_W_F32, AAE_W_F16, AAE_W_BF16, AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16};
     /* m >= 16 with k past one k-block and more than 16 rows: the transposed prefill kernels' blocks and edges;
      * 2 .. 16 tokens: the batched decode's token passes, row blocks (32) and k chunks (4 tokens: 128 groups
@@ -215,7 +217,7 @@ AAE_TEST(matmul_all_types_all_paths)
         printf("  (aarch64: dot-product extension %s)\n", (have & AAE_CPU_NEON_DOT) ? "present, tested" : "absent");
     if (have & AAE_CPU_AVX2_FMA)
         printf("  (x86-64: AVX-VNNI %s)\n", (have & AAE_CPU_AVX_VNNI) ? "present, tested" : "absent");
-    for (int p = 0; p < 6; p++) {
+    for (int p = 0; p < 7; p++) {
         if (p > 0 && !paths[p])
             continue;
         for (int t = 0; t < 6; t++)
@@ -226,7 +228,7 @@ AAE_TEST(matmul_all_types_all_paths)
                  * and NEON sdot) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
                 int int_act = (m <= AAE_MM_TOK_MAX_M && paths[p] &&
-                               ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))) ||
+                               ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT | AAE_CPU_SSSE3))) ||
                                 (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
                               (m > AAE_MM_TOK_MAX_M && (q4 || types[t] == AAE_W_Q3F16) &&
                                ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
@@ -276,11 +278,11 @@ static void copy_rows_0_2_to_8_10(tw *t)
 AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
 {
     uint32_t have = aae_cpu_features();
-    const uint32_t paths[3] = {have, have & AAE_CPU_AVX2_FMA, 0};
+    const uint32_t paths[4] = {have, have & AAE_CPU_AVX2_FMA, 0, have & AAE_CPU_SSSE3};
     const int32_t types[3] = {AAE_W_Q3F16, AAE_W_Q4F16, AAE_W_Q4F32}, ks[4] = {96, 768, 2088, 5632};
     const int32_t n = 11;
     int bad = 0;
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < 4; p++)
         for (int t = 0; t < 3; t++)
             for (int v = 0; v < 8; v++) { /* 4 widths, on the pool and on one thread */
                 int one = v / 4, c = v % 4;

@@ -78,7 +78,8 @@ enum {
     AAE_CPU_AVX512 = 1u << 1,   /* x86_64: AVX-512 F + BW + VL */
     AAE_CPU_NEON = 1u << 2,     /* aarch64: always */
     AAE_CPU_NEON_DOT = 1u << 3, /* aarch64: dot product */
-    AAE_CPU_AVX_VNNI = 1u << 4  /* x86_64: AVX-VNNI (256-bit vpdpbusd, VEX), with AVX2 */
+    AAE_CPU_AVX_VNNI = 1u << 4, /* x86_64: AVX-VNNI (256-bit vpdpbusd, VEX), with AVX2 */
+    AAE_CPU_SSSE3 = 1u << 5     /* x86_64: SSSE3 (the 128-bit kernels of CPUs without AVX2) */
 };
 
 typedef struct aae_kctx {

@@ -39,6 +39,8 @@ uint32_t aae_cpu_features(void)
     uint32_t f = 0;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("ssse3"))
+        f |= AAE_CPU_SSSE3;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         f |= AAE_CPU_AVX2_FMA; /* every AVX2 CPU also has F16C */
     if ((f & AAE_CPU_AVX2_FMA) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -63,6 +65,8 @@ const char *aae_cpu_path_name(uint32_t f)
         return "avx2-vnni";
     if (f & AAE_CPU_AVX2_FMA)
         return "avx2";
+    if (f & AAE_CPU_SSSE3)
+        return "ssse3";
     if (f & AAE_CPU_NEON_DOT)
         return "neon-dotprod";
     if (f & AAE_CPU_NEON)

@@ -173,14 +173,15 @@ static aae_status load(aae_model *m, const char *dir, const aae_model_params *p)
         return st;
     m->impl.plan = aae_model_plan;
     m->impl.forward = aae_model_forward;
-    if (p->use_simd < 0 || p->use_simd > 3)
+    if (p->use_simd < 0 || p->use_simd > 4)
         return aae_error_set(&m->err, AAE_ERR_INVALID_ARGUMENT,
-                             "use_simd = %d: use 1 (best kernels), 3 (best without AVX-512), 2 (baseline SIMD "
-                             "only) or 0 (portable C)",
+                             "use_simd = %d: use 1 (best kernels), 3 (best without AVX-512), 4 (best without "
+                             "AVX2), 2 (baseline SIMD only) or 0 (portable C)",
                              (int)p->use_simd);
     m->cpu = p->use_simd == 0   ? 0
              : p->use_simd == 2 ? aae_cpu_features() & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON)
              : p->use_simd == 3 ? aae_cpu_features() & ~(uint32_t)AAE_CPU_AVX512
+             : p->use_simd == 4 ? aae_cpu_features() & ~(uint32_t)(AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA | AAE_CPU_AVX_VNNI)
                                 : aae_cpu_features();
     if ((st = size_cache(m, p)) != AAE_OK)
         return st;
