@@ -64,6 +64,9 @@ typedef struct tw {
     double *ref; /* [n, k] */
 } tw;
 
+/* 1: make_weight gives float16 group scales of every finite magnitude. */
+static int g_wide_scales;
+
 static void make_weight(tw *t, int32_t type, int32_t n, int32_t k)
 {
     memset(t, 0, sizeof *t);
@@ -109,6 +112,9 @@ static void make_weight(tw *t, int32_t type, int32_t n, int32_t k)
                 scale = s;
             } else {
                 uint16_t h = f32_to_f16((float)(0.01 + 0.02 * fabs(urand())));
+                if (g_wide_scales) /* every finite magnitude in turn, zero and subnormals in the first rows, either sign */
+                    h = (uint16_t)(((uint32_t)r * (uint32_t)ng + (uint32_t)g) % 0x7c00u) |
+                        (uint16_t)(urand() < 0 ? 0x8000u : 0u);
                 ((uint16_t *)t->s)[(size_t)r * ng + g] = h;
                 scale = f16_to_double(h);
             }
@@ -144,7 +150,9 @@ static aae_threads g_th;
  * int16 or two int8 parts, to 1 part in 65024 of the group's largest |x|):
  * each output may move by up to sum_c |w_jc| amax(group of c) / 65024 from
  * that rounding; the largest ratio of an output's difference to twice that
- * plus 1e-5 of the largest |output| (the caller allows 1). */
+ * plus 1e-5 of the largest |output| (the caller allows 1). With
+ * g_wide_scales, every output's difference over twice its rounding bound (int
+ * activations) plus 1e-5 of sum_c |x_c w_jc|, the largest ratio (allowed 1). */
 static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32_t cpu, int with_bias, int int_act)
 {
     tw t;
@@ -159,14 +167,15 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
     aae_kctx kc = {.th = &g_th, .cpu = cpu};
     void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(m, k, g_th.n_threads) + 63) / 64 * 64);
     aae_k_matmul(&kc, y, n, x, k, m, &t.w, with_bias ? &b : NULL, scratch);
-    double maxref = 0, maxdiff = 0, worst = 0;
+    double maxref = 0, maxdiff = 0, worst = 0, wide = 0;
     int32_t G = type == AAE_W_Q3F16 ? 40 : 32;
     double *d = malloc((size_t)m * n * sizeof(double)), *bound = malloc((size_t)m * n * sizeof(double));
     for (int32_t i = 0; i < m; i++)
         for (int32_t j = 0; j < n; j++) {
-            double s = with_bias ? bias[j] : 0.0, bnd = 0;
+            double s = with_bias ? bias[j] : 0.0, bnd = 0, mag = 0;
             for (int32_t c = 0; c < k; c++) {
                 s += (double)x[(size_t)i * k + c] * t.ref[(size_t)j * k + c];
+                mag += fabs((double)x[(size_t)i * k + c] * t.ref[(size_t)j * k + c]);
                 double amax = 0;
                 for (int32_t e = c / G * G; e < c / G * G + G && e < k; e++)
                     amax = fabs(x[(size_t)i * k + e]) > amax ? fabs(x[(size_t)i * k + e]) : amax;
@@ -174,6 +183,8 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
             }
             d[(size_t)i * n + j] = fabs(s - y[(size_t)i * n + j]);
             bound[(size_t)i * n + j] = bnd;
+            if (g_wide_scales) /* rows of scales 2^-24 .. 65504: each output against its own magnitude */
+                wide = fmax(wide, d[(size_t)i * n + j] / ((int_act ? 2 * bnd : 0) + 1e-5 * mag + 1e-300));
             maxdiff = d[(size_t)i * n + j] > maxdiff ? d[(size_t)i * n + j] : maxdiff;
             maxref = fabs(s) > maxref ? fabs(s) : maxref;
         }
@@ -188,7 +199,7 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
     free(y);
     free(bias);
     free_weight(&t);
-    return int_act ? worst : maxdiff / (maxref > 0 ? maxref : 1);
+    return g_wide_scales ? wide : int_act ? worst : maxdiff / (maxref > 0 ? maxref : 1);
 }
 
 AAE_TEST(matmul_all_types_all_paths)
@@ -243,6 +254,37 @@ AAE_TEST(matmul_all_types_all_paths)
                 }
             }
     }
+}
+
+/* Float16 group scales from zero through subnormals to 65504, either sign
+ * (each row a run of 256 consecutive magnitudes, each output held to its own
+ * size), on every path's 4- and 3-bit decode and prefill: the paths without
+ * F16C (SSSE3, portable) convert them in software. */
+AAE_TEST(matmul_float16_scales_of_every_magnitude)
+{
+    uint32_t have = aae_cpu_features();
+    const uint32_t paths[4] = {0, have & AAE_CPU_SSSE3, have & AAE_CPU_AVX2_FMA, have};
+    const int32_t types[2] = {AAE_W_Q4F16, AAE_W_Q3F16}, ms[3] = {1, 3, 9};
+    g_wide_scales = 1;
+    for (int p = 0; p < 4; p++)
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < 3; i++) {
+                if (p > 0 && !paths[p])
+                    continue;
+                int32_t m = ms[i];
+                /* 31744 groups: every finite float16 magnitude once */
+                int32_t n = 124, k = types[t] == AAE_W_Q3F16 ? 10240 : 8192;
+                int int_act = paths[p] && m <= AAE_MM_TOK_MAX_M &&
+                              (types[t] == AAE_W_Q3F16 ? (paths[p] & AAE_CPU_AVX2_FMA) != 0
+                                                       : (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_SSSE3 | AAE_CPU_NEON_DOT)) != 0);
+                int_act |= m > AAE_MM_TOK_MAX_M && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT)) != 0;
+                double err = check_matmul(types[t], m, n, k, paths[p], 0, int_act), tol = 1.0;
+                if (!(err <= tol))
+                    fprintf(stderr, "wide scales: path %s type %d m %d: %g > %g\n", aae_cpu_path_name(paths[p]),
+                            types[t], m, err, tol);
+                AAE_CHECK(err <= tol);
+            }
+    g_wide_scales = 0;
 }
 
 /* Rows 8 .. 10 of w (at least 11 rows) made copies of rows 0 .. 2: codes
@@ -493,9 +535,11 @@ AAE_TEST(quantize_x16q3_vector_equals_scalar)
         }
         memset(q1, 0x35, (size_t)kp * 2), memset(s1, 0x35, (size_t)ng * 4), memset(o1, 0x35, (size_t)ng * 4);
         aae_k_quantize_x16q3_ref(q1, s1, o1, x, k);
-        int unset = 0; /* slots the definition left as filled */
+        memset(q2, 0x53, (size_t)kp * 2);
+        aae_k_quantize_x16q3_ref(q2, s2, o2, x, k);
+        int unset = 0; /* slots the definition left as filled (under two fills: a value may equal one) */
         for (int32_t i = 0; i < kp; i++)
-            unset += q1[i] == 0x3535;
+            unset += q1[i] == 0x3535 && q2[i] == 0x5353;
         AAE_CHECK_EQ_INT(unset, 0);
         memset(q2, 0x53, (size_t)kp * 2), memset(s2, 0x53, (size_t)ng * 4), memset(o2, 0x53, (size_t)ng * 4);
         aae_k_x86_quantize_x16q3_avx2(q2, s2, o2, x, k);
