@@ -170,16 +170,18 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
     double maxref = 0, maxdiff = 0, worst = 0, wide = 0;
     int32_t G = type == AAE_W_Q3F16 ? 40 : 32;
     double *d = malloc((size_t)m * n * sizeof(double)), *bound = malloc((size_t)m * n * sizeof(double));
+    int32_t ngx = (k + G - 1) / G;
+    double *gmax = calloc((size_t)m * ngx, sizeof(double)); /* largest |x| of each token's group */
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t c = 0; c < k; c++)
+            gmax[(size_t)i * ngx + c / G] = fmax(gmax[(size_t)i * ngx + c / G], fabs(x[(size_t)i * k + c]));
     for (int32_t i = 0; i < m; i++)
         for (int32_t j = 0; j < n; j++) {
             double s = with_bias ? bias[j] : 0.0, bnd = 0, mag = 0;
             for (int32_t c = 0; c < k; c++) {
                 s += (double)x[(size_t)i * k + c] * t.ref[(size_t)j * k + c];
                 mag += fabs((double)x[(size_t)i * k + c] * t.ref[(size_t)j * k + c]);
-                double amax = 0;
-                for (int32_t e = c / G * G; e < c / G * G + G && e < k; e++)
-                    amax = fabs(x[(size_t)i * k + e]) > amax ? fabs(x[(size_t)i * k + e]) : amax;
-                bnd += fabs(t.ref[(size_t)j * k + c]) * amax / 65024.0;
+                bnd += fabs(t.ref[(size_t)j * k + c]) * gmax[(size_t)i * ngx + c / G] / 65024.0;
             }
             d[(size_t)i * n + j] = fabs(s - y[(size_t)i * n + j]);
             bound[(size_t)i * n + j] = bnd;
@@ -194,6 +196,7 @@ static double check_matmul(int32_t type, int32_t m, int32_t n, int32_t k, uint32
     }
     free(d);
     free(bound);
+    free(gmax);
     free(scratch);
     free(x);
     free(y);
