@@ -24,7 +24,7 @@ that counts them too (bandwidth / (weights + KV cache read per token)).
 AVX-512 machine, NEON without dot product on aarch64), --no-avx512 likewise
 (the kernels of an x86-64 CPU without AVX-512: AVX2, with AVX-VNNI where
 present), --no-avx2 likewise (the kernels of an x86-64 CPU without AVX2:
-SSSE3 for 4-bit decode, the portable C kernels elsewhere), --no-simd likewise
+SSSE3 for the 4- and 3-bit decodes, the portable C kernels elsewhere), --no-simd likewise
 (the portable C kernels only); the table names the kernel path that ran.
 
 --reference NODE_MODULES adds the reference engine, llama.cpp as the npm

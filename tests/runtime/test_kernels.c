@@ -243,7 +243,7 @@ AAE_TEST(matmul_all_types_all_paths)
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
                 int int_act = (m <= AAE_MM_TOK_MAX_M && paths[p] &&
                                ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT | AAE_CPU_SSSE3))) ||
-                                (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT))))) ||
+                                (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT | AAE_CPU_SSSE3))))) ||
                               (m > AAE_MM_TOK_MAX_M && (q4 || types[t] == AAE_W_Q3F16) &&
                                ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
                                                             : (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT)) != 0));
@@ -278,8 +278,7 @@ AAE_TEST(matmul_float16_scales_of_every_magnitude)
                 /* 31744 groups: every finite float16 magnitude once */
                 int32_t n = 124, k = types[t] == AAE_W_Q3F16 ? 10240 : 8192;
                 int int_act = paths[p] && m <= AAE_MM_TOK_MAX_M &&
-                              (types[t] == AAE_W_Q3F16 ? (paths[p] & AAE_CPU_AVX2_FMA) != 0
-                                                       : (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_SSSE3 | AAE_CPU_NEON_DOT)) != 0);
+                              (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_SSSE3 | AAE_CPU_NEON_DOT)) != 0;
                 int_act |= m > AAE_MM_TOK_MAX_M && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT)) != 0;
                 double err = check_matmul(types[t], m, n, k, paths[p], 0, int_act), tol = 1.0;
                 if (!(err <= tol))
@@ -475,8 +474,9 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
 {
     uint32_t have = aae_cpu_features();
     int v512 = (have & AAE_CPU_AVX512) && aae_k_x86_has_vnni(), v256 = (have & AAE_CPU_AVX2_FMA) != 0;
-    if (!v512 && !v256) {
-        printf("  (no AVX2 here: nothing to compare)\n");
+    int v128 = (have & AAE_CPU_SSSE3) != 0;
+    if (!v512 && !v256 && !v128) {
+        printf("  (no SSSE3 here: nothing to compare)\n");
         return;
     }
     const int32_t ks[] = {1, 31, 32, 33, 100, 160, 700, 768, 2048, 2100, 5632};
@@ -497,11 +497,13 @@ AAE_TEST(quantize_x8_vector_equals_scalar)
         memset(s1, 0x7f, (size_t)ngs * 4);
         memset(s2, 0x7f, (size_t)ngs * 4);
         aae_k_quantize_x8_ref(q1, o1, s1, xn, k);
-        for (int path = 0; path < 2; path++) {
-            if (!(path ? v256 : v512))
+        for (int path = 0; path < 3; path++) {
+            if (!(path == 2 ? v128 : path ? v256 : v512))
                 continue;
             memset(q2, 0x55, (size_t)ngq * 64), memset(o2, 0x55, (size_t)ngq * 32), memset(s2, 0x55, (size_t)ngs * 4);
-            if (path)
+            if (path == 2)
+                aae_k_x86_quantize_x8_ssse3(q2, o2, s2, x, k, ngq, ngs);
+            else if (path)
                 aae_k_x86_quantize_x8_avx2(q2, o2, s2, x, k, ngq, ngs);
             else
                 aae_k_x86_quantize_x8(q2, o2, s2, x, k, ngq, ngs);

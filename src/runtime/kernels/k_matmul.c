@@ -666,8 +666,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                        ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
                         (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi())));
     int x86 = (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512)) != 0;
-    /* SSSE3 without AVX2: the 128-bit 4-bit decode (k_matmul_x86.c) */
-    int s128 = !x86 && (kc->cpu & AAE_CPU_SSSE3) && nib;
+    /* SSSE3 without AVX2: the 128-bit 4- and 3-bit decodes (k_matmul_x86.c) */
+    int s128 = !x86 && (kc->cpu & AAE_CPU_SSSE3) && (nib || q3);
     int tok = ((nib || q3) && m <= AAE_MM_TOK_MAX_M) || (w->type == AAE_W_F16 && !x86 && m <= AAE_MM_TOK_MAX_M - 1);
     if (m >= 2 && !xb && tok && (x86 || s128 || (kc->cpu & AAE_CPU_NEON))) {
         /* A few tokens without the batched decode: one decode each reads the
@@ -697,14 +697,19 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     j->task_bytes = task_bytes(m, w->k);
     j->task_scratch = s + xp_bytes(m, w->k) + x16_bytes(w->k) + xt_bytes(m, w->k);
     j->xport = NULL;
-    if (m == 1 && s128) { /* x8 from the padded copy in nibble order; i16_scales8's fields as below */
-        float *xp = (float *)s;
+    if (m == 1 && s128 && q3) { /* x16 in the q3 pair layout, as for the AVX2 3-bit decode */
+        uint8_t *q = s + xp_bytes(m, w->k);
+        float *xs16 = (float *)(q + align64((size_t)kp * 2)), *xo16 = xs16 + align64((size_t)kp / 8) / 4;
+        aae_k_quantize_x16q3_ref((int16_t *)q, xs16, xo16, x, w->k);
+        j->x16 = (const int16_t *)q;
+        j->xscale = xs16;
+        j->x16off = xo16;
+    } else if (m == 1 && s128) { /* x8 straight from x; xscale and x16off as for the AVX2 decode (below) */
         uint8_t *q8 = s + xp_bytes(m, w->k) + align64((size_t)kp * 2) + 2 * align64((size_t)kp / 8);
         int32_t *off = (int32_t *)(q8 + x8_qbytes(w->k));
         float *xs8 = (float *)(q8 + x8_qbytes(w->k) + align64((size_t)x8_groups(w->k) * 32));
         float *gofs = (float *)((uint8_t *)xs8 + align64((size_t)x8_scales(w->k) * 4));
-        prep_x(xp, x, w->k, 1);
-        aae_k_quantize_x8_ref((int8_t *)q8, off, xs8, xp, w->k);
+        aae_k_x86_quantize_x8_ssse3((int8_t *)q8, off, xs8, x, w->k, x8_groups(w->k), x8_scales(w->k));
         x8_group_offsets(gofs, off, x8_groups(w->k), x8_scales(w->k));
         for (int32_t g = 0; g < x8_scales(w->k); g++)
             gofs[g] *= xs8[g];

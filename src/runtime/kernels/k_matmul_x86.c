@@ -1,6 +1,6 @@
 /*
  * k_matmul_x86.c - x86_64 paths of aae_k_matmul (see matmul_impl.h): AVX-512
- * (F, BW, VL) and AVX2 + FMA + F16C, chosen at run time from kc->cpu and built
+ * (F, BW, VL), AVX2 + FMA + F16C and SSSE3, chosen at run time from kc->cpu and built
  * with per-function target attributes, so the rest of the library needs no
  * special flags.
  *
@@ -60,6 +60,12 @@ void aae_k_x86_quantize_xw_avx2(int16_t *q, float *scale, const float *x, int32_
 void aae_k_x86_quantize_x16q3_avx2(int16_t *q, float *scale, float *off, const float *x, int32_t k)
 {
     (void)q, (void)scale, (void)off, (void)x, (void)k;
+}
+
+void aae_k_x86_quantize_x8_ssse3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                 int32_t ngs)
+{
+    (void)q, (void)off, (void)scale, (void)x, (void)k, (void)ngq, (void)ngs;
 }
 #else
 #include <cpuid.h>
@@ -2427,10 +2433,11 @@ T256 static void run_xw_256(const aae_mm_job *j, int32_t task, int32_t n0, int32
 }
 
 /* ---- SSSE3: x86-64 CPUs without AVX2 ------------------------------------
- * The 128-bit integer decode of CPUs that have SSSE3 but not AVX2 (the
+ * The 128-bit integer decodes of CPUs that have SSSE3 but not AVX2 (the
  * SSE4.2-only Atom / Celeron / Pentium Silver cores of embedded boards and
- * older PCs): the two-part int8 activations and the arithmetic of the AVX2
- * decode, one group per 16-byte step, no FMA and no F16C. */
+ * older PCs): the activations and the arithmetic of the AVX2 4- and 3-bit
+ * decodes, one group per 16-byte step, no FMA and no F16C; everything else
+ * takes the portable kernels. */
 #define T128 __attribute__((target("ssse3")))
 
 /* n (1..4) float16 scales from p as float32, zeros past n: the bits of
@@ -2525,12 +2532,152 @@ T128 static float dot_q4_x8_128(const aae_wmat *w, int32_t r, const aae_mm_job *
     return _mm_cvtss_f32(_mm_add_ss(acc, _mm_shuffle_ps(acc, acc, 1)));
 }
 
+/* Both int8 parts of 4 values as int32 lanes, rounded as the scalar definition
+ * (cvtps2dq: to nearest even; clamped to [-127, 127] through int16, SSE2 has
+ * no 32-bit min / max). */
+T128 static inline void split128(__m128 v, __m128 vu, __m128 vi, __m128i *q1, __m128i *q2)
+{
+    const __m128i lo = _mm_set1_epi16(-127), hi = _mm_set1_epi16(127);
+    __m128i a = _mm_cvtps_epi32(_mm_mul_ps(v, vi));
+    a = _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(a, a), lo), hi);
+    *q1 = _mm_srai_epi32(_mm_unpacklo_epi16(a, a), 16);
+    __m128 r = _mm_mul_ps(_mm_mul_ps(_mm_sub_ps(v, _mm_mul_ps(vu, _mm_cvtepi32_ps(*q1))), vi), _mm_set1_ps(256.0f));
+    __m128i b = _mm_cvtps_epi32(r);
+    b = _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(b, b), lo), hi);
+    *q2 = _mm_srai_epi32(_mm_unpacklo_epi16(b, b), 16);
+}
+
+/* -7 x the sums of lanes of e[l] + o[l] for l = 0..3, as one vector. */
+T128 static inline __m128i off4_128(const __m128i e[4], const __m128i o[4])
+{
+    __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(_mm_add_epi32(e[0], o[0]), _mm_add_epi32(e[1], o[1])),
+                               _mm_hadd_epi32(_mm_add_epi32(e[2], o[2]), _mm_add_epi32(e[3], o[3])));
+    return _mm_sub_epi32(h, _mm_slli_epi32(h, 3));
+}
+
+/* 16 int32 (|v| <= 127) of 4 vectors as 16 bytes. */
+T128 static inline __m128i bytes16_128(const __m128i v[4])
+{
+    return _mm_packs_epi16(_mm_packs_epi32(v[0], v[1]), _mm_packs_epi32(v[2], v[3]));
+}
+
+/* aae_k_quantize_x8_ref with SSSE3, reading x in its own order (the same bytes):
+ * a group as 8 vectors of 4, evens and odds split with shufps. */
+T128 void aae_k_x86_quantize_x8_ssse3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                      int32_t ngs)
+{
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    for (int32_t g = 0; g < ngq; g++) {
+        int8_t *e1 = q + 256 * (g / 4) + 16 * (g % 4);
+        __m128 v[8], ev[4], od[4];
+        if (32 * g + 32 <= k) {
+            for (int i = 0; i < 8; i++)
+                v[i] = _mm_loadu_ps(x + 32 * g + 4 * i);
+        } else { /* the last group, zeros past k */
+            float t[32];
+            for (int32_t e = 0; e < 32; e++)
+                t[e] = 32 * g + e < k ? x[32 * g + e] : 0.0f;
+            for (int i = 0; i < 8; i++)
+                v[i] = _mm_loadu_ps(t + 4 * i);
+        }
+        __m128 m = _mm_andnot_ps(sign, v[0]);
+        for (int i = 1; i < 8; i++)
+            m = _mm_max_ps(m, _mm_andnot_ps(sign, v[i]));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        float mx = _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+        float u = mx / 127.0f, inv = mx > 0 ? 127.0f / mx : 0.0f;
+        __m128 vu = _mm_set1_ps(u), vi = _mm_set1_ps(inv);
+        __m128i a1[4], a2[4], b1[4], b2[4]; /* evens' and odds' parts */
+        for (int i = 0; i < 4; i++) {
+            ev[i] = _mm_shuffle_ps(v[2 * i], v[2 * i + 1], 0x88);
+            od[i] = _mm_shuffle_ps(v[2 * i], v[2 * i + 1], 0xdd);
+            split128(ev[i], vu, vi, &a1[i], &a2[i]);
+            split128(od[i], vu, vi, &b1[i], &b2[i]);
+        }
+        _mm_storeu_si128((__m128i *)e1, bytes16_128(a1));
+        _mm_storeu_si128((__m128i *)(e1 + 64), bytes16_128(b1));
+        _mm_storeu_si128((__m128i *)(e1 + 128), bytes16_128(a2));
+        _mm_storeu_si128((__m128i *)(e1 + 192), bytes16_128(b2));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 4 * (g % 4)), off4_128(a1, b1));
+        _mm_storeu_si128((__m128i *)(off + 32 * (g / 4) + 16 + 4 * (g % 4)), off4_128(a2, b2));
+        scale[g] = u / 256.0f;
+    }
+    for (int32_t g = ngq; g < ngs; g++)
+        scale[g] = 0.0f;
+}
+
+/* The 3-bit codes of one group (4 words) widened to int16 as for the AVX2
+ * decode (q3_i16_pair_256: pmullw by a power of two per lane lifts a code to
+ * bits 13..15, psrlw 13 brings it down; vector 4 takes code 5 from the words
+ * shifted left by one in its high lanes, selected with a mask: SSSE3 has no
+ * pblendw), multiplied with the group's int16 x (its 8 lanes of each of the
+ * pair layout's 5 vectors, 16-byte aligned: the loads fold into pmaddwd). */
+static const uint16_t q3_mul128[5][8] __attribute__((aligned(16))) = {
+    {1 << 13, 1 << 11, 1 << 13, 1 << 11, 1 << 13, 1 << 11, 1 << 13, 1 << 11},
+    {1 << 10, 1 << 8, 1 << 10, 1 << 8, 1 << 10, 1 << 8, 1 << 10, 1 << 8},
+    {1 << 7, 1 << 5, 1 << 7, 1 << 5, 1 << 7, 1 << 5, 1 << 7, 1 << 5},
+    {1 << 4, 1 << 2, 1 << 4, 1 << 2, 1 << 4, 1 << 2, 1 << 4, 1 << 2},
+    {1 << 1, 1 << 13, 1 << 1, 1 << 13, 1 << 1, 1 << 13, 1 << 1, 1 << 13}};
+
+T128 static inline __m128i q3_group_128(const uint8_t *q, const int16_t *x)
+{
+    const __m128i high = _mm_set1_epi32((int)0xffff0000u);
+    __m128i v = _mm_loadu_si128((const __m128i *)q);
+    __m128i u = _mm_or_si128(_mm_andnot_si128(high, v), _mm_and_si128(high, _mm_slli_epi32(v, 1)));
+    __m128i p = _mm_setzero_si128();
+#pragma GCC unroll 5
+    for (int t = 0; t < 5; t++) {
+        __m128i c = _mm_mullo_epi16(t < 4 ? v : u, _mm_load_si128((const __m128i *)q3_mul128[t]));
+        c = _mm_srli_epi16(c, 13);
+        p = _mm_add_epi32(p, _mm_madd_epi16(c, _mm_load_si128((const __m128i *)(x + 16 * t))));
+    }
+    return p;
+}
+
+/* 3-bit decode of row r with int16 activations (x16 in the q3 pair layout,
+ * xscale, x16off as for the AVX2 decode): 4 groups per round, reduced and
+ * scaled together as in dot_q4_x8_128. Group g's x: pair g / 2, half g % 2. */
+T128 static float dot_q3_i16_128(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    __m128 acc = _mm_setzero_ps(), bias = _mm_setzero_ps();
+    for (int32_t g0 = 0; g0 < ng; g0 += 4) {
+        int32_t n = ng - g0 < 4 ? ng - g0 : 4;
+        const uint8_t *q = qb + 16 * (size_t)g0;
+        const int16_t *x = j->x16 + 40 * (size_t)g0;
+        __m128i s;
+        if (n == 4) {
+            PREFETCH_AHEAD(q);
+            __m128i p0 = q3_group_128(q, x), p1 = q3_group_128(q + 16, x + 8);
+            __m128i p2 = q3_group_128(q + 32, x + 80), p3 = q3_group_128(q + 48, x + 88);
+            s = _mm_hadd_epi32(_mm_hadd_epi32(p0, p1), _mm_hadd_epi32(p2, p3));
+        } else { /* the last 1-3 groups (the activations' fields run to a multiple of 4 groups) */
+            __m128i p[3] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+            for (int32_t i = 0; i < n; i++)
+                p[i] = q3_group_128(q + 16 * i, x + 80 * (i / 2) + 8 * (i % 2));
+            s = _mm_hadd_epi32(_mm_hadd_epi32(p[0], p[1]), _mm_hadd_epi32(p[2], _mm_setzero_si128()));
+        }
+        __m128 ws = wscale4_128(w, (size_t)r * ng + g0, n);
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(ws, _mm_loadu_ps(j->xscale + g0))));
+        bias = _mm_add_ps(bias, _mm_mul_ps(ws, _mm_loadu_ps(j->x16off + g0)));
+    }
+    acc = _mm_add_ps(acc, bias);
+    acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
+    return _mm_cvtss_f32(_mm_add_ss(acc, _mm_shuffle_ps(acc, acc, 1)));
+}
+
 T128 static int run_128(const aae_mm_job *j, int32_t n0, int32_t n1)
 {
     const aae_wmat *w = j->w;
     if (j->m == 1 && j->x8 && (AAE_MM_W_IS(w, AAE_W_Q4F16) || AAE_MM_W_IS(w, AAE_W_Q4F32))) {
         for (int32_t r = n0; r < n1; r++)
             j->y[r] = dot_q4_x8_128(w, r, j);
+        return 1;
+    }
+    if (j->m == 1 && j->x16 && AAE_MM_W_IS(w, AAE_W_Q3F16)) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_q3_i16_128(w, r, j);
         return 1;
     }
     return 0; /* the portable kernels */

@@ -74,7 +74,7 @@ typedef struct aae_mm_job {
      * 32 (xscale[g]), in "pair layout": groups 2p and 2p+1 occupy x16[64p ..
      * 64p + 64) as [2p evens, 2p+1 evens, 2p odds, 2p+1 odds] (a group
      * without partner: [evens, odds]); with 3-bit weights on AVX2 (no
-     * AVX-512), one scale per group of 40 in the q3 pair layout: groups 2p and
+     * AVX-512) or SSSE3, one scale per group of 40 in the q3 pair layout: groups 2p and
      * 2p+1 occupy x16[80p .. 80p + 80) as 5 vectors t of 16 lanes, lanes 2i
      * and 2i + 1 for word i of the pair (0-3: group 2p's, 4-7: 2p+1's), lane
      * 2i the word's code t (t < 4) or 4, lane 2i + 1 its code 6 + t (t < 4)
@@ -194,6 +194,9 @@ void aae_k_x86_quantize_x8(int8_t *q, int32_t *off, float *scale, const float *x
 /* aae_k_x86_quantize_x8 on AVX2 (the same bytes). */
 void aae_k_x86_quantize_x8_avx2(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
                                 int32_t ngs);
+/* aae_k_x86_quantize_x8 with SSSE3 (the same bytes). */
+void aae_k_x86_quantize_x8_ssse3(int8_t *q, int32_t *off, float *scale, const float *x, int32_t k, int32_t ngq,
+                                 int32_t ngs);
 /* The int8 prefill's activations (xq, xqs, xqo above): the scalar definition. */
 void aae_k_quantize_xq_ref(int8_t *q, float *scale, int32_t *off, const float *x, int32_t ldx, int32_t m, int32_t k,
                            int32_t gsize);

@@ -54,6 +54,7 @@
 #define aae_k_x86_quantize_x8 AAE_SPEC_SYM(k_x86_quantize_x8)
 #define aae_k_x86_quantize_x3 AAE_SPEC_SYM(k_x86_quantize_x3)
 #define aae_k_x86_quantize_x8_avx2 AAE_SPEC_SYM(k_x86_quantize_x8_avx2)
+#define aae_k_x86_quantize_x8_ssse3 AAE_SPEC_SYM(k_x86_quantize_x8_ssse3)
 #define aae_k_x86_quantize_xq AAE_SPEC_SYM(k_x86_quantize_xq)
 #define aae_k_quantize_xq_ref AAE_SPEC_SYM(k_quantize_xq_ref)
 #define aae_k_x86_quantize_xq_avx2 AAE_SPEC_SYM(k_x86_quantize_xq_avx2)
