@@ -243,7 +243,7 @@ typedef struct aae_model_info {
     uint64_t weight_bytes_per_token; /* weight bytes one decode step reads */
     uint64_t kv_cache_bytes;
     uint64_t activation_bytes;
-    const char *kernel_path;     /* "avx512", "avx2", "neon" or "portable" */
+    const char *kernel_path;     /* "avx512", "avx2-vnni", "avx2", "ssse3", "neon-dotprod", "neon" or "portable" */
     uint64_t kv_bytes_per_position; /* K and V of one position over all layers: what a decode
                                      * step's attention reads per position it sees */
 } aae_model_info;
