@@ -2610,15 +2610,9 @@ T128 void aae_k_x86_quantize_x8_ssse3(int8_t *q, int32_t *off, float *scale, con
  * decode (q3_i16_pair_256: pmullw by a power of two per lane lifts a code to
  * bits 13..15, psrlw 13 brings it down; vector 4 takes code 5 from the words
  * shifted left by one in its high lanes, selected with a mask: SSSE3 has no
- * pblendw), multiplied with the group's int16 x (its 8 lanes of each of the
- * pair layout's 5 vectors, 16-byte aligned: the loads fold into pmaddwd). */
-static const uint16_t q3_mul128[5][8] __attribute__((aligned(16))) = {
-    {1 << 13, 1 << 11, 1 << 13, 1 << 11, 1 << 13, 1 << 11, 1 << 13, 1 << 11},
-    {1 << 10, 1 << 8, 1 << 10, 1 << 8, 1 << 10, 1 << 8, 1 << 10, 1 << 8},
-    {1 << 7, 1 << 5, 1 << 7, 1 << 5, 1 << 7, 1 << 5, 1 << 7, 1 << 5},
-    {1 << 4, 1 << 2, 1 << 4, 1 << 2, 1 << 4, 1 << 2, 1 << 4, 1 << 2},
-    {1 << 1, 1 << 13, 1 << 1, 1 << 13, 1 << 1, 1 << 13, 1 << 1, 1 << 13}};
-
+ * pblendw; the multipliers are the first half of q3_mul256's rows), multiplied
+ * with the group's int16 x (its 8 lanes of each of the pair layout's 5
+ * vectors, 16-byte aligned: the loads fold into pmaddwd). */
 T128 static inline __m128i q3_group_128(const uint8_t *q, const int16_t *x)
 {
     const __m128i high = _mm_set1_epi32((int)0xffff0000u);
@@ -2627,7 +2621,7 @@ T128 static inline __m128i q3_group_128(const uint8_t *q, const int16_t *x)
     __m128i p = _mm_setzero_si128();
 #pragma GCC unroll 5
     for (int t = 0; t < 5; t++) {
-        __m128i c = _mm_mullo_epi16(t < 4 ? v : u, _mm_load_si128((const __m128i *)q3_mul128[t]));
+        __m128i c = _mm_mullo_epi16(t < 4 ? v : u, _mm_load_si128((const __m128i *)q3_mul256[t]));
         c = _mm_srli_epi16(c, 13);
         p = _mm_add_epi32(p, _mm_madd_epi16(c, _mm_load_si128((const __m128i *)(x + 16 * t))));
     }
