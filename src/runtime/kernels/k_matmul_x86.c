@@ -2495,41 +2495,53 @@ T128 static inline __m128i q4_group_128(const uint8_t *q, const int8_t *xb)
     return _mm_add_epi32(_mm_madd_epi16(s1, _mm_set1_epi16(256)), _mm_madd_epi16(s2, _mm_set1_epi16(1)));
 }
 
+/* A round's 4 group sums s (int32) scaled into acc: weight scale x xscale,
+ * and weight scale x x16off (the code offset's share) into bias; groups g0 ..
+ * g0 + n - 1 of row r (at = r ng + g0), zeros past n. */
+T128 static inline void scale_round_128(const aae_wmat *w, size_t at, int32_t n, int32_t g0, const aae_mm_job *j,
+                                        __m128i s, __m128 *acc, __m128 *bias)
+{
+    __m128 ws = wscale4_128(w, at, n);
+    *acc = _mm_add_ps(*acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(ws, _mm_loadu_ps(j->xscale + g0))));
+    *bias = _mm_add_ps(*bias, _mm_mul_ps(ws, _mm_loadu_ps(j->x16off + g0)));
+}
+
+/* The sum of acc + bias's lanes. */
+T128 static inline float row_sum_128(__m128 acc, __m128 bias)
+{
+    acc = _mm_add_ps(acc, bias);
+    acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
+    return _mm_cvtss_f32(_mm_add_ss(acc, _mm_shuffle_ps(acc, acc, 1)));
+}
+
 /* 4-bit decode of row r: 4 groups per round, their lane sums reduced to one
- * vector of 4 group sums (phaddd) and scaled together: weight scale x x8scale,
- * plus weight scale x the group's code offset (xscale and x16off as for the
- * AVX2 decode). */
+ * vector of 4 group sums (phaddd) and scaled together (xscale and x16off as
+ * for the AVX2 decode); the last 1-3 groups as a short round (the
+ * activations' fields hold zeros up to a multiple of 16 groups). */
 T128 static float dot_q4_x8_128(const aae_wmat *w, int32_t r, const aae_mm_job *j)
 {
     int32_t ng = (w->k + 31) / 32;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
     __m128 acc = _mm_setzero_ps(), bias = _mm_setzero_ps();
-    int32_t g0 = 0;
-    for (; g0 + 4 <= ng; g0 += 4) {
+    for (int32_t g0 = 0; g0 < ng; g0 += 4) {
+        int32_t n = ng - g0 < 4 ? ng - g0 : 4;
         const uint8_t *q = qb + 16 * (size_t)g0;
         const int8_t *xb = j->x8 + 64 * (size_t)g0;
-        PREFETCH_AHEAD(q);
-        __m128i p0 = q4_group_128(q, xb), p1 = q4_group_128(q + 16, xb + 16);
-        __m128i p2 = q4_group_128(q + 32, xb + 32), p3 = q4_group_128(q + 48, xb + 48);
-        __m128i s = _mm_hadd_epi32(_mm_hadd_epi32(p0, p1), _mm_hadd_epi32(p2, p3));
-        __m128 ws = wscale4_128(w, (size_t)r * ng + g0, 4);
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(ws, _mm_loadu_ps(j->xscale + g0))));
-        bias = _mm_add_ps(bias, _mm_mul_ps(ws, _mm_loadu_ps(j->x16off + g0)));
+        __m128i s;
+        if (n == 4) {
+            PREFETCH_AHEAD(q);
+            __m128i p0 = q4_group_128(q, xb), p1 = q4_group_128(q + 16, xb + 16);
+            __m128i p2 = q4_group_128(q + 32, xb + 32), p3 = q4_group_128(q + 48, xb + 48);
+            s = _mm_hadd_epi32(_mm_hadd_epi32(p0, p1), _mm_hadd_epi32(p2, p3));
+        } else {
+            __m128i p[3] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+            for (int32_t i = 0; i < n; i++)
+                p[i] = q4_group_128(q + 16 * i, xb + 16 * i);
+            s = _mm_hadd_epi32(_mm_hadd_epi32(p[0], p[1]), _mm_hadd_epi32(p[2], _mm_setzero_si128()));
+        }
+        scale_round_128(w, (size_t)r * ng + g0, n, g0, j, s, &acc, &bias);
     }
-    if (g0 < ng) { /* the last 1-3 groups; the activations' fields hold zeros up to a multiple of 16 groups */
-        int32_t n = ng - g0;
-        const int8_t *xb = j->x8 + 64 * (size_t)g0;
-        __m128i p[3] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-        for (int32_t i = 0; i < n; i++)
-            p[i] = q4_group_128(qb + 16 * (size_t)(g0 + i), xb + 16 * i);
-        __m128i s = _mm_hadd_epi32(_mm_hadd_epi32(p[0], p[1]), _mm_hadd_epi32(p[2], _mm_setzero_si128()));
-        __m128 ws = wscale4_128(w, (size_t)r * ng + g0, n);
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(ws, _mm_loadu_ps(j->xscale + g0))));
-        bias = _mm_add_ps(bias, _mm_mul_ps(ws, _mm_loadu_ps(j->x16off + g0)));
-    }
-    acc = _mm_add_ps(acc, bias);
-    acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
-    return _mm_cvtss_f32(_mm_add_ss(acc, _mm_shuffle_ps(acc, acc, 1)));
+    return row_sum_128(acc, bias);
 }
 
 /* Both int8 parts of 4 values as int32 lanes, rounded as the scalar definition
@@ -2652,13 +2664,9 @@ T128 static float dot_q3_i16_128(const aae_wmat *w, int32_t r, const aae_mm_job 
                 p[i] = q3_group_128(q + 16 * i, x + 80 * (i / 2) + 8 * (i % 2));
             s = _mm_hadd_epi32(_mm_hadd_epi32(p[0], p[1]), _mm_hadd_epi32(p[2], _mm_setzero_si128()));
         }
-        __m128 ws = wscale4_128(w, (size_t)r * ng + g0, n);
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(ws, _mm_loadu_ps(j->xscale + g0))));
-        bias = _mm_add_ps(bias, _mm_mul_ps(ws, _mm_loadu_ps(j->x16off + g0)));
+        scale_round_128(w, (size_t)r * ng + g0, n, g0, j, s, &acc, &bias);
     }
-    acc = _mm_add_ps(acc, bias);
-    acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
-    return _mm_cvtss_f32(_mm_add_ss(acc, _mm_shuffle_ps(acc, acc, 1)));
+    return row_sum_128(acc, bias);
 }
 
 T128 static int run_128(const aae_mm_job *j, int32_t n0, int32_t n1)
