@@ -241,9 +241,8 @@ AAE_TEST(matmul_all_types_all_paths)
                  * 3-bit prefill on AVX-512 VNNI, AVX2 (int16 without AVX-VNNI)
                  * and NEON sdot) */
                 int q4 = types[t] == AAE_W_Q4F16 || types[t] == AAE_W_Q4F32;
-                int int_act = (m <= AAE_MM_TOK_MAX_M && paths[p] &&
-                               ((q4 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT | AAE_CPU_SSSE3))) ||
-                                (types[t] == AAE_W_Q3F16 && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT | AAE_CPU_SSSE3))))) ||
+                int int_act = (m <= AAE_MM_TOK_MAX_M && paths[p] && (q4 || types[t] == AAE_W_Q3F16) &&
+                               (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON | AAE_CPU_SSSE3))) ||
                               (m > AAE_MM_TOK_MAX_M && (q4 || types[t] == AAE_W_Q3F16) &&
                                ((paths[p] & AAE_CPU_AVX512) ? aae_k_x86_has_vnni()
                                                             : (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT)) != 0));
@@ -266,10 +265,10 @@ AAE_TEST(matmul_all_types_all_paths)
 AAE_TEST(matmul_float16_scales_of_every_magnitude)
 {
     uint32_t have = aae_cpu_features();
-    const uint32_t paths[4] = {0, have & AAE_CPU_SSSE3, have & AAE_CPU_AVX2_FMA, have};
+    const uint32_t paths[5] = {0, have & AAE_CPU_SSSE3, have & AAE_CPU_AVX2_FMA, have & AAE_CPU_NEON, have};
     const int32_t types[2] = {AAE_W_Q4F16, AAE_W_Q3F16}, ms[3] = {1, 3, 9};
     g_wide_scales = 1;
-    for (int p = 0; p < 4; p++)
+    for (int p = 0; p < 5; p++)
         for (int t = 0; t < 2; t++)
             for (int i = 0; i < 3; i++) {
                 if (p > 0 && !paths[p])
@@ -278,7 +277,7 @@ AAE_TEST(matmul_float16_scales_of_every_magnitude)
                 /* 31744 groups: every finite float16 magnitude once */
                 int32_t n = 124, k = types[t] == AAE_W_Q3F16 ? 10240 : 8192;
                 int int_act = paths[p] && m <= AAE_MM_TOK_MAX_M &&
-                              (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_SSSE3 | AAE_CPU_NEON_DOT)) != 0;
+                              (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_SSSE3 | AAE_CPU_NEON)) != 0;
                 int_act |= m > AAE_MM_TOK_MAX_M && (paths[p] & (AAE_CPU_AVX2_FMA | AAE_CPU_NEON_DOT)) != 0;
                 double err = check_matmul(types[t], m, n, k, paths[p], 0, int_act), tol = 1.0;
                 if (!(err <= tol))
@@ -351,6 +350,59 @@ AAE_TEST(decode_rows_same_bits_in_blocks_and_alone)
                 free(x);
                 free_weight(&w);
             }
+    AAE_CHECK_EQ_INT(bad, 0);
+}
+
+/* The NEON decodes without the dot-product extension (ARMv8.0) form the int32
+ * lanes of sdot, so they give the same floats as with it: 4- and 3-bit types,
+ * 1 to 4 tokens (the batched decode from 2), widths with a short last group
+ * and 3-bit rows ending in a step of 1 to 3 groups, with a bias, on the pool.
+ * Runs where the CPU has the extension (qemu -cpu max in CI); on one without
+ * it (qemu -cpu cortex-a53) the tests above hold that path to the reference. */
+AAE_TEST(neon_decode_same_bits_with_and_without_sdot)
+{
+    uint32_t have = aae_cpu_features();
+    if (!(have & AAE_CPU_NEON_DOT)) {
+        printf("  (no NEON dot product here: nothing to compare)\n");
+        return;
+    }
+    const int32_t types[3] = {AAE_W_Q4F16, AAE_W_Q4F32, AAE_W_Q3F16}, ks[5] = {64, 100, 520, 2088, 4500};
+    const int32_t n = 37;
+    int bad = 0, runs = 0;
+    for (int t = 0; t < 3; t++)
+        for (int c = 0; c < 5; c++)
+            for (int32_t m = 1; m <= AAE_MM_TOK_MAX_M; m++) {
+                int32_t k = ks[c];
+                tw w;
+                make_weight(&w, types[t], n, k);
+                float *x = malloc((size_t)m * k * sizeof(float)), *bias = malloc((size_t)n * sizeof(float));
+                float *y[2] = {malloc((size_t)m * n * sizeof(float)), malloc((size_t)m * n * sizeof(float))};
+                for (int32_t i = 0; i < m * k; i++)
+                    x[i] = (float)(urand() * (i % 7 == 0 ? 30.0 : 1.0));
+                for (int32_t i = 0; i < n; i++)
+                    bias[i] = (float)urand();
+                aae_vec b = {.p = bias, .n = n, .type = AAE_W_F32};
+                void *scratch = aligned_alloc(64, (aae_k_matmul_scratch(m, k, g_th.n_threads) + 63) / 64 * 64);
+                for (int v = 0; v < 2; v++) {
+                    aae_kctx kc = {.th = &g_th, .cpu = v ? have & AAE_CPU_NEON : have};
+                    aae_k_matmul(&kc, y[v], n, x, k, m, &w.w, &b, scratch);
+                }
+                for (int32_t i = 0; i < m * n; i++)
+                    if (memcmp(&y[0][i], &y[1][i], sizeof(float)) != 0) {
+                        fprintf(stderr, "neon type %d m %d k %d: token %d row %d: sdot %.9g, without %.9g\n",
+                                types[t], m, k, i / n, i % n, y[0][i], y[1][i]);
+                        bad++;
+                        break;
+                    }
+                runs++;
+                free(scratch);
+                free(y[0]);
+                free(y[1]);
+                free(bias);
+                free(x);
+                free_weight(&w);
+            }
+    AAE_CHECK_EQ_INT(runs, 60);
     AAE_CHECK_EQ_INT(bad, 0);
 }
 

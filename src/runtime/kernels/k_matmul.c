@@ -659,9 +659,9 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     /* a few tokens on AVX-512 VNNI or (4-bit) AVX-VNNI: the batched decode */
     int xb256 = m >= 2 && !x512 && nib && m <= AAE_MM_XB_MAX_M256 && (kc->cpu & AAE_CPU_AVX2_FMA) &&
                 (kc->cpu & AAE_CPU_AVX_VNNI);
-    /* NEON with the dot-product extension: 2 .. 4 tokens (the int8 prefill
+    /* NEON: 2 .. 4 tokens (with the dot-product extension the int8 prefill
      * from 5, as on x86 without the batched decode; not measured here) */
-    int xbn = m >= 2 && m <= AAE_MM_TOK_MAX_M && (nib || q3) && (kc->cpu & AAE_CPU_NEON_DOT);
+    int xbn = m >= 2 && m <= AAE_MM_TOK_MAX_M && (nib || q3) && (kc->cpu & AAE_CPU_NEON);
     int xb = xb256 || xbn || (m >= 2 && x512 &&
                        ((nib && m <= AAE_MM_XB_MAX_M4 && aae_k_x86_has_vnni()) ||
                         (q3 && m <= AAE_MM_XB_MAX_M3 && aae_k_x86_has_vnni_vbmi())));
@@ -723,11 +723,11 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512 | AAE_CPU_NEON)) {
         float *xp = (float *)s;
         /* integer-activation decodes: x8 (two int8 parts) for VNNI and NEON
-         * sdot (4- and 3-bit), else int16 on AVX2 / AVX-512 */
+         * (4- and 3-bit; sdot or its ARMv8.0 form), else int16 on AVX2 / AVX-512 */
         int vnni4 = nib && m == 1 && x512 && aae_k_x86_has_vnni();
         int vnni3 = q3 && m == 1 && x512 && aae_k_x86_has_vnni_vbmi();
-        int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
-        int sdot3 = q3 && m == 1 && (kc->cpu & AAE_CPU_NEON_DOT);
+        int sdot = nib && m == 1 && (kc->cpu & AAE_CPU_NEON);
+        int sdot3 = q3 && m == 1 && (kc->cpu & AAE_CPU_NEON);
         /* 4-bit decode on AVX2 without AVX-512 (AVX-VNNI where present) */
         int x8avx2 = nib && m == 1 && !x512 && (kc->cpu & AAE_CPU_AVX2_FMA);
         /* 4-bit decode on AVX-512 without VNNI: int16 activations */

@@ -3,12 +3,16 @@
  * NEON is part of the aarch64 baseline, so no run-time check is needed beyond
  * kc->cpu (the runtime sets AAE_CPU_NEON; 0 selects the portable path).
  *
- * m == 1: with the dot-product extension (AAE_CPU_NEON_DOT, ARMv8.2+) 4-bit
- * rows meet two-part int8 activations (the x8 layout of matmul_impl.h) in
- * sdot, and 3-bit rows the same in the x3n layout (codes unpacked with tbl and
- * per-lane shifts); otherwise each weight row is dequantized in registers (codes widened
- * to float32) and multiplied with the prepared x. m > 1: AAE_MM_TILE rows are
- * dequantized to float32 scratch, then a 4 x 4 register-blocked micro-kernel.
+ * 4- and 3-bit weights, 1 to 4 tokens: the rows meet two-part int8
+ * activations (the x8 layout of matmul_impl.h; 3-bit rows the x3n layout, their
+ * codes unpacked with tbl and per-lane shifts), 2 to 4 tokens in the batched
+ * decode that reads each row once. With the dot-product extension
+ * (AAE_CPU_NEON_DOT, ARMv8.2+) the products go through sdot, without it
+ * (ARMv8.0) through widening multiplies that give the same int32 lanes
+ * (k_matmul_neon_i8.h holds both). From 5 tokens with sdot: the int8 prefill.
+ * Float16 decode: each row converted in registers. Otherwise AAE_MM_TILE rows
+ * are dequantized to float32 scratch, then a 4 x 4 register-blocked
+ * micro-kernel.
  */
 #include "kernels/matmul_impl.h"
 
@@ -37,11 +41,21 @@ void aae_k_neon_quantize_xq(int8_t *q, float *scale, int32_t *off, const float *
 #else
 #include <arm_neon.h>
 
+/* Float16 values are converted by the hardware (fcvt, exact for every value,
+ * subnormals included), not by a call to the runtime's scalar conversion. */
 static inline float scale_of(const aae_wmat *w, size_t idx)
 {
     if (w->type == AAE_W_Q4F32)
         return ((const float *)w->scale)[idx];
-    return aae_k_f16_to_f32(((const uint16_t *)w->scale)[idx]);
+    return (float)((const float16_t *)w->scale)[idx];
+}
+
+/* Weight scales idx .. idx + 3 as float32. */
+static inline float32x4_t scales4(const aae_wmat *w, size_t idx)
+{
+    if (w->type == AAE_W_Q4F32)
+        return vld1q_f32((const float *)w->scale + idx);
+    return vcvt_f32_f16(vld1_f16((const float16_t *)w->scale + idx));
 }
 
 /* 16 signed bytes -> 4 float32x4 */
@@ -98,44 +112,6 @@ static inline void q3_group(const uint32_t *q, float32x4_t c[10])
     }
 }
 
-static float dot_q4(const aae_wmat *w, int32_t r, const float *xp)
-{
-    int32_t ng = (w->k + 31) / 32;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
-    for (int32_t g = 0; g < ng; g++) {
-        float32x4_t c[8];
-        q4_group(qb + 16 * g, c);
-        const float *x = xp + 32 * g;
-        float32x4_t t0 = vmulq_f32(c[0], vld1q_f32(x)), t1 = vmulq_f32(c[1], vld1q_f32(x + 4));
-        for (int i = 2; i < 8; i += 2) {
-            t0 = vfmaq_f32(t0, c[i], vld1q_f32(x + 4 * i));
-            t1 = vfmaq_f32(t1, c[i + 1], vld1q_f32(x + 4 * i + 4));
-        }
-        float s = scale_of(w, (size_t)r * ng + g);
-        acc0 = vfmaq_n_f32(acc0, t0, s);
-        acc1 = vfmaq_n_f32(acc1, t1, s);
-    }
-    return vaddvq_f32(vaddq_f32(acc0, acc1));
-}
-
-static float dot_q3(const aae_wmat *w, int32_t r, const float *xp)
-{
-    int32_t ng = (w->k + 39) / 40;
-    const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
-    float32x4_t acc = vdupq_n_f32(0);
-    for (int32_t g = 0; g < ng; g++) {
-        float32x4_t c[10];
-        q3_group(q + 4 * g, c);
-        const float *x = xp + 40 * g;
-        float32x4_t t = vmulq_f32(c[0], vld1q_f32(x));
-        for (int i = 1; i < 10; i++)
-            t = vfmaq_f32(t, c[i], vld1q_f32(x + 4 * i));
-        acc = vfmaq_n_f32(acc, t, aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]));
-    }
-    return vaddvq_f32(acc);
-}
-
 static float dot_f16(const aae_wmat *w, int32_t r, const float *xp)
 {
     const float16_t *p = (const float16_t *)w->q + (size_t)r * w->k;
@@ -163,36 +139,6 @@ static float dot_f16(const aae_wmat *w, int32_t r, const float *xp)
 #define SDOT(acc, a, b) vdotq_s32((acc), (a), (b))
 #endif
 
-/* 4-bit decode with sdot: one group (16 code bytes) per step; the low nibbles
- * (evens) and the high ones (odds), codes 0..15, meet each int8 part of x; the
- * accumulators start at x8off (-7 x the partner sums), so each int32 lane is
- * exact; lane sums 256 p1 + p2 (exact, |p1| < 2^15) times the combined scale
- * (weight scale x x8scale). */
-TDOT static float dot_q4_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
-{
-    int32_t ng = (w->k + 31) / 32;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
-    for (int32_t g = 0; g < ng; g++) {
-        uint8x16_t v = vld1q_u8(qb + 16 * g);
-        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
-        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-        const int8_t *xb = j->x8 + 256 * (g / 4) + 16 * (g % 4);
-        const int32_t *ob = j->x8off + 32 * (g / 4) + 4 * (g % 4);
-        int32x4_t p1 = SDOT(vld1q_s32(ob), lo, vld1q_s8(xb));
-        p1 = SDOT(p1, hi, vld1q_s8(xb + 64));
-        int32x4_t p2 = SDOT(vld1q_s32(ob + 16), lo, vld1q_s8(xb + 128));
-        p2 = SDOT(p2, hi, vld1q_s8(xb + 192));
-        float32x4_t p = vcvtq_f32_s32(vaddq_s32(vshlq_n_s32(p1, 8), p2));
-        float cs = scale_of(w, (size_t)r * ng + g) * j->x8scale[g];
-        if (g & 1)
-            acc1 = vfmaq_n_f32(acc1, p, cs);
-        else
-            acc0 = vfmaq_n_f32(acc0, p, cs);
-    }
-    return vaddvq_f32(vaddq_f32(acc0, acc1));
-}
-
 /* Two 3-bit groups (a, b: 16 code bytes each) against their x3n bytes at xb
  * (matmul_impl.h): the 80 codes as 5 byte vectors k in natural order (a's
  * 40, then b's; q3_pair_codes), each meeting 16 bytes of either part
@@ -212,29 +158,6 @@ static inline void q3_pair_codes(uint8x16_t a, uint8x16_t b, int8x16_t k[5])
     k[4] = vreinterpretq_s8_u8(vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(ub[3]), vreinterpretq_u8_u16(ub[4])), seven));
 }
 
-/* The codes of q3_pair_codes against their x3n bytes at xb. */
-TDOT static inline void q3_pair_dots(const int8x16_t k[5], const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
-                                     int32x4_t *hi)
-{
-    const int32x4_t z = vdupq_n_s32(0);
-    int32x4_t l1 = SDOT(SDOT(z, k[0], vld1q_s8(xb)), k[1], vld1q_s8(xb + 16));
-    int32x4_t l2 = SDOT(SDOT(z, k[0], vld1q_s8(xb + 80)), k[1], vld1q_s8(xb + 96));
-    int32x4_t m1 = SDOT(z, k[2], vld1q_s8(xb + 32)), m2 = SDOT(z, k[2], vld1q_s8(xb + 112));
-    int32x4_t h1 = SDOT(SDOT(z, k[3], vld1q_s8(xb + 48)), k[4], vld1q_s8(xb + 64));
-    int32x4_t h2 = SDOT(SDOT(z, k[3], vld1q_s8(xb + 128)), k[4], vld1q_s8(xb + 144));
-    *lo = vaddq_s32(vshlq_n_s32(l1, 8), l2);
-    *mid = vaddq_s32(vshlq_n_s32(m1, 8), m2);
-    *hi = vaddq_s32(vshlq_n_s32(h1, 8), h2);
-}
-
-TDOT static inline void q3_pair_sdot(uint8x16_t a, uint8x16_t b, const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
-                                     int32x4_t *hi)
-{
-    int8x16_t k[5];
-    q3_pair_codes(a, b, k);
-    q3_pair_dots(k, xb, lo, mid, hi);
-}
-
 /* A 3-bit step of fewer than 4 groups (left of them): its codes and scales
  * from zero-padded copies in tail and tails (no read past the row). */
 static inline void q3_last_step(const uint8_t **q, const float16_t **sc, int32_t left, uint8_t tail[64],
@@ -250,140 +173,48 @@ static inline void q3_last_step(const uint8_t **q, const float16_t **sc, int32_t
     *sc = tails;
 }
 
-/* 3-bit decode with sdot: 4 groups (64 code bytes, two pairs) per step
- * against x in the x3n layout; codes 0..7 (unsigned) and the code offset, -3
- * x each group's x sum, added per row as sum_g cs[g] x8gofs[g] (cs: the
- * combined scale, weight scale x x8scale). A last step of fewer than 4
- * groups reads them from a zero-padded copy (no read past the row). */
-TDOT static float dot_q3_sdot(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+/* The decodes with the dot-product extension: sdot. */
+#define I8_TARGET TDOT
+#define I8(name) name##_sdot
+#define I8_DOT1(acc, a, b) SDOT((acc), (a), (b))
+#define I8_DOT2(acc, a0, b0, a1, b1) SDOT(SDOT((acc), (a0), (b0)), (a1), (b1))
+#include "kernels/k_matmul_neon_i8.h"
+#undef I8_DOT2
+#undef I8_DOT1
+#undef I8
+#undef I8_TARGET
+
+/* The lanes of sdot without it (ARMv8.0: Cortex-A53, A57, A72, as in the
+ * Raspberry Pi 3 and 4 and older phones): the byte products widened to int16
+ * (smull, smlal: a code times a byte is at most 15 x 127 in magnitude, so the
+ * two of I8_DOT2 and then a pairwise add of neighbours, four products, stay
+ * below 2^13), a pairwise add of neighbouring int16 (addp) and a widening
+ * pairwise add into the int32 lanes (sadalp): lane l gets bytes 4l .. 4l + 3,
+ * the lanes of sdot, exact: six operations for two sdot. The float decodes
+ * these replace widened every code to float32 (about 25 operations per 4-bit
+ * group before its 8 multiply-adds) and read 4 bytes of x per weight, not 2. */
+static inline int32x4_t mull_dot1(int32x4_t acc, int8x16_t a, int8x16_t b)
 {
-    int32_t ng = (w->k + 39) / 40;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const float16_t *ws = (const float16_t *)w->scale + (size_t)r * ng;
-    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0), off = vdupq_n_f32(0);
-    for (int32_t g = 0; g < ng; g += 4) {
-        uint8_t tail[64];
-        float16_t tails[4];
-        const uint8_t *q = qb + 16 * (size_t)g;
-        const float16_t *sc = ws + g;
-        q3_last_step(&q, &sc, ng - g, tail, tails);
-        float32x4_t cs = vmulq_f32(vcvt_f32_f16(vld1_f16(sc)), vld1q_f32(j->x8scale + g));
-        off = vfmaq_f32(off, cs, vld1q_f32(j->x8gofs + g));
-        const int8_t *xb = j->x8 + 160 * (size_t)(g / 2);
-        int32x4_t lo, mid, hi;
-        q3_pair_sdot(vld1q_u8(q), vld1q_u8(q + 16), xb, &lo, &mid, &hi);
-        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(lo), cs, 0);
-        acc1 = vfmaq_f32(acc1, vcvtq_f32_s32(mid), vzip1q_f32(cs, cs));
-        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(hi), cs, 1);
-        q3_pair_sdot(vld1q_u8(q + 32), vld1q_u8(q + 48), xb + 160, &lo, &mid, &hi);
-        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(lo), cs, 2);
-        acc0 = vfmaq_f32(acc0, vcvtq_f32_s32(mid), vzip2q_f32(cs, cs));
-        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(hi), cs, 3);
-    }
-    return vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), off));
+    int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b)), hi = vmull_high_s8(a, b);
+    return vpadalq_s16(acc, vpaddq_s16(lo, hi));
 }
 
-/* The batched decode with sdot (2 .. 4 tokens, see k_matmul.c): T tokens
- * (T <= XB_TOKENS) against groups gb .. ge - 1 of row r, as the decodes
- * above with each step's codes loaded and unpacked once for all of them;
- * token t's x8, x8off, x8scale and x8gofs at t x8tok bytes after token 0's;
- * results stored into y (first) or added. */
-__attribute__((always_inline)) TDOT static inline void q4_sdot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
-                                                                     int T, int32_t gb, int32_t ge, int first)
+static inline int32x4_t mull_dot2(int32x4_t acc, int8x16_t a0, int8x16_t b0, int8x16_t a1, int8x16_t b1)
 {
-    const aae_wmat *w = j->w;
-    int32_t ng = (w->k + 31) / 32;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const int8_t *x8[XB_TOKENS];
-    const int32_t *xo[XB_TOKENS];
-    const float *xs[XB_TOKENS];
-    float32x4_t acc[XB_TOKENS];
-    for (int t = 0; t < T; t++) {
-        x8[t] = xb_tok(j, j->x8, t0 + t);
-        xo[t] = xb_tok(j, j->x8off, t0 + t);
-        xs[t] = xb_tok(j, j->x8scale, t0 + t);
-        acc[t] = vdupq_n_f32(0);
-    }
-    for (int32_t g = gb; g < ge; g++) {
-        uint8x16_t v = vld1q_u8(qb + 16 * g);
-        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
-        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-        size_t xa = 256 * (size_t)(g / 4) + 16 * (size_t)(g % 4), oa = 32 * (size_t)(g / 4) + 4 * (size_t)(g % 4);
-        float ws = scale_of(w, (size_t)r * ng + g);
-        for (int t = 0; t < T; t++) {
-            const int8_t *xb = x8[t] + xa;
-            int32x4_t p1 = SDOT(vld1q_s32(xo[t] + oa), lo, vld1q_s8(xb));
-            int32x4_t p2 = SDOT(vld1q_s32(xo[t] + oa + 16), lo, vld1q_s8(xb + 128));
-            p1 = SDOT(p1, hi, vld1q_s8(xb + 64));
-            p2 = SDOT(p2, hi, vld1q_s8(xb + 192));
-            float32x4_t p = vcvtq_f32_s32(vaddq_s32(vshlq_n_s32(p1, 8), p2));
-            acc[t] = vfmaq_n_f32(acc[t], p, ws * xs[t][g]);
-        }
-    }
-    for (int t = 0; t < T; t++) {
-        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(acc[t]);
-        *y = first ? v : *y + v;
-    }
+    int16x8_t lo = vmlal_s8(vmull_s8(vget_low_s8(a0), vget_low_s8(b0)), vget_low_s8(a1), vget_low_s8(b1));
+    int16x8_t hi = vmlal_high_s8(vmull_high_s8(a0, b0), a1, b1);
+    return vpadalq_s16(acc, vpaddq_s16(lo, hi));
 }
 
-/* 3-bit: 4 groups per step (gb, ge multiples of 4 or ge the row's end; a
- * last step of fewer groups from a zero-padded copy, as dot_q3_sdot). */
-__attribute__((always_inline)) TDOT static inline void q3_sdot_tokens(const aae_mm_job *j, int32_t r, int32_t t0,
-                                                                     int T, int32_t gb, int32_t ge, int first)
-{
-    const aae_wmat *w = j->w;
-    int32_t ng = (w->k + 39) / 40;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    const float16_t *wsc = (const float16_t *)w->scale + (size_t)r * ng;
-    const int8_t *x8[XB_TOKENS];
-    const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
-    float32x4_t acc[XB_TOKENS], off[XB_TOKENS];
-    for (int t = 0; t < T; t++) {
-        x8[t] = xb_tok(j, j->x8, t0 + t);
-        xs[t] = xb_tok(j, j->x8scale, t0 + t);
-        gofs[t] = xb_tok(j, j->x8gofs, t0 + t);
-        acc[t] = off[t] = vdupq_n_f32(0);
-    }
-    for (int32_t g = gb; g < ge; g += 4) {
-        uint8_t tail[64];
-        float16_t tails[4];
-        const uint8_t *q = qb + 16 * (size_t)g;
-        const float16_t *sc = wsc + g;
-        q3_last_step(&q, &sc, ng - g, tail, tails);
-        float32x4_t ws = vcvt_f32_f16(vld1_f16(sc));
-        int8x16_t ka[5], kb[5];
-        q3_pair_codes(vld1q_u8(q), vld1q_u8(q + 16), ka);
-        q3_pair_codes(vld1q_u8(q + 32), vld1q_u8(q + 48), kb);
-        for (int t = 0; t < T; t++) {
-            float32x4_t cs = vmulq_f32(ws, vld1q_f32(xs[t] + g));
-            off[t] = vfmaq_f32(off[t], cs, vld1q_f32(gofs[t] + g));
-            const int8_t *xb = x8[t] + 160 * (size_t)(g / 2);
-            int32x4_t lo, mid, hi;
-            q3_pair_dots(ka, xb, &lo, &mid, &hi);
-            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(lo), cs, 0);
-            acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(mid), vzip1q_f32(cs, cs));
-            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 1);
-            q3_pair_dots(kb, xb + 160, &lo, &mid, &hi);
-            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(lo), cs, 2);
-            acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(mid), vzip2q_f32(cs, cs));
-            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 3);
-        }
-    }
-    for (int t = 0; t < T; t++) {
-        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(vaddq_f32(acc[t], off[t]));
-        *y = first ? v : *y + v;
-    }
-}
-
-TDOT static void run_q4_sdot_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
-{
-    xb_run(j, n0, n1, 32, 64, q4_sdot_tokens);
-}
-
-TDOT static void run_q3_sdot_tokens(const aae_mm_job *j, int32_t n0, int32_t n1)
-{
-    xb_run(j, n0, n1, 40, 80, q3_sdot_tokens);
-}
+#define I8_TARGET
+#define I8(name) name##_mull
+#define I8_DOT1(acc, a, b) mull_dot1((acc), (a), (b))
+#define I8_DOT2(acc, a0, b0, a1, b1) mull_dot2((acc), (a0), (b0), (a1), (b1))
+#include "kernels/k_matmul_neon_i8.h"
+#undef I8_DOT2
+#undef I8_DOT1
+#undef I8
+#undef I8_TARGET
 
 /* round to nearest even, clamped to [-127, 127] (as the scalar round_i8) */
 static inline int32x4_t round_clamp(float32x4_t v)
@@ -672,7 +503,7 @@ static void deq_row(const aae_wmat *w, int32_t r, float *out, int32_t kp)
         const uint32_t *q = (const uint32_t *)w->q + (size_t)r * 4 * ng;
         for (int32_t g = 0; g < ng; g++) {
             float32x4_t c[10];
-            float s = aae_k_f16_to_f32(((const uint16_t *)w->scale)[(size_t)r * ng + g]);
+            float s = (float)((const float16_t *)w->scale)[(size_t)r * ng + g];
             q3_group(q + 4 * g, c);
             for (int i = 0; i < 10; i++)
                 vst1q_f32(out + 40 * g + 4 * i, vmulq_n_f32(c[i], s));
@@ -729,36 +560,25 @@ int aae_k_matmul_neon(const aae_mm_job *j, int32_t task, int32_t n0, int32_t n1,
         run_xqn(j, task, n0, n1);
         return 1;
     }
-    if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)) {
+    int dot = (cpu & AAE_CPU_NEON_DOT) != 0, q3 = w->type == AAE_W_Q3F16;
+    if (j->m == 1 && j->x8) { /* 4- or 3-bit weights, two-part int8 activations */
+        float (*row)(const aae_wmat *, int32_t, const aae_mm_job *) =
+            q3 ? (dot ? dot_q3_sdot : dot_q3_mull) : (dot ? dot_q4_sdot : dot_q4_mull);
         for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q4_sdot(w, r, j);
+            j->y[r] = row(w, r, j);
         return 1;
     }
-    if (j->m == 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT) && w->type == AAE_W_Q3F16) {
-        for (int32_t r = n0; r < n1; r++)
-            j->y[r] = dot_q3_sdot(w, r, j);
-        return 1;
-    }
-    if (j->m > 1 && j->x8 && (cpu & AAE_CPU_NEON_DOT)) { /* a few tokens: the batched decode */
-        if (w->type == AAE_W_Q3F16)
-            run_q3_sdot_tokens(j, n0, n1);
+    if (j->m > 1 && j->x8) { /* a few tokens: the batched decode */
+        if (q3)
+            (dot ? run_q3_tokens_sdot : run_q3_tokens_mull)(j, n0, n1);
         else
-            run_q4_sdot_tokens(j, n0, n1);
+            (dot ? run_q4_tokens_sdot : run_q4_tokens_mull)(j, n0, n1);
         return 1;
     }
-    if (j->m == 1) {
-        float (*dot)(const aae_wmat *, int32_t, const float *) = NULL;
-        if (w->type == AAE_W_Q4F16 || w->type == AAE_W_Q4F32)
-            dot = dot_q4;
-        else if (w->type == AAE_W_Q3F16)
-            dot = dot_q3;
-        else if (w->type == AAE_W_F16)
-            dot = dot_f16;
-        if (dot) {
-            for (int32_t r = n0; r < n1; r++)
-                j->y[r] = dot(w, r, j->xp);
-            return 1;
-        }
+    if (j->m == 1 && w->type == AAE_W_F16) {
+        for (int32_t r = n0; r < n1; r++)
+            j->y[r] = dot_f16(w, r, j->xp);
+        return 1;
     }
     int32_t kp = aae_mm_kpad(w->k);
     float *wt = (float *)(j->task_scratch + (size_t)task * j->task_bytes);

@@ -1,0 +1,214 @@
+/*
+ * k_matmul_neon_i8.h - private to k_matmul_neon.c: the NEON decodes of 4- and
+ * 3-bit weights with two-part int8 activations (the x8 and x3n layouts of
+ * matmul_impl.h), written once against a 4-byte dot product and included
+ * twice: with the dot-product extension (sdot) and without it (ARMv8.0,
+ * products widened to int16 and added in pairs), the same int32 lanes either
+ * way, so the same results. No include guard: each inclusion is one instance.
+ * The includer defines
+ *   I8_TARGET                     the functions' target attribute, or nothing
+ *   I8(name)                      the instance's name of name
+ *   I8_DOT1(acc, a, b)            acc + lane l: sum over bytes 4l .. 4l + 3 of a b
+ *   I8_DOT2(acc, a0, b0, a1, b1)  the same with a0 b0 + a1 b1
+ * where a holds codes (0 .. 15) and b activation bytes (-127 .. 127).
+ */
+/* One 4-bit group against its x8 bytes at xb and offsets at ob: the low
+ * nibbles lo (evens) and the high ones hi (odds), codes 0..15, meet each int8
+ * part of x from x8off (-7 x the partner sums), so each int32 lane is exact;
+ * lanes 256 p1 + p2 (exact, |p1| < 2^15). */
+I8_TARGET static inline int32x4_t I8(q4_dot)(int8x16_t lo, int8x16_t hi, const int8_t *xb, const int32_t *ob)
+{
+    int32x4_t p1 = I8_DOT2(vld1q_s32(ob), lo, vld1q_s8(xb), hi, vld1q_s8(xb + 64));
+    int32x4_t p2 = I8_DOT2(vld1q_s32(ob + 16), lo, vld1q_s8(xb + 128), hi, vld1q_s8(xb + 192));
+    return vaddq_s32(vshlq_n_s32(p1, 8), p2);
+}
+
+/* The same for the group's 16 code bytes v. */
+I8_TARGET static inline int32x4_t I8(q4_group)(uint8x16_t v, const int8_t *xb, const int32_t *ob)
+{
+    int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+    return I8(q4_dot)(lo, vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), xb, ob);
+}
+
+/* 4-bit decode: 4 groups (64 code bytes, one 256-byte block of x8) per round,
+ * their combined scales (weight scale x x8scale) as one vector; the row's
+ * last 1-3 groups one by one. Even groups go into acc0, odd ones into acc1. */
+I8_TARGET static float I8(dot_q4)(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 31) / 32, g = 0;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+    for (; g + 4 <= ng; g += 4) {
+        float32x4_t cs = vmulq_f32(scales4(w, (size_t)r * ng + g), vld1q_f32(j->x8scale + g));
+        const uint8_t *q = qb + 16 * (size_t)g;
+        const int8_t *xb = j->x8 + 64 * (size_t)g;
+        const int32_t *ob = j->x8off + 8 * (size_t)g;
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q), xb, ob)), cs, 0);
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q + 16), xb + 16, ob + 4)), cs, 1);
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q + 32), xb + 32, ob + 8)), cs, 2);
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q + 48), xb + 48, ob + 12)), cs, 3);
+    }
+    for (; g < ng; g++) {
+        int32x4_t p = I8(q4_group)(vld1q_u8(qb + 16 * (size_t)g), j->x8 + 256 * (size_t)(g / 4) + 16 * (g % 4),
+                                   j->x8off + 32 * (size_t)(g / 4) + 4 * (g % 4));
+        float cs = scale_of(w, (size_t)r * ng + g) * j->x8scale[g];
+        if (g & 1)
+            acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(p), cs);
+        else
+            acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(p), cs);
+    }
+    return vaddvq_f32(vaddq_f32(acc0, acc1));
+}
+
+/* The codes of q3_pair_codes against their x3n bytes at xb. */
+I8_TARGET static inline void I8(q3_pair_dots)(const int8x16_t k[5], const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
+                                               int32x4_t *hi)
+{
+    const int32x4_t z = vdupq_n_s32(0);
+    int32x4_t l1 = I8_DOT2(z, k[0], vld1q_s8(xb), k[1], vld1q_s8(xb + 16));
+    int32x4_t l2 = I8_DOT2(z, k[0], vld1q_s8(xb + 80), k[1], vld1q_s8(xb + 96));
+    int32x4_t m1 = I8_DOT1(z, k[2], vld1q_s8(xb + 32)), m2 = I8_DOT1(z, k[2], vld1q_s8(xb + 112));
+    int32x4_t h1 = I8_DOT2(z, k[3], vld1q_s8(xb + 48), k[4], vld1q_s8(xb + 64));
+    int32x4_t h2 = I8_DOT2(z, k[3], vld1q_s8(xb + 128), k[4], vld1q_s8(xb + 144));
+    *lo = vaddq_s32(vshlq_n_s32(l1, 8), l2);
+    *mid = vaddq_s32(vshlq_n_s32(m1, 8), m2);
+    *hi = vaddq_s32(vshlq_n_s32(h1, 8), h2);
+}
+
+I8_TARGET static inline void I8(q3_pair)(uint8x16_t a, uint8x16_t b, const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
+                                          int32x4_t *hi)
+{
+    int8x16_t k[5];
+    q3_pair_codes(a, b, k);
+    I8(q3_pair_dots)(k, xb, lo, mid, hi);
+}
+
+/* 3-bit decode: 4 groups (64 code bytes, two pairs) per step
+ * against x in the x3n layout; codes 0..7 (unsigned) and the code offset, -3
+ * x each group's x sum, added per row as sum_g cs[g] x8gofs[g] (cs: the
+ * combined scale, weight scale x x8scale). A last step of fewer than 4
+ * groups reads them from a zero-padded copy (no read past the row). */
+I8_TARGET static float I8(dot_q3)(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const float16_t *ws = (const float16_t *)w->scale + (size_t)r * ng;
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0), off = vdupq_n_f32(0);
+    for (int32_t g = 0; g < ng; g += 4) {
+        uint8_t tail[64];
+        float16_t tails[4];
+        const uint8_t *q = qb + 16 * (size_t)g;
+        const float16_t *sc = ws + g;
+        q3_last_step(&q, &sc, ng - g, tail, tails);
+        float32x4_t cs = vmulq_f32(vcvt_f32_f16(vld1_f16(sc)), vld1q_f32(j->x8scale + g));
+        off = vfmaq_f32(off, cs, vld1q_f32(j->x8gofs + g));
+        const int8_t *xb = j->x8 + 160 * (size_t)(g / 2);
+        int32x4_t lo, mid, hi;
+        I8(q3_pair)(vld1q_u8(q), vld1q_u8(q + 16), xb, &lo, &mid, &hi);
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(lo), cs, 0);
+        acc1 = vfmaq_f32(acc1, vcvtq_f32_s32(mid), vzip1q_f32(cs, cs));
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(hi), cs, 1);
+        I8(q3_pair)(vld1q_u8(q + 32), vld1q_u8(q + 48), xb + 160, &lo, &mid, &hi);
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(lo), cs, 2);
+        acc0 = vfmaq_f32(acc0, vcvtq_f32_s32(mid), vzip2q_f32(cs, cs));
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(hi), cs, 3);
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), off));
+}
+
+/* The batched decode (2 .. 4 tokens, see k_matmul.c): T tokens
+ * (T <= XB_TOKENS) against groups gb .. ge - 1 of row r, as the decodes
+ * above with each step's codes loaded and unpacked once for all of them;
+ * token t's x8, x8off, x8scale and x8gofs at t x8tok bytes after token 0's;
+ * results stored into y (first) or added. */
+__attribute__((always_inline)) I8_TARGET static inline void I8(q4_tokens)(const aae_mm_job *j, int32_t r,
+                                                                           int32_t t0, int T, int32_t gb,
+                                                                           int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 31) / 32;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const int8_t *x8[XB_TOKENS];
+    const int32_t *xo[XB_TOKENS];
+    const float *xs[XB_TOKENS];
+    float32x4_t acc[XB_TOKENS];
+    for (int t = 0; t < T; t++) {
+        x8[t] = xb_tok(j, j->x8, t0 + t);
+        xo[t] = xb_tok(j, j->x8off, t0 + t);
+        xs[t] = xb_tok(j, j->x8scale, t0 + t);
+        acc[t] = vdupq_n_f32(0);
+    }
+    for (int32_t g = gb; g < ge; g++) {
+        uint8x16_t v = vld1q_u8(qb + 16 * g);
+        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+        size_t xa = 256 * (size_t)(g / 4) + 16 * (size_t)(g % 4), oa = 32 * (size_t)(g / 4) + 4 * (size_t)(g % 4);
+        float ws = scale_of(w, (size_t)r * ng + g);
+        for (int t = 0; t < T; t++)
+            acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(I8(q4_dot)(lo, hi, x8[t] + xa, xo[t] + oa)), ws * xs[t][g]);
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(acc[t]);
+        *y = first ? v : *y + v;
+    }
+}
+
+/* 3-bit: 4 groups per step (gb, ge multiples of 4 or ge the row's end; a
+ * last step of fewer groups from a zero-padded copy, as I8(dot_q3)). */
+__attribute__((always_inline)) I8_TARGET static inline void I8(q3_tokens)(const aae_mm_job *j, int32_t r,
+                                                                           int32_t t0, int T, int32_t gb,
+                                                                           int32_t ge, int first)
+{
+    const aae_wmat *w = j->w;
+    int32_t ng = (w->k + 39) / 40;
+    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const float16_t *wsc = (const float16_t *)w->scale + (size_t)r * ng;
+    const int8_t *x8[XB_TOKENS];
+    const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
+    float32x4_t acc[XB_TOKENS], off[XB_TOKENS];
+    for (int t = 0; t < T; t++) {
+        x8[t] = xb_tok(j, j->x8, t0 + t);
+        xs[t] = xb_tok(j, j->x8scale, t0 + t);
+        gofs[t] = xb_tok(j, j->x8gofs, t0 + t);
+        acc[t] = off[t] = vdupq_n_f32(0);
+    }
+    for (int32_t g = gb; g < ge; g += 4) {
+        uint8_t tail[64];
+        float16_t tails[4];
+        const uint8_t *q = qb + 16 * (size_t)g;
+        const float16_t *sc = wsc + g;
+        q3_last_step(&q, &sc, ng - g, tail, tails);
+        float32x4_t ws = vcvt_f32_f16(vld1_f16(sc));
+        int8x16_t ka[5], kb[5];
+        q3_pair_codes(vld1q_u8(q), vld1q_u8(q + 16), ka);
+        q3_pair_codes(vld1q_u8(q + 32), vld1q_u8(q + 48), kb);
+        for (int t = 0; t < T; t++) {
+            float32x4_t cs = vmulq_f32(ws, vld1q_f32(xs[t] + g));
+            off[t] = vfmaq_f32(off[t], cs, vld1q_f32(gofs[t] + g));
+            const int8_t *xb = x8[t] + 160 * (size_t)(g / 2);
+            int32x4_t lo, mid, hi;
+            I8(q3_pair_dots)(ka, xb, &lo, &mid, &hi);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(lo), cs, 0);
+            acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(mid), vzip1q_f32(cs, cs));
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 1);
+            I8(q3_pair_dots)(kb, xb + 160, &lo, &mid, &hi);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(lo), cs, 2);
+            acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(mid), vzip2q_f32(cs, cs));
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 3);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(vaddq_f32(acc[t], off[t]));
+        *y = first ? v : *y + v;
+    }
+}
+
+I8_TARGET static void I8(run_q4_tokens)(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 32, 64, I8(q4_tokens));
+}
+
+I8_TARGET static void I8(run_q3_tokens)(const aae_mm_job *j, int32_t n0, int32_t n1)
+{
+    xb_run(j, n0, n1, 40, 80, I8(q3_tokens));
+}
