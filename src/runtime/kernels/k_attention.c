@@ -123,6 +123,35 @@ T256 static void axpy_avx2(float *y, float a, const float *x, int32_t n)
 }
 #endif
 
+#if defined(__aarch64__)
+/* dot and axpy in NEON intrinsics: the loops above are vectorized at -O3 but
+ * not at -O2 (gcc 12), where a decode's attention took 3.5x the instructions */
+static float dot_neon(const float *x, const float *y, int32_t n)
+{
+    float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
+        a1 = vfmaq_f32(a1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
+    }
+    for (; i + 4 <= n; i += 4)
+        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
+    float r = vaddvq_f32(vaddq_f32(a0, a1));
+    for (; i < n; i++)
+        r += x[i] * y[i];
+    return r;
+}
+
+static void axpy_neon(float *y, float a, const float *x, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+#endif
+
 /* A float16 row as float32. */
 static void cvt_f16(float *out, const uint16_t *in, int32_t n)
 {
@@ -337,6 +366,9 @@ void aae_k_attention(const aae_kctx *kc, const aae_attn_args *a, void *scratch)
 #if defined(__x86_64__)
     if (kc->cpu & (AAE_CPU_AVX2_FMA | AAE_CPU_AVX512))
         c.ops = (vec_ops){dot_avx2, axpy_avx2, cvt_f16_avx2};
+#elif defined(__aarch64__)
+    if (kc->cpu & AAE_CPU_NEON)
+        c.ops = (vec_ops){dot_neon, axpy_neon, cvt_f16};
 #endif
     int32_t nk = a->n_cached + a->m;
     c.lay = layout_of(nk, a->n_heads, a->head_dim, n_threads);
