@@ -132,6 +132,7 @@ __attribute__((always_inline)) I8_TARGET static inline void I8(q4_tokens)(const 
     const int32_t *xo[XB_TOKENS];
     const float *xs[XB_TOKENS];
     float32x4_t acc[XB_TOKENS];
+#pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
         x8[t] = xb_tok(j, j->x8, t0 + t);
         xo[t] = xb_tok(j, j->x8off, t0 + t);
@@ -144,9 +145,11 @@ __attribute__((always_inline)) I8_TARGET static inline void I8(q4_tokens)(const 
         int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
         size_t xa = 256 * (size_t)(g / 4) + 16 * (size_t)(g % 4), oa = 32 * (size_t)(g / 4) + 4 * (size_t)(g % 4);
         float ws = scale_of(w, (size_t)r * ng + g);
+#pragma GCC unroll 4
         for (int t = 0; t < T; t++)
             acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(I8(q4_dot)(lo, hi, x8[t] + xa, xo[t] + oa)), ws * xs[t][g]);
     }
+#pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
         float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(acc[t]);
         *y = first ? v : *y + v;
@@ -166,6 +169,7 @@ __attribute__((always_inline)) I8_TARGET static inline void I8(q3_tokens)(const 
     const int8_t *x8[XB_TOKENS];
     const float *xs[XB_TOKENS], *gofs[XB_TOKENS];
     float32x4_t acc[XB_TOKENS], off[XB_TOKENS];
+#pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
         x8[t] = xb_tok(j, j->x8, t0 + t);
         xs[t] = xb_tok(j, j->x8scale, t0 + t);
@@ -182,6 +186,7 @@ __attribute__((always_inline)) I8_TARGET static inline void I8(q3_tokens)(const 
         int8x16_t ka[5], kb[5];
         q3_pair_codes(vld1q_u8(q), vld1q_u8(q + 16), ka);
         q3_pair_codes(vld1q_u8(q + 32), vld1q_u8(q + 48), kb);
+#pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
             float32x4_t cs = vmulq_f32(ws, vld1q_f32(xs[t] + g));
             off[t] = vfmaq_f32(off[t], cs, vld1q_f32(gofs[t] + g));
@@ -197,6 +202,7 @@ __attribute__((always_inline)) I8_TARGET static inline void I8(q3_tokens)(const 
             acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(hi), cs, 3);
         }
     }
+#pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
         float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(vaddq_f32(acc[t], off[t]));
         *y = first ? v : *y + v;
