@@ -21,12 +21,25 @@ $cc $flags $rt/kernels/*.c $rt/loader/pool.c $rt/loader/cpu.c $rt/base/error.c "
 $cc $flags $lib "$root/tests/runtime/test_model_api.c" -static -lm -lpthread -ldl -o "$work/test_model_api"
 # both NEON paths: a CPU with the dot-product extension (qemu's "max") and one
 # without (Cortex-A53, ARMv8.0)
-qemu-aarch64 -cpu max "$work/test_kernels" | tee "$work/kernels_max.out"
+# qemu CPU, output file, program and arguments: runs it and fails unless its
+# summary line says "N passed, 0 failed" (a pipeline's status is tee's)
+run() {
+  cpu=$1
+  out=$2
+  shift 2
+  qemu-aarch64 -cpu "$cpu" "$@" | tee "$out"
+  grep -q ', 0 failed$' "$out" || {
+    echo "FAIL $(basename "$1") under qemu-aarch64 -cpu $cpu"
+    echo "0 passed, 1 failed"
+    exit 1
+  }
+}
+run max "$work/kernels_max.out" "$work/test_kernels"
 grep -q 'dot-product extension present, tested' "$work/kernels_max.out" || {
   echo "FAIL the dot-product path was not tested (qemu -cpu max without it?)"
   exit 1
 }
-qemu-aarch64 -cpu cortex-a53 "$work/test_kernels" | tee "$work/kernels_a53.out"
+run cortex-a53 "$work/kernels_a53.out" "$work/test_kernels"
 grep -q 'dot-product extension absent' "$work/kernels_a53.out" || {
   echo "FAIL the plain NEON path was not tested"
   exit 1
@@ -34,7 +47,7 @@ grep -q 'dot-product extension absent' "$work/kernels_a53.out" || {
 "$native" "$model" > "$work/native.out"
 b=$(grep '^ids:' "$work/native.out")
 for cpu in max cortex-a53; do
-  qemu-aarch64 -cpu "$cpu" "$work/test_model_api" "$model" | tee "$work/arm_$cpu.out"
+  run "$cpu" "$work/arm_$cpu.out" "$work/test_model_api" "$model"
   a=$(grep '^ids:' "$work/arm_$cpu.out")
   if [ "$a" != "$b" ]; then
     echo "FAIL aarch64 ($cpu) greedy ids differ from native: $a vs $b"
