@@ -1109,11 +1109,22 @@ AAE_TEST(attention_decode_many_heads)
     }
 }
 
+/* The vector prompt-attention kernel of this CPU: aae_k_attn_head_x86 (n_h
+ * 1 or 2), aae_k_attn_head_neon (n_h 1). */
+static int head_block(const aae_attn_args *a, int32_t i, int32_t nt, int32_t h, int32_t nh, float *sc, uint32_t cpu)
+{
+#if defined(__aarch64__)
+    return nh == 1 && aae_k_attn_head_neon(a, i, nt, h, sc, cpu);
+#else
+    return aae_k_attn_head_x86(a, i, nt, h, nh, sc, cpu);
+#endif
+}
+
 /* Blocks of 1 to AAE_ATTN_TOKENS tokens, one head or two heads of one KV head
- * together (aae_k_attn_head_x86 with n_h = 1, 2; AVX2: n_h = 1) give the same
- * bits as each head and token alone, for every head_dim that pairs, float16
- * and float32 caches, with and without a window; every row of the output is
- * written. */
+ * together (aae_k_attn_head_x86 with n_h = 1, 2; AVX2 and NEON: n_h = 1) give
+ * the same bits as each head and token alone, for every head_dim that pairs,
+ * float16 and float32 caches, with and without a window; every row of the
+ * output is written. */
 AAE_TEST(attention_head_pairs_match_single)
 {
     uint32_t cpu = aae_cpu_features();
@@ -1145,15 +1156,16 @@ AAE_TEST(attention_head_pairs_match_single)
                                    .kv_f16 = f16, .cpos = cpos, .n_cached = NC, .kc = kc, .vc = vc,
                                    .ldkv = NKV * D, .n_heads = NH, .n_kv = NKV, .head_dim = D,
                                    .window = w ? 12 : 0, .sink = w ? 2 : 0, .scale = 0.35f};
-                /* AVX-512: one head and pairs; AVX2: one head (pairs refused) */
-                int singles = (cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA)) != 0, pairs = (cpu & AAE_CPU_AVX512) != 0;
+                /* AVX-512: one head and pairs; AVX2 and NEON: one head (pairs refused) */
+                int singles = (cpu & (AAE_CPU_AVX512 | AAE_CPU_AVX2_FMA | AAE_CPU_NEON)) != 0;
+                int pairs = (cpu & AAE_CPU_AVX512) != 0;
                 int ran = 1;
                 a.out = o1;
                 size_t scb = sizeof(float) * 2 * AAE_ATTN_TOKENS * (NC + M + D);
                 for (int i = 0; i < M; i++)
                     for (int h = 0; h < NH; h++) {
                         memset(sc, 0xff, scb); /* NaN: a score read before it is written shows */
-                        ran &= aae_k_attn_head_x86(&a, i, 1, h, 1, sc, cpu);
+                        ran &= head_block(&a, i, 1, h, 1, sc, cpu);
                     }
                 AAE_CHECK(ran == singles);
                 for (int nt = 1; nt <= AAE_ATTN_TOKENS; nt++) {
@@ -1165,7 +1177,7 @@ AAE_TEST(attention_head_pairs_match_single)
                         for (int i0 = 0; i0 < M; i0 += nt)
                             for (int h = 0; h < NH; h += nh) {
                                 memset(sc, 0xff, scb);
-                                ran2 &= aae_k_attn_head_x86(&a, i0, M - i0 < nt ? M - i0 : nt, h, nh, sc, cpu);
+                                ran2 &= head_block(&a, i0, M - i0 < nt ? M - i0 : nt, h, nh, sc, cpu);
                             }
                         AAE_CHECK(ran2 == (nh == 1 ? singles : pairs));
                         if (ran2)
@@ -1173,10 +1185,10 @@ AAE_TEST(attention_head_pairs_match_single)
                     }
                 }
                 /* a block past the chunk's tokens or over AAE_ATTN_TOKENS is refused */
-                AAE_CHECK(!aae_k_attn_head_x86(&a, 0, AAE_ATTN_TOKENS + 1, 0, 2, sc, cpu));
-                AAE_CHECK(!aae_k_attn_head_x86(&a, M - 1, 2, 0, 2, sc, cpu));
-                AAE_CHECK(!aae_k_attn_head_x86(&a, 0, AAE_ATTN_TOKENS + 1, 0, 1, sc, cpu));
-                AAE_CHECK(!aae_k_attn_head_x86(&a, M - 1, 2, 0, 1, sc, cpu));
+                AAE_CHECK(!head_block(&a, 0, AAE_ATTN_TOKENS + 1, 0, 2, sc, cpu));
+                AAE_CHECK(!head_block(&a, M - 1, 2, 0, 2, sc, cpu));
+                AAE_CHECK(!head_block(&a, 0, AAE_ATTN_TOKENS + 1, 0, 1, sc, cpu));
+                AAE_CHECK(!head_block(&a, M - 1, 2, 0, 1, sc, cpu));
                 free(q), free(kc), free(vc), free(kf), free(vf), free(k16), free(v16), free(o1), free(o2), free(sc);
             }
 }

@@ -308,7 +308,7 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
         uint8_t *mine = c->scratch + (size_t)task * c->lay.bytes;
         int32_t nk = a->n_cached + 1, s0 = task * c->per, s1 = s0 + c->per < nk ? s0 + c->per : nk;
         float *sc = (float *)mine, *part = (float *)(mine + c->lay.part_at);
-        if (!aae_k_attn_keys_x86(a, 0, s0, s1, sc, part, c->cpu))
+        if (!aae_k_attn_keys_x86(a, 0, s0, s1, sc, part, c->cpu) && !aae_k_attn_keys_neon(a, 0, s0, s1, sc, part, c->cpu))
             keys_generic(a, &c->ops, s0, s1, sc, part, (float *)(mine + c->lay.row_at));
         return;
     }
@@ -324,7 +324,7 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
             p++;
             continue;
         }
-        if (!aae_k_attn_head_x86(a, i0, nt, h, 1, sc, c->cpu))
+        if (!aae_k_attn_head_x86(a, i0, nt, h, 1, sc, c->cpu) && !aae_k_attn_head_neon(a, i0, nt, h, sc, c->cpu))
             for (int32_t i = i0; i < i0 + nt; i++)
                 one_head(a, &c->ops, i, h, sc, row);
     }

@@ -184,6 +184,14 @@ int aae_k_attn_x86_ok(const aae_attn_args *a, uint32_t cpu);
 /* 1 if aae_k_attn_keys_x86 applies to a on this CPU: as above, or AVX2 with
  * head_dim a multiple of 8. */
 int aae_k_attn_keys_x86_ok(const aae_attn_args *a, uint32_t cpu);
+/* The NEON paths (k_attention_neon.c, aarch64): aae_k_attn_head_neon as
+ * aae_k_attn_head_x86 with n_h = 1, aae_k_attn_keys_neon as
+ * aae_k_attn_keys_x86 (sc the same size); they apply (aae_k_attn_neon_ok) with
+ * NEON and head_dim a multiple of 16 up to 256, and return 0 otherwise. */
+int aae_k_attn_head_neon(const aae_attn_args *a, int32_t i, int32_t n_t, int32_t h, float *sc, uint32_t cpu);
+int aae_k_attn_keys_neon(const aae_attn_args *a, int32_t i, int32_t s0, int32_t s1, float *sc, float *part,
+                         uint32_t cpu);
+int aae_k_attn_neon_ok(const aae_attn_args *a, uint32_t cpu);
 
 /* ---- conversions -------------------------------------------------------- */
 float aae_k_f16_to_f32(uint16_t h);
