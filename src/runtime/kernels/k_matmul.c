@@ -768,7 +768,7 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
                 else
                     aae_k_x86_quantize_x8((int8_t *)b, o, sc, x + (size_t)i * ldx, w->k, x8_groups(w->k),
                                           x8_scales(w->k));
-                if (!xbn)
+                if (!(xbn && q3))
                     x8_group_offsets(go, o, q3 ? kp / 40 : x8_groups(w->k), x8_scales(w->k));
                 if (xb256) /* the AVX-VNNI decode's scale fields, as below */
                     for (int32_t g = 0; g < x8_scales(w->k); g++)
@@ -831,8 +831,8 @@ void aae_k_matmul(const aae_kctx *kc, float *y, int32_t ldy, const float *x, int
             j->xscale = xs8;
             j->x16off = gofs;
         }
-        if (vnni4 || vnni3) {
-            x8_group_offsets(gofs, off, vnni4 ? x8_groups(w->k) : kp / 40, x8_scales(w->k));
+        if (vnni4 || vnni3 || sdot) {
+            x8_group_offsets(gofs, off, vnni3 ? kp / 40 : x8_groups(w->k), x8_scales(w->k));
             j->x8gofs = gofs;
         }
         if (vnni4 || vnni3 || sdot || sdot3) {

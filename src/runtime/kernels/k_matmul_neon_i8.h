@@ -12,52 +12,93 @@
  *   I8_DOT2(acc, a0, b0, a1, b1)  the same with a0 b0 + a1 b1
  * where a holds codes (0 .. 15) and b activation bytes (-127 .. 127).
  */
-/* One 4-bit group against its x8 bytes at xb and offsets at ob: the low
- * nibbles lo (evens) and the high ones hi (odds), codes 0..15, meet each int8
- * part of x from x8off (-7 x the partner sums), so each int32 lane is exact;
- * lanes 256 p1 + p2 (exact, |p1| < 2^15). */
-I8_TARGET static inline int32x4_t I8(q4_dot)(int8x16_t lo, int8x16_t hi, const int8_t *xb, const int32_t *ob)
+/* One 4-bit group against its x8 bytes at xb: the low nibbles lo (evens) and
+ * the high ones hi (odds), codes 0..15, meet each int8 part of x, the first
+ * part's sums shifted by 8 bits before the second part's products go into the
+ * same lanes: lanes 256 p1 + p2, exact (|p1| < 2^14). The code offset (-7 x
+ * the group's x) is added per row in float (x8gofs). */
+I8_TARGET static inline int32x4_t I8(q4_dot)(int8x16_t lo, int8x16_t hi, const int8_t *xb)
 {
-    int32x4_t p1 = I8_DOT2(vld1q_s32(ob), lo, vld1q_s8(xb), hi, vld1q_s8(xb + 64));
-    int32x4_t p2 = I8_DOT2(vld1q_s32(ob + 16), lo, vld1q_s8(xb + 128), hi, vld1q_s8(xb + 192));
-    return vaddq_s32(vshlq_n_s32(p1, 8), p2);
+    int32x4_t p = I8_DOT2(vdupq_n_s32(0), lo, vld1q_s8(xb), hi, vld1q_s8(xb + 64));
+    return I8_DOT2(vshlq_n_s32(p, 8), lo, vld1q_s8(xb + 128), hi, vld1q_s8(xb + 192));
 }
 
 /* The same for the group's 16 code bytes v. */
-I8_TARGET static inline int32x4_t I8(q4_group)(uint8x16_t v, const int8_t *xb, const int32_t *ob)
+I8_TARGET static inline int32x4_t I8(q4_group)(uint8x16_t v, const int8_t *xb)
 {
     int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
-    return I8(q4_dot)(lo, vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), xb, ob);
+    return I8(q4_dot)(lo, vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), xb);
+}
+
+/* Groups 2i and 2i + 1 of a 4-group block (their codes' nibbles lo0, hi0
+ * and lo1, hi1) against the block's x8 at xb + 32 i: as I8(q4_dot) each, with
+ * the two groups' bytes of each 64-byte row of x8 loaded side by side (one
+ * ldp). */
+I8_TARGET static inline void I8(q4_two)(int8x16_t lo0, int8x16_t hi0, int8x16_t lo1, int8x16_t hi1, const int8_t *xb,
+                                         int32x4_t *p0, int32x4_t *p1)
+{
+    const int32x4_t z = vdupq_n_s32(0);
+    int8x16_t a0 = vld1q_s8(xb), a1 = vld1q_s8(xb + 16), b0 = vld1q_s8(xb + 64), b1 = vld1q_s8(xb + 80);
+    int32x4_t s0 = I8_DOT2(z, lo0, a0, hi0, b0), s1 = I8_DOT2(z, lo1, a1, hi1, b1);
+    int8x16_t c0 = vld1q_s8(xb + 128), c1 = vld1q_s8(xb + 144), d0 = vld1q_s8(xb + 192), d1 = vld1q_s8(xb + 208);
+    *p0 = I8_DOT2(vshlq_n_s32(s0, 8), lo0, c0, hi0, d0);
+    *p1 = I8_DOT2(vshlq_n_s32(s1, 8), lo1, c1, hi1, d1);
+}
+
+/* The nibbles of 4 groups' code bytes q: lo[i] (evens), hi[i] (odds). */
+I8_TARGET static inline void I8(q4_nibbles4)(const uint8_t *q, int8x16_t lo[4], int8x16_t hi[4])
+{
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        uint8x16_t v = vld1q_u8(q + 16 * i);
+        lo[i] = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+        hi[i] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+    }
 }
 
 /* 4-bit decode: 4 groups (64 code bytes, one 256-byte block of x8) per round,
- * their combined scales (weight scale x x8scale) as one vector; the row's
- * last 1-3 groups one by one. Even groups go into acc0, odd ones into acc1. */
-I8_TARGET static float I8(dot_q4)(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+ * their combined scales (weight scale x x8scale; f32: float32 weight scales)
+ * as one vector, their offsets cs x8gofs added into off; the row's last 1-3
+ * groups one by one. Even groups go into acc0, odd ones into acc1. */
+__attribute__((always_inline)) I8_TARGET static inline float I8(dot_q4_s)(const aae_wmat *w, int32_t r,
+                                                                           const aae_mm_job *j, const int f32)
 {
     int32_t ng = (w->k + 31) / 32, g = 0;
-    const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
-    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
-    for (; g + 4 <= ng; g += 4) {
-        float32x4_t cs = vmulq_f32(scales4(w, (size_t)r * ng + g), vld1q_f32(j->x8scale + g));
-        const uint8_t *q = qb + 16 * (size_t)g;
-        const int8_t *xb = j->x8 + 64 * (size_t)g;
-        const int32_t *ob = j->x8off + 8 * (size_t)g;
-        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q), xb, ob)), cs, 0);
-        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q + 16), xb + 16, ob + 4)), cs, 1);
-        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q + 32), xb + 32, ob + 8)), cs, 2);
-        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(I8(q4_group)(vld1q_u8(q + 48), xb + 48, ob + 12)), cs, 3);
+    const uint8_t *q = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
+    const float *ws32 = (const float *)w->scale + (size_t)r * ng, *xs = j->x8scale, *go = j->x8gofs;
+    const float16_t *ws16 = (const float16_t *)w->scale + (size_t)r * ng;
+    const int8_t *xb = j->x8;
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0), off = vdupq_n_f32(0);
+    for (; g + 4 <= ng; g += 4, q += 64, xb += 256) {
+        float32x4_t ws = f32 ? vld1q_f32(ws32 + g) : vcvt_f32_f16(vld1_f16(ws16 + g));
+        float32x4_t cs = vmulq_f32(ws, vld1q_f32(xs + g));
+        off = vfmaq_f32(off, cs, vld1q_f32(go + g));
+        int8x16_t lo[4], hi[4];
+        int32x4_t p0, p1, p2, p3;
+        I8(q4_nibbles4)(q, lo, hi);
+        I8(q4_two)(lo[0], hi[0], lo[1], hi[1], xb, &p0, &p1);
+        I8(q4_two)(lo[2], hi[2], lo[3], hi[3], xb + 32, &p2, &p3);
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(p0), cs, 0);
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(p1), cs, 1);
+        acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(p2), cs, 2);
+        acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(p3), cs, 3);
     }
-    for (; g < ng; g++) {
-        int32x4_t p = I8(q4_group)(vld1q_u8(qb + 16 * (size_t)g), j->x8 + 256 * (size_t)(g / 4) + 16 * (g % 4),
-                                   j->x8off + 32 * (size_t)(g / 4) + 4 * (g % 4));
-        float cs = scale_of(w, (size_t)r * ng + g) * j->x8scale[g];
+    float offt = 0.0f;
+    for (; g < ng; g++, q += 16) {
+        int32x4_t p = I8(q4_group)(vld1q_u8(q), xb + 16 * (g % 4));
+        float cs = (f32 ? ws32[g] : (float)ws16[g]) * xs[g];
+        offt += cs * go[g];
         if (g & 1)
             acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(p), cs);
         else
             acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(p), cs);
     }
-    return vaddvq_f32(vaddq_f32(acc0, acc1));
+    return vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), off)) + offt;
+}
+
+I8_TARGET static float I8(dot_q4)(const aae_wmat *w, int32_t r, const aae_mm_job *j)
+{
+    return w->type == AAE_W_Q4F32 ? I8(dot_q4_s)(w, r, j, 1) : I8(dot_q4_s)(w, r, j, 0);
 }
 
 /* The codes of q3_pair_codes against their x3n bytes at xb. */
@@ -119,39 +160,62 @@ I8_TARGET static float I8(dot_q3)(const aae_wmat *w, int32_t r, const aae_mm_job
 /* The batched decode (2 .. 4 tokens, see k_matmul.c): T tokens
  * (T <= XB_TOKENS) against groups gb .. ge - 1 of row r, as the decodes
  * above with each step's codes loaded and unpacked once for all of them;
- * token t's x8, x8off, x8scale and x8gofs at t x8tok bytes after token 0's;
- * results stored into y (first) or added. */
+ * token t's x8, x8scale and x8gofs at t x8tok bytes after token 0's; results
+ * stored into y (first) or added. 4-bit: 4 groups per step (gb a multiple of
+ * 4), the row's last 1-3 groups one by one. */
 __attribute__((always_inline)) I8_TARGET static inline void I8(q4_tokens)(const aae_mm_job *j, int32_t r,
                                                                            int32_t t0, int T, int32_t gb,
                                                                            int32_t ge, int first)
 {
     const aae_wmat *w = j->w;
-    int32_t ng = (w->k + 31) / 32;
+    int32_t ng = (w->k + 31) / 32, g = gb;
     const uint8_t *qb = (const uint8_t *)((const uint32_t *)w->q + (size_t)r * 4 * ng);
     const int8_t *x8[XB_TOKENS];
-    const int32_t *xo[XB_TOKENS];
-    const float *xs[XB_TOKENS];
-    float32x4_t acc[XB_TOKENS];
+    const float *xs[XB_TOKENS], *go[XB_TOKENS];
+    float32x4_t acc[XB_TOKENS], off[XB_TOKENS];
+    float offt[XB_TOKENS];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
         x8[t] = xb_tok(j, j->x8, t0 + t);
-        xo[t] = xb_tok(j, j->x8off, t0 + t);
         xs[t] = xb_tok(j, j->x8scale, t0 + t);
-        acc[t] = vdupq_n_f32(0);
+        go[t] = xb_tok(j, j->x8gofs, t0 + t);
+        acc[t] = off[t] = vdupq_n_f32(0);
+        offt[t] = 0.0f;
     }
-    for (int32_t g = gb; g < ge; g++) {
-        uint8x16_t v = vld1q_u8(qb + 16 * g);
+    for (; g + 4 <= ge; g += 4) {
+        float32x4_t ws = scales4(w, (size_t)r * ng + g);
+        int8x16_t lo[4], hi[4];
+        I8(q4_nibbles4)(qb + 16 * (size_t)g, lo, hi);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const int8_t *xb = x8[t] + 64 * (size_t)g;
+            float32x4_t cs = vmulq_f32(ws, vld1q_f32(xs[t] + g));
+            int32x4_t p0, p1, p2, p3;
+            off[t] = vfmaq_f32(off[t], cs, vld1q_f32(go[t] + g));
+            I8(q4_two)(lo[0], hi[0], lo[1], hi[1], xb, &p0, &p1);
+            I8(q4_two)(lo[2], hi[2], lo[3], hi[3], xb + 32, &p2, &p3);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(p0), cs, 0);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(p1), cs, 1);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(p2), cs, 2);
+            acc[t] = vfmaq_laneq_f32(acc[t], vcvtq_f32_s32(p3), cs, 3);
+        }
+    }
+    for (; g < ge; g++) {
+        uint8x16_t v = vld1q_u8(qb + 16 * (size_t)g);
         int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
         int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-        size_t xa = 256 * (size_t)(g / 4) + 16 * (size_t)(g % 4), oa = 32 * (size_t)(g / 4) + 4 * (size_t)(g % 4);
+        size_t xa = 256 * (size_t)(g / 4) + 16 * (size_t)(g % 4);
         float ws = scale_of(w, (size_t)r * ng + g);
 #pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(I8(q4_dot)(lo, hi, x8[t] + xa, xo[t] + oa)), ws * xs[t][g]);
+        for (int t = 0; t < T; t++) {
+            float cs = ws * xs[t][g];
+            offt[t] += cs * go[t][g];
+            acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(I8(q4_dot)(lo, hi, x8[t] + xa)), cs);
+        }
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
-        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(acc[t]);
+        float *y = j->y + (size_t)(t0 + t) * j->ldy + r, v = vaddvq_f32(vaddq_f32(acc[t], off[t])) + offt[t];
         *y = first ? v : *y + v;
     }
 }

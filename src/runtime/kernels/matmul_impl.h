@@ -93,8 +93,8 @@ typedef struct aae_mm_job {
      * groups of 256 bytes: x8[256b ..) the q1 evens of groups 4b .. 4b + 3 (16
      * each), the q1 odds, the q2 evens, the q2 odds; x8off[32b + l] (l < 16) =
      * -7 x the sum of the 8 q1 values that meet lane l of a 64-byte weight
-     * block, x8off[32b + 16 + l] the same for q2 (NEON sdot starts its
-     * accumulators there; x86 folds them into x8gofs below); or NULL */
+     * block, x8off[32b + 16 + l] the same for q2 (folded into x8gofs below,
+     * which the decodes read); or NULL */
     /* m == 1 with 3-bit weights on AVX-512 VNNI + VBMI, the same fields in
      * the x3 layout: x in groups of 40, one scale per group (zero-padded to a
      * multiple of 16 groups), blocks of 4 groups (b) of 384 bytes. Element e
@@ -112,11 +112,11 @@ typedef struct aae_mm_job {
     const int8_t *x8;
     const int32_t *x8off;
     const float *x8scale;
-    /* with x8 on x86 (both layouts) and NEON x3n: a group's code offset in one number,
+    /* with x8 (both layouts) and NEON x3n: a group's code offset in one number,
      * x8gofs[g] = sum over its 4 lanes of 256 x8off[q1 lane] + x8off[q2
      * lane] (exact in float32; zero past the last group, up to a multiple of
-     * 16). The VNNI decodes add sum_g cs[g] x8gofs[g] (cs: combined scale)
-     * per row, 16 groups at a time, so their inner loop reads only codes and
+     * 16). The decodes add sum_g cs[g] x8gofs[g] (cs: combined scale) per
+     * row, 4 to 16 groups at a time, so their inner loop reads only codes and
      * x8. */
     const float *x8gofs;
     /* the batched decode (2 <= m <= AAE_MM_XB_MAX_M4 on AVX-512 VNNI; 3-bit
