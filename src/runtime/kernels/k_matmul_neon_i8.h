@@ -106,14 +106,14 @@ I8_TARGET static inline void I8(q3_pair_dots)(const int8x16_t k[5], const int8_t
                                                int32x4_t *hi)
 {
     const int32x4_t z = vdupq_n_s32(0);
-    int32x4_t l1 = I8_DOT2(z, k[0], vld1q_s8(xb), k[1], vld1q_s8(xb + 16));
-    int32x4_t l2 = I8_DOT2(z, k[0], vld1q_s8(xb + 80), k[1], vld1q_s8(xb + 96));
-    int32x4_t m1 = I8_DOT1(z, k[2], vld1q_s8(xb + 32)), m2 = I8_DOT1(z, k[2], vld1q_s8(xb + 112));
-    int32x4_t h1 = I8_DOT2(z, k[3], vld1q_s8(xb + 48), k[4], vld1q_s8(xb + 64));
-    int32x4_t h2 = I8_DOT2(z, k[3], vld1q_s8(xb + 128), k[4], vld1q_s8(xb + 144));
-    *lo = vaddq_s32(vshlq_n_s32(l1, 8), l2);
-    *mid = vaddq_s32(vshlq_n_s32(m1, 8), m2);
-    *hi = vaddq_s32(vshlq_n_s32(h1, 8), h2);
+    int32x4_t l = I8_DOT2(z, k[0], vld1q_s8(xb), k[1], vld1q_s8(xb + 16));
+    int32x4_t m = I8_DOT1(z, k[2], vld1q_s8(xb + 32));
+    int32x4_t h = I8_DOT2(z, k[3], vld1q_s8(xb + 48), k[4], vld1q_s8(xb + 64));
+    /* the first part's lanes shifted, then the second part's products added
+     * to them (as I8(q4_dot)) */
+    *lo = I8_DOT2(vshlq_n_s32(l, 8), k[0], vld1q_s8(xb + 80), k[1], vld1q_s8(xb + 96));
+    *mid = I8_DOT1(vshlq_n_s32(m, 8), k[2], vld1q_s8(xb + 112));
+    *hi = I8_DOT2(vshlq_n_s32(h, 8), k[3], vld1q_s8(xb + 128), k[4], vld1q_s8(xb + 144));
 }
 
 I8_TARGET static inline void I8(q3_pair)(uint8x16_t a, uint8x16_t b, const int8_t *xb, int32x4_t *lo, int32x4_t *mid,
