@@ -2,9 +2,10 @@
  * k_attention.c - causal multi-head attention with grouped KV heads over the KV
  * cache plus the current chunk, with an optional sliding window and attention
  * sink (see aae_attn_args in kernels.h). Work is split over (block of
- * AAE_ATTN_TOKENS tokens, head) units; a single decoding token on AVX-512 is
- * split over key ranges instead (each task reads its part of the cache front
- * to back for every head) and the ranges' partial sums are merged.
+ * AAE_ATTN_TOKENS tokens, head) units; a single decoding token is split over
+ * key ranges instead (each task reads its part of the cache front to back for
+ * every head) and the ranges' partial sums are merged. The vector kernels are
+ * in k_attention_x86.c (AVX-512, AVX2) and k_attention_neon.c.
  */
 #include "kernels/kernels.h"
 #include "kernels/kmath.h"
@@ -308,7 +309,8 @@ static void attn_task(void *arg, int32_t task, int32_t thread)
         uint8_t *mine = c->scratch + (size_t)task * c->lay.bytes;
         int32_t nk = a->n_cached + 1, s0 = task * c->per, s1 = s0 + c->per < nk ? s0 + c->per : nk;
         float *sc = (float *)mine, *part = (float *)(mine + c->lay.part_at);
-        if (!aae_k_attn_keys_x86(a, 0, s0, s1, sc, part, c->cpu) && !aae_k_attn_keys_neon(a, 0, s0, s1, sc, part, c->cpu))
+        if (!aae_k_attn_keys_x86(a, 0, s0, s1, sc, part, c->cpu) &&
+            !aae_k_attn_keys_neon(a, 0, s0, s1, sc, part, c->cpu))
             keys_generic(a, &c->ops, s0, s1, sc, part, (float *)(mine + c->lay.row_at));
         return;
     }

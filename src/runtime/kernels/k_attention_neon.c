@@ -1,7 +1,8 @@
 /*
  * k_attention_neon.c - NEON paths of aae_k_attention (k_attention.c) on
  * aarch64, for head_dim a multiple of 16 up to 256 (64, 80, 96, 128 and 256:
- * every supported family's).
+ * the usual head sizes of the supported families; others take the generic
+ * path).
  *
  * Keys and values go 4 at a time: the 4 rows' piece of a KV head, converted
  * once from float16 when the cache holds float16 (fcvtl: a 4 KB buffer on the
@@ -232,8 +233,8 @@ AI static inline void add_rows(float *o, float32x4_t e, uint32_t used, const flo
  * floats at o, d apart: output u += sum_t w_u,t v_t, its weights at w + u
  * wstride (nb of them). The rows are converted once for all outputs, and only
  * when some weight is not 0. */
-AI static inline void values4(const aae_attn_args *a, int32_t s, int32_t nb, int32_t kvh, const float *w, int32_t wstride,
-                              float *o, int32_t n, float *buf, const int nd16, const int f16)
+AI static inline void values4(const aae_attn_args *a, int32_t s, int32_t nb, int32_t kvh, const float *w,
+                              int32_t wstride, float *o, int32_t n, float *buf, const int nd16, const int f16)
 {
     const float *r[4];
     int have = 0;
@@ -401,7 +402,11 @@ typedef void (*head_fn)(const aae_attn_args *, int32_t, int32_t, int32_t, float 
 #define PICK(kind, a) kind##_any
 #else
 #define PICK(kind, a)                                                                                               \
-    (ND16(a) == 4 ? kind##_4 : ND16(a) == 5 ? kind##_5 : ND16(a) == 8 ? kind##_8 : ND16(a) == 16 ? kind##_16 : kind##_any)
+    (ND16(a) == 4    ? kind##_4                                                                                        \
+     : ND16(a) == 5  ? kind##_5                                                                                        \
+     : ND16(a) == 8  ? kind##_8                                                                                        \
+     : ND16(a) == 16 ? kind##_16                                                                                       \
+                     : kind##_any)
 #endif
 
 int aae_k_attn_neon_ok(const aae_attn_args *a, uint32_t cpu)
